@@ -1,0 +1,1 @@
+"""What a consortium needs around its nodes: keys, genesis, networks, the client library, CLIs."""
