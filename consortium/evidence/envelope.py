@@ -1,0 +1,109 @@
+"""Envelope encryption of evidence to a set of readers' secp256k1 public keys.
+
+The content is sealed once with a random AES-256-GCM data key; the data key is wrapped for each
+reader by ECIES (ephemeral ECDH on secp256k1, HKDF-SHA256, AES-256-GCM). A reader needs only the
+private key of the Ethereum account they already hold. The store keeps envelopes, never plaintext.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+
+import coincurve
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from eth_keys import keys
+
+VERSION = 1
+INFO = b"hubao-evidence-v1"
+
+
+class NotAReader(Exception):
+    """The given key is not among the envelope's readers."""
+
+
+class CorruptEnvelope(Exception):
+    """The envelope does not decrypt: it was altered or is not an evidence envelope."""
+
+
+def public_key_of(private_key: bytes) -> bytes:
+    """Uncompressed 64-byte public key (as Ethereum writes it)."""
+    return keys.PrivateKey(private_key).public_key.to_bytes()
+
+
+def address_of_public_key(public_key: bytes) -> str:
+    return keys.PublicKey(public_key).to_checksum_address()
+
+
+def _kek(shared_point: bytes, ephemeral: bytes, recipient: bytes) -> bytes:
+    hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=ephemeral + recipient, info=INFO)
+    return hkdf.derive(shared_point)
+
+
+def _ecdh(private_key: bytes, public_key64: bytes) -> bytes:
+    point = coincurve.PublicKey(b"\x04" + public_key64).multiply(private_key)
+    return point.format(compressed=True)
+
+
+@dataclass(frozen=True)
+class Envelope:
+    readers: dict[str, dict[str, str]]  # checksum address -> {ephemeral, nonce, wrapped}
+    nonce: bytes
+    ciphertext: bytes
+
+    def to_bytes(self) -> bytes:
+        body = {
+            "version": VERSION,
+            "readers": self.readers,
+            "nonce": self.nonce.hex(),
+            "ciphertext": self.ciphertext.hex(),
+        }
+        return json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+
+    @classmethod
+    def from_bytes(cls, raw: bytes) -> Envelope:
+        try:
+            body = json.loads(raw)
+            if body.get("version") != VERSION:
+                raise CorruptEnvelope(f"unsupported evidence envelope version {body.get('version')!r}")
+            return cls(body["readers"], bytes.fromhex(body["nonce"]), bytes.fromhex(body["ciphertext"]))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise CorruptEnvelope("not an evidence envelope") from exc
+
+
+def seal(plaintext: bytes, reader_public_keys: list[bytes]) -> Envelope:
+    if not reader_public_keys:
+        raise ValueError("evidence must have at least one reader")
+    data_key = AESGCM.generate_key(bit_length=256)
+    nonce = os.urandom(12)
+    ciphertext = AESGCM(data_key).encrypt(nonce, plaintext, None)
+    readers = {}
+    for public_key in reader_public_keys:
+        ephemeral = coincurve.PrivateKey()
+        ephemeral_pub = ephemeral.public_key.format(compressed=False)[1:]
+        kek = _kek(_ecdh(ephemeral.secret, public_key), ephemeral_pub, public_key)
+        wrap_nonce = os.urandom(12)
+        readers[address_of_public_key(public_key)] = {
+            "ephemeral": ephemeral_pub.hex(),
+            "nonce": wrap_nonce.hex(),
+            "wrapped": AESGCM(kek).encrypt(wrap_nonce, data_key, None).hex(),
+        }
+    return Envelope(readers, nonce, ciphertext)
+
+
+def open_envelope(envelope: Envelope, private_key: bytes) -> bytes:
+    own_public = public_key_of(private_key)
+    address = address_of_public_key(own_public)
+    entry = envelope.readers.get(address)
+    if entry is None:
+        raise NotAReader(f"account {address} is not allowed to read this evidence")
+    try:
+        ephemeral_pub = bytes.fromhex(entry["ephemeral"])
+        kek = _kek(_ecdh(private_key, ephemeral_pub), ephemeral_pub, own_public)
+        data_key = AESGCM(kek).decrypt(bytes.fromhex(entry["nonce"]), bytes.fromhex(entry["wrapped"]), None)
+        return AESGCM(data_key).decrypt(envelope.nonce, envelope.ciphertext, None)
+    except Exception as exc:  # InvalidTag, bad points, bad hex: all mean the envelope was altered
+        raise CorruptEnvelope("evidence envelope failed authentication: it was altered") from exc

@@ -1,0 +1,1 @@
+"""The claimant's wallet: encrypted keys and the member's actions on the plan."""
