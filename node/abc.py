@@ -1,0 +1,203 @@
+"""The node's explicit interfaces: what the consensus, network and RPC layers program against.
+
+Like py-evm's `eth/abc.py`: every layer talks to the others through these, so a QBFT engine, a
+permissioning filter or a scaled clock plugs in without touching the chain or the pool.
+
+Threading: the chain, the pool and the producer are driven from the node's asyncio loop thread;
+the chain methods are synchronous (CPU-bound EVM work) and must not be called concurrently.
+Block and header objects are py-evm's (`eth.abc.BlockAPI`, `BlockHeaderAPI`, `ReceiptAPI`,
+`SignedTransactionAPI`).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from eth.abc import BlockAPI, BlockHeaderAPI, ReceiptAPI, SignedTransactionAPI
+
+
+class ClockAPI(ABC):
+    """Where header timestamps come from (wall clock, the consortium's scaled clock, dev offsets)."""
+
+    @abstractmethod
+    def now(self) -> float:
+        """Seconds since the epoch, in chain time."""
+
+
+class ConsensusRulesAPI(ABC):  # noqa: B024 (defaults are the Ethereum rules)
+    """Consensus-specific header rules, plugged into the chain (no PoW/PoS rules are built in).
+
+    The chain calls `validate_header` on every block it validates or imports, and uses `block_hash`
+    as the identity of a header everywhere (QBFT hashes the header without its commit seals).
+    """
+
+    def block_hash(self, header: BlockHeaderAPI) -> bytes:
+        """Identity of a header; default keccak(rlp(header)) as in Ethereum."""
+        from eth_hash.auto import keccak
+        from rlp import encode
+
+        return keccak(encode(header))
+
+    def validate_header(self, header: BlockHeaderAPI, parent: BlockHeaderAPI) -> None:  # noqa: B027
+        """Raise `node.errors.InvalidBlock` when the header breaks the consensus rules."""
+
+
+@dataclass(frozen=True)
+class TxLocation:
+    block_hash: bytes
+    block_number: int
+    index: int
+
+
+class ChainAPI(ABC):
+    """A durable, append-only chain: execute candidate blocks, validate received ones, commit."""
+
+    chain_id: int
+    gas_limit: int
+    rules: ConsensusRulesAPI
+
+    @property
+    @abstractmethod
+    def head(self) -> BlockHeaderAPI:
+        """The last committed header."""
+
+    @property
+    @abstractmethod
+    def genesis(self) -> BlockHeaderAPI: ...
+
+    @abstractmethod
+    def get_header_by_number(self, number: int) -> BlockHeaderAPI | None: ...
+
+    @abstractmethod
+    def get_header_by_hash(self, block_hash: bytes) -> BlockHeaderAPI | None: ...
+
+    @abstractmethod
+    def get_block_by_number(self, number: int) -> BlockAPI | None: ...
+
+    @abstractmethod
+    def get_block_by_hash(self, block_hash: bytes) -> BlockAPI | None: ...
+
+    @abstractmethod
+    def get_receipts(self, block_hash: bytes) -> tuple[ReceiptAPI, ...]: ...
+
+    @abstractmethod
+    def get_transaction_location(self, tx_hash: bytes) -> TxLocation | None: ...
+
+    @abstractmethod
+    def build_block(
+        self,
+        transactions: Sequence[SignedTransactionAPI],
+        timestamp: int,
+        extra_data: bytes = b"",
+        coinbase: bytes | None = None,
+    ) -> tuple[BlockAPI, tuple[ReceiptAPI, ...]]:
+        """Execute a candidate block on top of head, without committing it.
+
+        One VM, all transactions applied in order, then finalised once. Transactions that are
+        invalid against the state (nonce, balance, block gas left) are left out, not fatal.
+        `commit_block` of the returned block does not execute it again.
+        """
+
+    @abstractmethod
+    def validate_block(self, block: BlockAPI) -> tuple[ReceiptAPI, ...]:
+        """Execute a block received from elsewhere on top of head, without committing.
+
+        Raises `node.errors.InvalidBlock` naming the first mismatch (parent, number, timestamp,
+        gas, consensus rules, transaction root, state root, receipts root, bloom, gas used).
+        """
+
+    @abstractmethod
+    def commit_block(self, block: BlockAPI, receipts: Sequence[ReceiptAPI] | None = None) -> None:
+        """Persist block, state, receipts and indexes in one storage transaction and move head.
+
+        Validates (executes) the block first unless this chain built or validated it already.
+        """
+
+    @abstractmethod
+    def subscribe_new_heads(self, callback: Callable[[BlockAPI, tuple], None]) -> Callable[[], None]:
+        """Call `callback(block, receipts)` after each commit; returns an unsubscribe function."""
+
+    @abstractmethod
+    def state_at(self, header: BlockHeaderAPI) -> Any:
+        """A read-only py-evm state (`eth.abc.StateAPI`) at the given header's state root."""
+
+    @abstractmethod
+    def call(self, tx: dict, header: BlockHeaderAPI) -> Any:
+        """Run a message call on the state after `header` without committing; returns a computation."""
+
+
+class AccountFilterAPI(ABC):
+    """Permissioning: may this account send transactions? Called by pool, RPC, builder, importer."""
+
+    @abstractmethod
+    def is_allowed(self, sender: bytes, chain: ChainAPI, header: BlockHeaderAPI | None = None) -> bool: ...
+
+
+class TxPoolAPI(ABC):
+    @abstractmethod
+    def add(self, tx: bytes | SignedTransactionAPI) -> bytes:
+        """Admit a raw (RLP/typed) or decoded transaction; returns its hash.
+
+        Raises `node.errors.TxRejected` with geth's texts ("nonce too low", "already known",
+        "replacement transaction underpriced", "insufficient funds for gas * price + value", ...).
+        """
+
+    @abstractmethod
+    def pending(self, gas_limit: int | None = None) -> list[SignedTransactionAPI]:
+        """Executable transactions: nonce order per sender, highest tip first across senders."""
+
+    @abstractmethod
+    def remove_included(self, block: BlockAPI) -> None:
+        """Drop the transactions of a committed block and anything they made stale."""
+
+    @abstractmethod
+    def get(self, tx_hash: bytes) -> SignedTransactionAPI | None: ...
+
+    @abstractmethod
+    def nonce_of(self, sender: bytes) -> int:
+        """Next nonce for `sender` counting pending transactions (eth_getTransactionCount 'pending')."""
+
+    @abstractmethod
+    def __len__(self) -> int: ...
+
+    on_new_tx: list[Callable[[SignedTransactionAPI], None]]
+    """Hooks called with every newly admitted transaction (gossip, subscriptions, sealer wake-up)."""
+
+    account_filter: AccountFilterAPI | None
+
+
+class BlockProducerAPI(ABC):
+    """Decides when blocks are made and committed: the dev sealer, or a QBFT engine."""
+
+    @abstractmethod
+    async def start(self, node: NodeAPI) -> None: ...
+
+    @abstractmethod
+    async def stop(self) -> None: ...
+
+
+RpcHandler = Callable[..., Any | Awaitable[Any]]
+
+
+class RpcRegistryAPI(ABC):
+    @abstractmethod
+    def register(self, method: str, handler: RpcHandler) -> None:
+        """Expose `handler(*params)` (sync or async) as JSON-RPC `method`, e.g. `qbft_getPendingVotes`.
+
+        Raise `node.errors.RpcError(code, message, data)` for a specific error reply.
+        """
+
+
+class NodeAPI(ABC):
+    """A running node as seen by plugged-in engines and RPC namespaces."""
+
+    chain: ChainAPI
+    txpool: TxPoolAPI
+    rpc: RpcRegistryAPI
+    clock: ClockAPI
+    producer: BlockProducerAPI
+    datadir: str
