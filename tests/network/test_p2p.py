@@ -1,0 +1,230 @@
+"""The mutual-TLS transport over real loopback sockets: authentication, gossip, requests, abuse."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import ssl
+
+import pytest
+
+from consortium.network.pki import create_ca, issue_node_cert
+from node.p2p.identity import node_address
+from node.p2p.transport import P2PConfig, TlsPeerNetwork
+
+CHAIN = 4242
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Fleet:
+    """Node keys, a CA and certificates in a temp dir; builds transports on demand."""
+
+    def __init__(self, root, n: int) -> None:
+        self.root = root
+        self.ca_cert, self.ca_key = create_ca(root / "ca")
+        self.keys = [os.urandom(32) for _ in range(n)]
+        self.ids = [node_address(k) for k in self.keys]
+        self.ports = [free_port() for _ in range(n)]
+        self.allowed = set(self.ids)
+        for i, node_id in enumerate(self.ids):
+            issue_node_cert(self.ca_cert, self.ca_key, node_id, root / f"n{i}.crt", root / f"n{i}.key")
+
+    def config(self, i: int, peers: list[int], ca=None, cert=None, key=None) -> P2PConfig:
+        return P2PConfig(
+            host="127.0.0.1",
+            port=self.ports[i],
+            peers=[f"127.0.0.1:{self.ports[j]}" for j in peers],
+            ca_cert=ca or self.ca_cert,
+            cert=cert or self.root / f"n{i}.crt",
+            key=key or self.root / f"n{i}.key",
+            chain_id=CHAIN,
+        )
+
+    def node(self, i: int, peers: list[int], **kw) -> TlsPeerNetwork:
+        return TlsPeerNetwork(
+            self.config(i, peers, **kw), kw.pop("node_key", self.keys[i]), self.allowed.__contains__
+        )
+
+
+async def until(predicate, timeout: float = 10.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not predicate():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not reached in time")
+        await asyncio.sleep(0.05)
+
+
+def run(coro):
+    return asyncio.run(asyncio.wait_for(coro, 60))
+
+
+def test_mesh_gossips_once_and_answers_requests(tmp_path):
+    fleet = Fleet(tmp_path, 4)
+
+    async def main():
+        nets = [fleet.node(i, [j for j in range(4) if j != i]) for i in range(4)]
+        got: list[list[tuple[str, bytes]]] = [[] for _ in nets]
+        for i, net in enumerate(nets):
+
+            async def on_msg(peer, payload, i=i, net=net):
+                got[i].append((peer, payload))
+                net.broadcast("qbft", payload)  # re-gossip everything: must not echo
+
+            net.subscribe("qbft", on_msg)
+
+            async def echo(peer, payload, i=i):
+                return f"{i}:{peer}:".encode() + payload
+
+            net.serve("sync", echo)
+            await net.start()
+        await until(lambda: all(len(n.peers()) == 3 for n in nets))
+        # exactly one connection per pair, with the proven ids
+        for i, net in enumerate(nets):
+            assert sorted(p.node_id for p in net.peers()) == sorted(fleet.ids[j] for j in range(4) if j != i)
+        nets[0].broadcast("qbft", b"hello")
+        await until(lambda: all(len(g) == 1 for g in got[1:]))
+        await asyncio.sleep(0.3)
+        assert got[0] == [] and all(len(g) == 1 and g[0][1] == b"hello" for g in got[1:])
+        answer = await nets[1].request(fleet.ids[2], "sync", b"abc", timeout=5)
+        assert answer == f"2:{fleet.ids[1]}:abc".encode()
+        for net in nets:
+            await net.stop()
+
+    run(main())
+
+
+def test_reconnects_after_peer_restart(tmp_path):
+    fleet = Fleet(tmp_path, 2)
+
+    async def main():
+        a, b = fleet.node(0, [1]), fleet.node(1, [])
+        await a.start()
+        await asyncio.sleep(0.5)  # a dials a closed port and backs off
+        await b.start()
+        await until(lambda: len(a.peers()) == 1 and len(b.peers()) == 1)
+        await b.stop()
+        await until(lambda: not a.peers())
+        b = fleet.node(1, [])
+        await b.start()
+        await until(lambda: len(a.peers()) == 1, timeout=15)
+        await a.stop()
+        await b.stop()
+
+    run(main())
+
+
+def test_strangers_cannot_connect(tmp_path):
+    """Right CA but node key off the allowlist; and a valid node key with another CA's cert."""
+    fleet = Fleet(tmp_path, 3)
+    fleet.allowed.discard(fleet.ids[2])
+    other_ca, other_key = create_ca(tmp_path / "rogue", org="Rogue")
+    issue_node_cert(other_ca, other_key, fleet.ids[1], tmp_path / "rogue.crt", tmp_path / "rogue.key")
+
+    async def main():
+        honest = fleet.node(0, [])
+        stranger = fleet.node(2, [0])
+        rogue = TlsPeerNetwork(
+            fleet.config(1, [0], ca=other_ca, cert=tmp_path / "rogue.crt", key=tmp_path / "rogue.key"),
+            fleet.keys[1],
+            fleet.allowed.__contains__,
+        )
+        await honest.start()
+        await stranger.start()
+        await rogue.start()
+        await asyncio.sleep(2.0)
+        assert honest.peers() == [] and stranger.peers() == [] and rogue.peers() == []
+        for net in (honest, stranger, rogue):
+            await net.stop()
+
+    run(main())
+
+
+def test_impostor_with_stolen_certificate_is_refused(tmp_path):
+    """A certificate issued to node 1, used with node 2's key: the key does not match the name."""
+    fleet = Fleet(tmp_path, 3)
+
+    async def main():
+        honest = fleet.node(0, [])
+        impostor = TlsPeerNetwork(
+            fleet.config(2, [0], cert=tmp_path / "n1.crt", key=tmp_path / "n1.key"),
+            fleet.keys[2],
+            fleet.allowed.__contains__,
+        )
+        await honest.start()
+        await impostor.start()
+        await asyncio.sleep(1.5)
+        assert honest.peers() == []
+        await honest.stop()
+        await impostor.stop()
+
+    run(main())
+
+
+def test_garbage_and_malformed_frames_drop_only_that_peer(tmp_path):
+    fleet = Fleet(tmp_path, 2)
+
+    async def main():
+        a, b = fleet.node(0, []), fleet.node(1, [0])
+        seen = []
+
+        async def on_tx(peer, payload):
+            seen.append(payload)
+
+        a.subscribe("tx", on_tx)
+        await a.start()
+        # plain TCP garbage: TLS fails, the listener survives
+        _, w = await asyncio.open_connection("127.0.0.1", fleet.ports[0])
+        w.write(os.urandom(4096))
+        await w.drain()
+        w.close()
+        # TLS with a good certificate, then an oversized frame header
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = False
+        ctx.load_cert_chain(tmp_path / "n1.crt", tmp_path / "n1.key")
+        ctx.load_verify_locations(fleet.ca_cert)
+        r, w = await asyncio.open_connection("127.0.0.1", fleet.ports[0], ssl=ctx)
+        w.write(b"\xff\xff\xff\xff" + os.urandom(64))
+        await w.drain()
+        leftover = await r.read()  # returns at EOF: the node closed the connection
+        assert len(leftover) == 4 + 2 + 60 and leftover[5] == 0  # its HELLO only, nothing more
+        w.close()
+        await b.start()
+        await until(lambda: len(a.peers()) == 1)
+        # an authenticated peer that then sends a frame of an unknown kind is dropped ...
+        conn = b._conns[fleet.ids[0]]
+        conn.send(b"\x00\x00\x00\x02\x01\x63")
+        await until(lambda: not a.peers())
+        # ... and comes back after its back-off, with the network intact
+        await until(lambda: len(a.peers()) == 1, timeout=15)
+        b.broadcast("tx", b"\x02payload")
+        await until(lambda: seen == [b"\x02payload"])
+        await a.stop()
+        await b.stop()
+
+    run(main())
+
+
+def test_punished_peer_is_dropped_and_kept_out_for_a_while(tmp_path):
+    fleet = Fleet(tmp_path, 2)
+
+    async def main():
+        a, b = fleet.node(0, []), fleet.node(1, [0])
+        await a.start()
+        await b.start()
+        await until(lambda: len(a.peers()) == 1)
+        a.punish(fleet.ids[1], "sent an invalid block")
+        await until(lambda: not a.peers() and not b.peers())
+        await asyncio.sleep(1.5)
+        assert a.peers() == []
+        with pytest.raises(Exception):  # noqa: B017
+            await a.request(fleet.ids[1], "sync", b"", timeout=1)
+        await a.stop()
+        await b.stop()
+
+    run(main())
