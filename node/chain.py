@@ -1,0 +1,370 @@
+"""The chain: py-evm execution over LMDB storage, one atomic write per committed block."""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import rlp
+from eth.abc import BlockAPI, BlockHeaderAPI, ReceiptAPI, SignedTransactionAPI
+from eth.db.account import AccountDB
+from eth.exceptions import HeaderNotFound
+from eth.vm.chain_context import ChainContext
+from eth.vm.spoof import SpoofTransaction
+from eth_hash.auto import keccak
+from eth_utils import ValidationError
+
+from node.abc import AccountFilterAPI, ChainAPI, ConsensusRulesAPI, TxLocation
+from node.errors import InvalidBlock
+from node.genesis import Genesis
+from node.storage import StateOverlay, Store, log_index_keys, number_key
+from node.vm import BlockClass, HeaderClass, HubaoVM
+
+log = logging.getLogger("node.chain")
+
+# Header fields the proposer chooses; everything else is recomputed by execution and compared.
+PROPOSER_FIELDS = ("coinbase", "timestamp", "gas_limit", "extra_data", "mix_hash", "nonce")
+HEADER_CACHE = 512
+
+
+@dataclass
+class Executed:
+    """A block executed on top of head but not yet committed."""
+
+    block: BlockAPI
+    receipts: tuple[ReceiptAPI, ...]
+    state_writes: dict[bytes, bytes]
+    parent_hash: bytes
+
+
+class _ChainDBView:
+    """The slice of py-evm's ChainDatabaseAPI that a VM touches while executing a block."""
+
+    def __init__(self, chain: Chain, overlay: StateOverlay) -> None:
+        self._chain = chain
+        self.db = overlay.atomic()
+
+    def get_block_header_by_hash(self, block_hash: bytes) -> BlockHeaderAPI:
+        header = self._chain.get_header_by_hash(block_hash)
+        if header is None:
+            raise HeaderNotFound(block_hash.hex())
+        return header
+
+    def persist_trie_data_dict(self, trie_data_dict: dict) -> None:
+        """Transaction and receipt tries are not stored: blocks and receipts are stored whole."""
+
+    def exists(self, key: bytes) -> bool:
+        return self.db.exists(key)
+
+
+class DefaultRules(ConsensusRulesAPI):
+    """Ethereum header identity and no extra rules (dev mode: the node trusts itself)."""
+
+
+class Chain(ChainAPI):
+    def __init__(
+        self,
+        store: Store,
+        genesis: Genesis,
+        rules: ConsensusRulesAPI | None = None,
+        vm_class: type[HubaoVM] = HubaoVM,
+    ) -> None:
+        self.store = store
+        self.genesis_config = genesis
+        self.chain_id = genesis.chain_id
+        self.gas_limit = genesis.gas_limit
+        self.coinbase = genesis.coinbase
+        self.rules = rules or DefaultRules()
+        self._default_hash = type(self.rules).block_hash is ConsensusRulesAPI.block_hash
+        self.vm_class = vm_class
+        self.chain_context = ChainContext(genesis.chain_id)
+        self.account_filter: AccountFilterAPI | None = None
+        self._headers: OrderedDict[bytes, BlockHeaderAPI] = OrderedDict()
+        self._executed: dict[bytes, Executed] = {}
+        self._subscribers: list[Callable[[BlockAPI, tuple], None]] = []
+        head_hash = store.get("meta", b"head")
+        if head_hash is None:
+            self._init_genesis(genesis)
+            head_hash = store.get("meta", b"head")
+        self._head = self.get_header_by_hash(head_hash)
+        self._genesis = self.get_header_by_number(0)
+
+    # -- identity ----------------------------------------------------------------------------
+    def block_hash(self, header: BlockHeaderAPI) -> bytes:
+        """The consensus identity of a header; also cached on the header so `header.hash` agrees."""
+        if self._default_hash:
+            return header.hash
+        h = self.rules.block_hash(header)
+        header._hash = h
+        return h
+
+    # -- genesis -----------------------------------------------------------------------------
+    def _init_genesis(self, genesis: Genesis) -> None:
+        overlay = StateOverlay(self.store)
+        state = AccountDB(overlay.atomic())
+        for address, account in genesis.alloc.items():
+            state.set_balance(address, account["balance"])
+            if account["nonce"]:
+                state.set_nonce(address, account["nonce"])
+            if account["code"]:
+                state.set_code(address, account["code"])
+            for slot, value in account["storage"].items():
+                state.set_storage(address, slot, value)
+        state.persist()
+        header = HeaderClass(
+            difficulty=0,
+            block_number=0,
+            gas_limit=genesis.gas_limit,
+            timestamp=genesis.timestamp,
+            extra_data=genesis.extra_data,
+            state_root=state.state_root,
+            coinbase=genesis.coinbase,
+            base_fee_per_gas=genesis.base_fee,
+        )
+        block = BlockClass(header, transactions=[], uncles=[], withdrawals=[])
+        self._write_block(Executed(block, (), overlay.writes, b"\0" * 32))
+
+    # -- reads -------------------------------------------------------------------------------
+    @property
+    def head(self) -> BlockHeaderAPI:
+        return self._head
+
+    @property
+    def genesis(self) -> BlockHeaderAPI:
+        return self._genesis
+
+    def get_header_by_hash(self, block_hash: bytes) -> BlockHeaderAPI | None:
+        header = self._headers.get(block_hash)
+        if header is not None:
+            return header
+        data = self.store.get("headers", block_hash)
+        if data is None:
+            return None
+        header = rlp.decode(data, sedes=HeaderClass)
+        header._hash = block_hash
+        self._headers[block_hash] = header
+        if len(self._headers) > HEADER_CACHE:
+            self._headers.popitem(last=False)
+        return header
+
+    def canonical_hash(self, number: int) -> bytes | None:
+        return self.store.get("canon", number_key(number))
+
+    def get_header_by_number(self, number: int) -> BlockHeaderAPI | None:
+        if number < 0:
+            return None
+        h = self.canonical_hash(number)
+        return None if h is None else self.get_header_by_hash(h)
+
+    def get_block_by_hash(self, block_hash: bytes) -> BlockAPI | None:
+        data = self.store.get("bodies", block_hash)
+        if data is None:
+            return None
+        block = rlp.decode(data, sedes=BlockClass)
+        block.header._hash = block_hash
+        return block
+
+    def get_block_by_number(self, number: int) -> BlockAPI | None:
+        h = self.canonical_hash(number)
+        return None if h is None else self.get_block_by_hash(h)
+
+    def get_receipts(self, block_hash: bytes) -> tuple[ReceiptAPI, ...]:
+        data = self.store.get("receipts", block_hash)
+        if data is None:
+            return ()
+        builder = BlockClass.receipt_builder
+        return tuple(builder.decode(item) for item in rlp.decode(data))
+
+    def get_transaction_location(self, tx_hash: bytes) -> TxLocation | None:
+        data = self.store.get("txs", tx_hash)
+        if data is None:
+            return None
+        return TxLocation(data[:32], int.from_bytes(data[32:40], "big"), int.from_bytes(data[40:44], "big"))
+
+    def blocks_with_logs(self, key_prefix: bytes, start: int, stop: int) -> list[int]:
+        """Block numbers in [start, stop] holding a log with this address/topic (from the log index)."""
+        n = len(key_prefix)
+        return [
+            int.from_bytes(k[n:], "big")
+            for k, _ in self.store.scan(
+                "logs", key_prefix + number_key(start), key_prefix + number_key(stop + 1)
+            )
+        ]
+
+    # -- VM plumbing -------------------------------------------------------------------------
+    def _vm(self, header: BlockHeaderAPI, overlay: StateOverlay) -> HubaoVM:
+        return self.vm_class(header, _ChainDBView(self, overlay), self.chain_context, None)
+
+    def state_at(self, header: BlockHeaderAPI):
+        overlay = StateOverlay(self.store)
+        return self._vm(header, overlay).state
+
+    def decode_transaction(self, raw: bytes) -> SignedTransactionAPI:
+        return BlockClass.transaction_builder.decode(raw)
+
+    def _allowed(self, sender: bytes, parent: BlockHeaderAPI) -> bool:
+        return self.account_filter is None or self.account_filter.is_allowed(sender, self, parent)
+
+    # -- building and validating ---------------------------------------------------------------
+    def build_block(
+        self,
+        transactions: Sequence[SignedTransactionAPI],
+        timestamp: int,
+        extra_data: bytes = b"",
+        coinbase: bytes | None = None,
+    ) -> tuple[BlockAPI, tuple[ReceiptAPI, ...]]:
+        parent = self._head
+        header = self.vm_class.create_header_from_parent(
+            parent,
+            timestamp=max(int(timestamp), parent.timestamp + 1),
+            gas_limit=self.gas_limit,
+            coinbase=coinbase if coinbase is not None else self.coinbase,
+            extra_data=extra_data,
+        )
+        executed = self._execute(header, transactions, strict=False)
+        return executed.block, executed.receipts
+
+    def _execute(
+        self, header: BlockHeaderAPI, transactions: Sequence[SignedTransactionAPI], strict: bool
+    ) -> Executed:
+        """Apply all transactions on one VM, then finalise once (py-evm's batch path)."""
+        parent = self._head
+        overlay = StateOverlay(self.store)
+        vm = self._vm(header, overlay)
+        block = BlockClass(header, transactions=[], uncles=[], withdrawals=[])
+        vm.block_preprocessing(block)
+        included: list[SignedTransactionAPI] = []
+        receipts: list[ReceiptAPI] = []
+        for index, tx in enumerate(transactions):
+            try:
+                if not self._allowed(tx.sender, parent):
+                    raise ValidationError(f"sender {tx.sender.hex()} is not on the accounts allowlist")
+                receipt, _ = vm.apply_transaction(header, tx)
+            except ValidationError as exc:
+                if strict:
+                    raise InvalidBlock(f"transaction {index} (0x{tx.hash.hex()}): {exc}") from exc
+                continue
+            header = vm.add_receipt_to_header(header, receipt)
+            included.append(tx)
+            receipts.append(receipt)
+        block = vm.set_block_transactions_and_withdrawals(block, header, included, receipts)
+        block = vm.finalize_block(vm.block_postprocessing(block)).block
+        self.block_hash(block.header)
+        executed = Executed(block, tuple(receipts), overlay.writes, parent.hash)
+        self._executed[block.header.hash] = executed
+        return executed
+
+    def validate_block(self, block: BlockAPI) -> tuple[ReceiptAPI, ...]:
+        return self._validate(block).receipts
+
+    def _validate(self, block: BlockAPI) -> Executed:
+        header = block.header
+        parent = self._head
+        if header.block_number != parent.block_number + 1:
+            raise InvalidBlock(f"block #{header.block_number} does not follow head #{parent.block_number}")
+        if header.parent_hash != parent.hash:
+            raise InvalidBlock(
+                f"block #{header.block_number} parent 0x{header.parent_hash.hex()} is not head 0x{parent.hash.hex()}"
+            )
+        if header.timestamp <= parent.timestamp:
+            raise InvalidBlock(f"timestamp {header.timestamp} is not after parent's {parent.timestamp}")
+        if abs(header.gas_limit - parent.gas_limit) >= max(parent.gas_limit // 1024, 1):
+            raise InvalidBlock(f"gas limit {header.gas_limit} moves too far from parent's {parent.gas_limit}")
+        self.rules.validate_header(header, parent)
+        template = self.vm_class.create_header_from_parent(
+            parent, **{name: getattr(header, name) for name in PROPOSER_FIELDS}
+        )
+        executed = self._execute(template, block.transactions, strict=True)
+        expected = executed.block.header
+        for name, _ in HeaderClass._meta.fields:
+            if getattr(expected, name) != getattr(header, name):
+                mine, theirs = getattr(expected, name), getattr(header, name)
+                fmt = (lambda v: "0x" + v.hex()) if isinstance(mine, bytes) else str
+                raise InvalidBlock(
+                    f"block #{header.block_number} {name} mismatch: executed {fmt(mine)}, header {fmt(theirs)}"
+                )
+        executed.block = block
+        return executed
+
+    # -- committing --------------------------------------------------------------------------
+    def commit_block(self, block: BlockAPI, receipts: Sequence[ReceiptAPI] | None = None) -> None:
+        block_hash = self.block_hash(block.header)
+        executed = self._executed.get(block_hash)
+        if executed is None or executed.parent_hash != self._head.hash:
+            executed = self._validate(block)
+        executed.block = block
+        self._write_block(executed)
+        self._executed.clear()
+        self._head = self.get_header_by_hash(block_hash)
+        for callback in list(self._subscribers):
+            try:
+                callback(block, executed.receipts)
+            except Exception:  # a subscriber must not undo a commit
+                log.exception("new-head subscriber failed")
+
+    def _write_block(self, executed: Executed) -> None:
+        block = executed.block
+        header = block.header
+        block_hash = self.block_hash(header)
+        number = header.block_number
+        suffix = block_hash + number_key(number)
+        receipts = executed.receipts
+        logs = {}
+        for key in log_index_keys(number, (lg for r in receipts for lg in r.logs)):
+            logs[key] = b""
+        writes = {
+            "state": executed.state_writes,
+            "headers": {block_hash: rlp.encode(header)},
+            "bodies": {block_hash: rlp.encode(block)},
+            "receipts": {block_hash: rlp.encode([encode_receipt(r) for r in receipts])},
+            "canon": {number_key(number): block_hash},
+            "txs": {tx.hash: suffix + i.to_bytes(4, "big") for i, tx in enumerate(block.transactions)},
+            "logs": logs,
+            "meta": {b"head": block_hash},
+        }
+        self.store.commit(writes)
+
+    def subscribe_new_heads(self, callback: Callable[[BlockAPI, tuple], None]) -> Callable[[], None]:
+        self._subscribers.append(callback)
+        return lambda: self._subscribers.remove(callback) if callback in self._subscribers else None
+
+    # -- calls ---------------------------------------------------------------------------------
+    def _spoof(self, tx: dict, state, default_gas: int) -> SpoofTransaction:
+        sender = tx.get("from") or b"\0" * 20
+        unsigned = BlockClass.transaction_builder.create_unsigned_transaction(
+            nonce=state.get_nonce(sender),
+            gas_price=tx.get("gasPrice", 0),
+            gas=tx.get("gas") or default_gas,
+            to=tx.get("to") or b"",
+            value=tx.get("value", 0),
+            data=tx.get("data", b""),
+        )
+        return SpoofTransaction(unsigned, from_=sender)
+
+    def call(self, tx: dict, header: BlockHeaderAPI):
+        """eth_call: execute on the state after `header`, in the context of its child, gas free."""
+        overlay = StateOverlay(self.store)
+        vm = self._vm(header, overlay)
+        with vm.in_costless_state() as state:
+            spoof = self._spoof(tx, state, state.gas_limit)
+            return state.costless_execute_transaction(spoof)
+
+    def estimate_gas(self, tx: dict, header: BlockHeaderAPI) -> int:
+        from eth.estimators.gas import binary_gas_search
+
+        overlay = StateOverlay(self.store)
+        vm = self._vm(header, overlay)
+        with vm.in_costless_state() as state:
+            spoof = self._spoof(tx, state, state.gas_limit)
+            return binary_gas_search(state, spoof, tolerance=1)
+
+
+def encode_receipt(receipt: ReceiptAPI) -> bytes:
+    """Typed receipts encode as type byte + RLP, legacy ones as plain RLP (EIP-2718)."""
+    return receipt.encode()
+
+
+def keccak_hex(data: bytes) -> str:
+    return "0x" + keccak(data).hex()
