@@ -266,7 +266,8 @@ class Chain(ChainAPI):
             raise InvalidBlock(f"block #{header.block_number} does not follow head #{parent.block_number}")
         if header.parent_hash != parent.hash:
             raise InvalidBlock(
-                f"block #{header.block_number} parent 0x{header.parent_hash.hex()} is not head 0x{parent.hash.hex()}"
+                f"block #{header.block_number} parent 0x{header.parent_hash.hex()} "
+                f"is not head 0x{parent.hash.hex()}"
             )
         if header.timestamp <= parent.timestamp:
             raise InvalidBlock(f"timestamp {header.timestamp} is not after parent's {parent.timestamp}")
@@ -283,7 +284,8 @@ class Chain(ChainAPI):
                 mine, theirs = getattr(expected, name), getattr(header, name)
                 fmt = (lambda v: "0x" + v.hex()) if isinstance(mine, bytes) else str
                 raise InvalidBlock(
-                    f"block #{header.block_number} {name} mismatch: executed {fmt(mine)}, header {fmt(theirs)}"
+                    f"block #{header.block_number} {name} mismatch: "
+                    f"executed {fmt(mine)}, header {fmt(theirs)}"
                 )
         executed.block = block
         return executed
