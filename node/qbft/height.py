@@ -1,0 +1,353 @@
+"""The QBFT state machine for one block height (Besu's QbftBlockHeightManager + QbftRound).
+
+Pure protocol logic: it never touches sockets, disks or the EVM itself. Everything with a side
+effect goes through `HeightEnvAPI` (the engine implements it), which keeps each transition
+testable with a fake environment.
+
+Per round r (proposer = round-robin from the previous block's proposer):
+  PROPOSAL from the proposer -> every validator executes the block, then sends PREPARE(digest)
+  quorum PREPAREs            -> the block is prepared (our lock); send COMMIT(digest, seal)
+  quorum COMMITs             -> the block with those seals is final: commit it
+  round timer expires        -> ROUND-CHANGE(r+1, our prepared certificate, if any)
+  f+1 ROUND-CHANGEs above us -> jump to the lowest of those rounds (we are behind)
+  quorum ROUND-CHANGEs for r -> the proposer of r re-proposes the highest prepared block among
+                                them (or a new block if none), justified by those round changes
+"""
+
+from __future__ import annotations
+
+import logging
+from abc import ABC, abstractmethod
+from typing import Any
+
+import rlp
+
+from node.qbft.extradata import ExtraData, block_hash, seal_digest
+from node.qbft.keys import InvalidSignature, Signer, recover
+from node.qbft.messages import (
+    Commit,
+    Prepare,
+    Proposal,
+    RoundChange,
+    RoundChangePayload,
+    RoundId,
+)
+from node.qbft.round import PreparedCertificate, RoundState
+from node.qbft.signlog import Equivocation
+from node.qbft.validators import max_faulty, proposer_for, quorum
+
+log = logging.getLogger(__name__)
+
+
+class InvalidMessage(ValueError):
+    """A consensus message that breaks the protocol (wrong proposer, bad justification, ...)."""
+
+
+class HeightEnvAPI(ABC):
+    """What a height manager needs from the world (implemented by the engine)."""
+
+    signer: Signer
+
+    @abstractmethod
+    def decode_block(self, block_rlp: bytes) -> Any: ...
+
+    @abstractmethod
+    def check_proposed_block(self, block: Any, round_: int) -> None:
+        """Execute and check a proposed block; raise InvalidMessage if it must not be prepared."""
+
+    @abstractmethod
+    def create_block(self, round_: int) -> Any | None:
+        """Build a new block for this height (the proposer of a round without a prepared block)."""
+
+    @abstractmethod
+    def reround(self, block: Any, round_: int) -> Any:
+        """The same block with extraData round set to `round_` (re-proposing a prepared block)."""
+
+    @abstractmethod
+    def guard(self, height: int, round_: int, kind: str, digest: bytes) -> None:
+        """Durably record what we are about to sign; raise Equivocation if it contradicts."""
+
+    @abstractmethod
+    def send(self, message: Proposal | Prepare | Commit | RoundChange) -> None: ...
+
+    @abstractmethod
+    def start_timer(self, round_: int) -> None: ...
+
+    @abstractmethod
+    def commit(self, sealed_block: Any) -> None: ...
+
+
+class HeightManager:
+    def __init__(
+        self,
+        env: HeightEnvAPI,
+        height: int,
+        validators: tuple[bytes, ...],
+        previous_proposer: bytes,
+    ) -> None:
+        self.env = env
+        self.height = height
+        self.validators = validators
+        self.previous_proposer = previous_proposer
+        self.quorum = quorum(len(validators))
+        self.f = max_faulty(len(validators))
+        self.me = env.signer.address
+        self.round = 0
+        self.rounds: dict[int, RoundState] = {}
+        self.round_changes: dict[int, dict[bytes, RoundChange]] = {}
+        self.prepared: PreparedCertificate | None = None
+        self.committed = False
+        self._verified_seals: dict[int, set[bytes]] = {}
+
+    # --- queries -------------------------------------------------------------------------
+
+    def proposer(self, round_: int) -> bytes:
+        return proposer_for(self.validators, self.previous_proposer, round_)
+
+    def is_proposer(self, round_: int) -> bool:
+        return self.proposer(round_) == self.me
+
+    def state(self, round_: int) -> RoundState:
+        return self.rounds.setdefault(round_, RoundState(round_))
+
+    def rid(self, round_: int | None = None) -> RoundId:
+        return RoundId(self.height, self.round if round_ is None else round_)
+
+    # --- inputs --------------------------------------------------------------------------
+
+    def propose(self, block: Any) -> None:
+        """Round 0 (or a round without prepared block): our freshly built block."""
+        r = self.round
+        st = self.state(r)
+        if self.committed or st.proposed or st.proposal is not None or not self.is_proposer(r):
+            return
+        self._send_proposal(block, (), ())
+
+    def on_timeout(self, round_: int) -> None:
+        if round_ == self.round and not self.committed:
+            log.info("height %d round %d timed out", self.height, round_)
+            self._start_round(round_ + 1, send_round_change=True)
+
+    def on_proposal(self, p: Proposal) -> None:
+        r = p.rid.round
+        if self.committed or r < self.round:
+            return
+        if p.author != self.proposer(r):
+            raise InvalidMessage(f"proposal for round {r} not from its proposer")
+        st = self.state(r)
+        block = self.env.decode_block(p.block_rlp)
+        digest = block_hash(block.header)
+        if st.proposal is not None:
+            if st.digest != digest:
+                raise InvalidMessage(f"equivocating proposal at height {self.height} round {r}")
+            return
+        if not self._justified(p, digest):
+            raise InvalidMessage(f"proposal for round {r} is not justified")
+        self.env.check_proposed_block(block, r)
+        if r > self.round:
+            self._start_round(r, send_round_change=False)
+        self._accept(p, block, digest)
+
+    def on_prepare(self, m: Prepare) -> None:
+        self._check_author(m.signed.author)
+        r = m.signed.rid.round
+        if self.committed or r < self.round:
+            return
+        self.state(r).prepares.setdefault(m.signed.author, m)
+        if r == self.round:
+            self._progress()
+
+    def on_commit(self, m: Commit) -> None:
+        self._check_author(m.signed.author)
+        r = m.signed.rid.round
+        if self.committed or r < self.round:
+            return
+        self.state(r).commits.setdefault(m.signed.author, m)
+        if r == self.round:
+            self._progress()
+
+    def on_round_change(self, m: RoundChange) -> None:
+        self._check_author(m.author)
+        r = m.rid.round
+        if r < 1:
+            raise InvalidMessage("round change to round 0")
+        if self.committed or r < self.round:
+            return
+        prepared = m.payload.prepared
+        if prepared is not None:
+            block = self.env.decode_block(m.block_rlp)
+            if block_hash(block.header) != prepared[1]:
+                raise InvalidMessage("round change's block does not match its prepared digest")
+            if not self._valid_prepares(prepared[0], prepared[1], m.prepares):
+                raise InvalidMessage("round change's prepared certificate is invalid")
+        self.round_changes.setdefault(r, {}).setdefault(m.author, m)
+        self._check_round_changes()
+
+    # --- transitions ---------------------------------------------------------------------
+
+    def _check_author(self, author: bytes) -> None:
+        if author not in self.validators:
+            raise InvalidMessage(f"0x{author.hex()} is not a validator at height {self.height}")
+
+    def _start_round(self, round_: int, send_round_change: bool) -> None:
+        if round_ <= self.round and round_ != 0:
+            return
+        self.round = round_
+        self.env.start_timer(round_)
+        if send_round_change:
+            pc = self.prepared
+            payload = RoundChangePayload.create(
+                self.rid(round_), (pc.round, pc.digest) if pc else None, self.env.signer
+            )
+            msg = RoundChange(payload, rlp.encode(pc.block) if pc else None, pc.prepares if pc else ())
+            self.env.send(msg)
+            self.round_changes.setdefault(round_, {})[self.me] = msg
+        self._check_round_changes()
+        if self.round == round_:
+            self._progress()
+
+    def start(self) -> None:
+        """Round 0 begins (the engine calls this when a block is due)."""
+        self.env.start_timer(0)
+        self._progress()
+
+    def _check_round_changes(self) -> None:
+        if self.committed:
+            return
+        # f+1 validators already in higher rounds: we are behind, join the lowest such round
+        highest: dict[bytes, int] = {}
+        for r, by in self.round_changes.items():
+            if r > self.round:
+                for author in by:
+                    highest[author] = max(highest.get(author, 0), r)
+        if len(highest) >= self.f + 1:
+            target = sorted(highest.values(), reverse=True)[self.f]
+            if target > self.round:
+                self._start_round(target, send_round_change=True)
+                return
+        r = self.round
+        rcs = self.round_changes.get(r, {})
+        st = self.state(r)
+        ready = r > 0 and len(rcs) >= self.quorum and self.is_proposer(r)
+        if ready and not st.proposed and st.proposal is None:
+            self._propose_after_round_change(list(rcs.values()))
+
+    def _propose_after_round_change(self, rcs: list[RoundChange]) -> None:
+        r = self.round
+        prepared = [rc for rc in rcs if rc.payload.prepared]
+        best = max(prepared, key=lambda rc: rc.payload.prepared[0], default=None)
+        if best is not None:
+            block = self.env.reround(self.env.decode_block(best.block_rlp), r)
+            prepares = best.prepares
+        else:
+            block = self.env.create_block(r)
+            prepares = ()
+            if block is None:
+                return
+        self._send_proposal(block, tuple(rc.payload for rc in rcs), tuple(prepares))
+
+    def _send_proposal(self, block: Any, rcs: tuple, prepares: tuple) -> None:
+        r = self.round
+        digest = block_hash(block.header)
+        try:
+            self.env.guard(self.height, r, "proposal", digest)
+        except Equivocation as exc:
+            log.warning("not proposing: %s", exc)
+            return
+        self.state(r).proposed = True
+        p = Proposal.create(self.rid(r), rlp.encode(block), self.env.signer, rcs, prepares)
+        self.env.send(p)
+        self._accept(p, block, digest)
+
+    def _accept(self, p: Proposal, block: Any, digest: bytes) -> None:
+        r = p.rid.round
+        st = self.state(r)
+        st.proposal, st.block, st.digest = p, block, digest
+        if not st.sent_prepare:
+            try:
+                self.env.guard(self.height, r, "prepare", digest)
+            except Equivocation as exc:
+                log.warning("not preparing: %s", exc)
+                return
+            st.sent_prepare = True
+            prepare = Prepare.create(self.rid(r), digest, self.env.signer)
+            st.prepares[self.me] = prepare
+            self.env.send(prepare)
+        self._progress()
+
+    def _progress(self) -> None:
+        r = self.round
+        st = self.state(r)
+        if self.committed or st.block is None:
+            return
+        if not st.sent_commit and len(st.matching_prepares()) >= self.quorum:
+            self.prepared = PreparedCertificate(r, st.block, st.digest, tuple(st.matching_prepares()))
+            try:
+                self.env.guard(self.height, r, "commit", st.digest)
+            except Equivocation as exc:
+                log.warning("not committing: %s", exc)
+            else:
+                st.sent_commit = True
+                seal = self.env.signer.sign(seal_digest(st.block.header))
+                commit = Commit.create(self.rid(r), st.digest, seal, self.env.signer)
+                st.commits[self.me] = commit
+                self.env.send(commit)
+        good = self._valid_commits(st)
+        if len(good) >= self.quorum:
+            self.committed = True
+            extra = ExtraData.decode(st.block.header.extra_data)
+            sealed = extra.with_seals(tuple(c.seal for c in good[: len(good)]))
+            header = st.block.header.copy(extra_data=sealed.encode())
+            self.env.commit(st.block.copy(header=header))
+
+    def _valid_commits(self, st: RoundState) -> list[Commit]:
+        verified = self._verified_seals.setdefault(st.round, set())
+        digest = seal_digest(st.block.header) if len(verified) < len(st.commits) else b""
+        good = []
+        for author, c in list(st.commits.items()):
+            if c.digest != st.digest:
+                continue
+            if author not in verified:
+                try:
+                    ok = recover(digest, c.seal) == author
+                except InvalidSignature:
+                    ok = False
+                if not ok:
+                    del st.commits[author]  # a forged seal: drop it, let the author try again
+                    continue
+                verified.add(author)
+            good.append(c)
+        return good
+
+    # --- justification -------------------------------------------------------------------
+
+    def _valid_prepares(self, round_: int, digest: bytes, prepares: tuple[Prepare, ...]) -> bool:
+        authors = set()
+        for p in prepares:
+            s = p.signed
+            if s.rid != RoundId(self.height, round_) or p.digest != digest or s.author not in self.validators:
+                return False
+            authors.add(s.author)
+        return len(authors) >= self.quorum
+
+    def _justified(self, p: Proposal, digest: bytes) -> bool:
+        r = p.rid.round
+        if r == 0:
+            return not p.round_changes and not p.prepares
+        authors = set()
+        prepared: list[tuple[int, bytes]] = []
+        for rc in p.round_changes:
+            s = rc.signed
+            if s.rid != RoundId(self.height, r) or s.author not in self.validators or s.author in authors:
+                return False
+            authors.add(s.author)
+            if rc.prepared is not None:
+                prepared.append(rc.prepared)
+        if len(authors) < self.quorum:
+            return False
+        if not prepared:
+            return True
+        top = max(pr for pr, _ in prepared)
+        if {d for pr, d in prepared if pr == top} != {digest}:
+            return False
+        return self._valid_prepares(top, digest, p.prepares)
