@@ -1,0 +1,418 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {ICostSharing, IMembership, Rules, Wired} from "./Rules.sol";
+
+/// The pool. Costs are shared through one cumulative per-member index (Batog, Boca and Johnson
+/// 2018): closing a period adds that period's share to `index`; a member owes what the index rose
+/// while they were sharing, minus what they paid. No function loops over members, so gas does not
+/// depend on how many there are.
+///
+/// At a period's close:  need  = payouts + fees + shortfall carried - surplus carried
+///                       share = min(ceil(need / sharing), caseCap * cases, yearCap - charged this year)
+/// levied beyond need (rounding) is surplus carried; levied short of need (caps) and shares written
+/// off for defaulters are shortfall carried. A claimant stops sharing when their claim is accepted,
+/// before the index step of the period that settles it, so never pays towards their own case.
+contract CostSharing is ICostSharing, AccessControl, Wired {
+    using SafeERC20 for IERC20;
+
+    bytes32 public constant OPERATOR_ROLE = keccak256("OPERATOR_ROLE");
+    bytes32 public constant SUITE_ROLE = keccak256("SUITE_ROLE");
+
+    uint8 private constant NOT_SHARING = 0;
+    uint8 private constant SHARING = 1;
+    uint8 private constant LEAVING_AT_CLOSE = 2; // stops at the close of `stopPeriod`
+    uint8 private constant STOPPED = 3; // stopped at index value `stop`
+
+    struct Account {
+        uint96 paidUpTo;
+        uint96 stop;
+        uint32 stopPeriod;
+        uint8 mode;
+    }
+
+    /// Hot state in one slot, so every close and every join touches the same words.
+    struct Book {
+        uint96 index;
+        uint64 sharing;
+        uint32 closedCount;
+        uint32 pendingCases;
+        uint32 carriedCases;
+    }
+
+    struct Carry {
+        uint96 surplus;
+        uint96 shortfall;
+        uint64 payoutsDue; // queue entries that became due (closed periods)
+    }
+
+    struct Pending {
+        uint128 payouts;
+        uint128 fees;
+    }
+
+    struct Period {
+        uint96 indexAfter;
+        uint64 closedAt;
+        uint64 dueAt;
+        uint32 sharing;
+    }
+
+    struct Payout {
+        uint256 claimId;
+        address claimant;
+        uint96 amount;
+        uint96 paid;
+        uint96 fee;
+        uint96 feePaid;
+    }
+
+    struct Totals {
+        uint128 paidIn;
+        uint128 paidOut;
+        uint128 feesPaid;
+        uint128 writtenOff;
+    }
+
+    IERC20 public immutable token;
+    uint64 public immutable start;
+    uint64 public immutable periodLength;
+    uint64 public immutable gracePeriod;
+    uint16 public immutable feeBps;
+    uint64 public immutable caseCap;
+    uint64 public immutable yearCap;
+    uint64 public immutable yearLength;
+
+    IMembership public membership;
+    address public treasury;
+
+    Book public book;
+    Carry public carry;
+    Pending public pending;
+    Totals public totals;
+    uint256 public payoutHead;
+
+    mapping(address => Account) private _accounts;
+    mapping(uint256 => Period) private _periods;
+    mapping(uint256 => uint256) public leavingAt;
+    mapping(uint256 => uint256) public yearCharged;
+    Payout[] private _payouts;
+
+    error PeriodNotOver(uint32 period, uint64 endsAt);
+    error NotADefaulter(address member);
+    error NothingOwed(address member);
+    error AlreadySharing(address member);
+    error NotSharing(address member);
+    error ZeroAddress();
+
+    event PeriodClosed(
+        uint32 indexed period,
+        uint256 share,
+        uint256 sharing,
+        uint256 cases,
+        uint256 payouts,
+        uint256 fees,
+        uint256 surplus,
+        uint256 shortfall,
+        uint64 dueAt
+    );
+    event SharingStarted(address indexed member, uint96 index);
+    event SharingStopped(address indexed member, uint32 period, bool atClose);
+    event SharePaid(address indexed member, uint256 amount, uint96 paidUpTo);
+    event DebitFailed(address indexed member, uint256 amount);
+    event DefaulterRemoved(address indexed member, uint256 writtenOff);
+    event PayoutQueued(uint256 indexed claimId, address indexed claimant, uint256 amount, uint256 fee);
+    event ClaimantPaid(uint256 indexed claimId, address indexed claimant, uint256 amount, uint256 stillOwed);
+    event FeePaid(uint256 indexed claimId, address indexed treasury, uint256 amount);
+    event TreasuryChanged(address treasury);
+    event Connected(address membership);
+
+    constructor(Rules memory rules, IERC20 token_, address treasury_, uint64 start_, address admin) {
+        if (address(token_) == address(0) || treasury_ == address(0)) revert ZeroAddress();
+        token = token_;
+        treasury = treasury_;
+        start = start_;
+        periodLength = rules.periodLength;
+        gracePeriod = rules.gracePeriod;
+        feeBps = rules.feeBps;
+        caseCap = rules.caseCap;
+        yearCap = rules.yearCap;
+        yearLength = rules.yearLength;
+        _grantRole(DEFAULT_ADMIN_ROLE, admin);
+    }
+
+    function connect(IMembership membership_) external onlyRole(DEFAULT_ADMIN_ROLE) connectsOnce {
+        if (address(membership_) == address(0)) revert ZeroAddress();
+        membership = membership_;
+        emit Connected(address(membership_));
+    }
+
+    /// Only through a consortium vote: the governor is the only admin.
+    function setTreasury(address treasury_) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (treasury_ == address(0)) revert ZeroAddress();
+        treasury = treasury_;
+        emit TreasuryChanged(treasury_);
+    }
+
+    // ---- who shares (called by Membership and Claims) ----
+
+    function enter(address member) external onlyRole(SUITE_ROLE) {
+        Account storage a = _accounts[member];
+        if (a.mode != NOT_SHARING) revert AlreadySharing(member);
+        uint96 index = book.index;
+        a.paidUpTo = index;
+        a.mode = SHARING;
+        ++book.sharing;
+        emit SharingStarted(member, index);
+    }
+
+    function leaveNow(address member) external onlyRole(SUITE_ROLE) {
+        _stop(member);
+        emit SharingStopped(member, book.closedCount, false);
+    }
+
+    function leaveAtClose(address member) external onlyRole(SUITE_ROLE) {
+        Account storage a = _accounts[member];
+        if (a.mode != SHARING) revert NotSharing(member);
+        uint32 period = book.closedCount;
+        a.mode = LEAVING_AT_CLOSE;
+        a.stopPeriod = period;
+        ++leavingAt[period];
+        emit SharingStopped(member, period, true);
+    }
+
+    function queuePayout(uint256 claimId, address claimant, uint256 amount) external onlyRole(SUITE_ROLE) {
+        uint256 fee = amount * feeBps / 10_000;
+        _payouts.push(Payout(claimId, claimant, uint96(amount), 0, uint96(fee), 0));
+        pending.payouts += uint128(amount);
+        pending.fees += uint128(fee);
+        ++book.pendingCases;
+        emit PayoutQueued(claimId, claimant, amount, fee);
+    }
+
+    // ---- settlement ----
+
+    function periodEnd(uint256 period) public view returns (uint64) {
+        return start + uint64(period + 1) * periodLength;
+    }
+
+    /// The period whose cases the next close settles (closes happen in order).
+    function openPeriod() external view returns (uint32) {
+        return book.closedCount;
+    }
+
+    function closePeriod() external {
+        Book memory b = book;
+        uint32 p = b.closedCount;
+        uint64 ends = periodEnd(p);
+        if (block.timestamp < ends) revert PeriodNotOver(p, ends);
+        Carry memory c = carry;
+        Pending memory pend = pending;
+
+        uint256 need = uint256(pend.payouts) + pend.fees + c.shortfall;
+        uint256 surplus = c.surplus;
+        if (surplus >= need) {
+            surplus -= need;
+            need = 0;
+        } else {
+            need -= surplus;
+            surplus = 0;
+        }
+        uint256 cases = uint256(b.pendingCases) + b.carriedCases;
+        uint256 share;
+        if (need != 0 && b.sharing != 0) {
+            share = (need + b.sharing - 1) / b.sharing;
+            uint256 year = (ends - periodLength - start) / yearLength;
+            uint256 yearLeft = yearCap - yearCharged[year];
+            uint256 cap = caseCap * cases;
+            if (cap > yearLeft) cap = yearLeft;
+            if (share > cap) share = cap;
+            yearCharged[year] += share;
+        }
+        uint256 levied = share * b.sharing;
+        uint256 shortfall;
+        if (levied >= need) {
+            surplus += levied - need;
+            b.carriedCases = 0;
+        } else {
+            shortfall = need - levied;
+            b.carriedCases = uint32(cases);
+        }
+        b.index += uint96(share);
+        _periods[p] = Period(b.index, uint64(block.timestamp), uint64(block.timestamp) + gracePeriod, uint32(b.sharing));
+        emit PeriodClosed(
+            p, share, b.sharing, cases, pend.payouts, pend.fees, surplus, shortfall, uint64(block.timestamp) + gracePeriod
+        );
+        b.sharing -= uint64(leavingAt[p]);
+        b.closedCount = p + 1;
+        b.pendingCases = 0;
+        book = b;
+        carry = Carry(uint96(surplus), uint96(shortfall), uint64(_payouts.length));
+        delete pending;
+    }
+
+    // ---- paying shares ----
+
+    function owed(address member) public view returns (uint256) {
+        Account memory a = _accounts[member];
+        return _stopIndex(a) - a.paidUpTo;
+    }
+
+    /// Pays everything the member owes from their balance (needs an allowance to the pool).
+    function pay() external {
+        uint256 amount = owed(msg.sender);
+        if (amount == 0) revert NothingOwed(msg.sender);
+        _credit(msg.sender, amount);
+        token.safeTransferFrom(msg.sender, address(this), amount);
+    }
+
+    /// Auto-debit, like XHB's: pulls each member's dues under their permit; a failed debit is
+    /// reported and skipped, never fatal to the batch.
+    function collect(address[] calldata members) external onlyRole(OPERATOR_ROLE) {
+        for (uint256 i; i < members.length; ++i) {
+            address member = members[i];
+            uint256 amount = owed(member);
+            if (amount == 0) continue;
+            if (token.trySafeTransferFrom(member, address(this), amount)) {
+                _credit(member, amount);
+            } else {
+                emit DebitFailed(member, amount);
+            }
+        }
+    }
+
+    // ---- defaulters ----
+
+    /// True when a share whose grace has passed is still unpaid.
+    function isDefaulter(address member) public view returns (bool) {
+        Account memory a = _accounts[member];
+        if (a.mode == NOT_SHARING) return false;
+        uint256 p = book.closedCount;
+        while (p != 0) {
+            Period memory period = _periods[p - 1];
+            if (period.dueAt <= block.timestamp) {
+                uint256 dueIndex = period.indexAfter;
+                uint256 stopIndex = _stopIndex(a);
+                if (stopIndex < dueIndex) dueIndex = stopIndex;
+                return a.paidUpTo < dueIndex;
+            }
+            --p;
+        }
+        return false;
+    }
+
+    /// Anyone may remove a defaulter: they stop sharing and their unpaid shares become shortfall.
+    function removeDefaulter(address member) public {
+        if (!isDefaulter(member)) revert NotADefaulter(member);
+        uint256 unpaid = owed(member);
+        if (_accounts[member].mode != STOPPED) _stop(member);
+        Account storage a = _accounts[member];
+        a.stop = a.paidUpTo;
+        carry.shortfall += uint96(unpaid);
+        totals.writtenOff += uint128(unpaid);
+        membership.markRemoved(member);
+        emit DefaulterRemoved(member, unpaid);
+    }
+
+    /// Operator batch; members who are not (or no longer) defaulters are skipped.
+    function removeDefaulters(address[] calldata members) external {
+        for (uint256 i; i < members.length; ++i) {
+            if (isDefaulter(members[i])) removeDefaulter(members[i]);
+        }
+    }
+
+    // ---- payouts ----
+
+    /// Pays due claims in order from money actually collected: the claimant first, then the fee.
+    /// A claimant not paid in full stays at the head of the queue and is paid first next time.
+    function disburse(uint256 maxPayouts) external {
+        Totals memory t = totals;
+        uint256 available = uint256(t.paidIn) - t.paidOut - t.feesPaid;
+        uint256 head = payoutHead;
+        uint256 due = carry.payoutsDue;
+        for (uint256 n; n < maxPayouts && head < due && available != 0; ++n) {
+            Payout storage q = _payouts[head];
+            uint256 toClaimant = q.amount - q.paid;
+            if (toClaimant > available) toClaimant = available;
+            if (toClaimant != 0) {
+                q.paid += uint96(toClaimant);
+                available -= toClaimant;
+                t.paidOut += uint128(toClaimant);
+                token.safeTransfer(q.claimant, toClaimant);
+                emit ClaimantPaid(q.claimId, q.claimant, toClaimant, q.amount - q.paid);
+            }
+            uint256 toFee = q.paid == q.amount ? q.fee - q.feePaid : 0;
+            if (toFee > available) toFee = available;
+            if (toFee != 0) {
+                q.feePaid += uint96(toFee);
+                available -= toFee;
+                t.feesPaid += uint128(toFee);
+                token.safeTransfer(treasury, toFee);
+                emit FeePaid(q.claimId, treasury, toFee);
+            }
+            if (q.paid == q.amount && q.feePaid == q.fee) ++head;
+        }
+        payoutHead = head;
+        totals = t;
+    }
+
+    // ---- views ----
+
+    function accountOf(address member) external view returns (Account memory) {
+        return _accounts[member];
+    }
+
+    function period(uint256 p) external view returns (Period memory) {
+        return _periods[p];
+    }
+
+    function payoutCount() external view returns (uint256) {
+        return _payouts.length;
+    }
+
+    function payout(uint256 i) external view returns (Payout memory) {
+        return _payouts[i];
+    }
+
+    /// Fen the pool holds by its own books; equals its token balance unless someone sent it tokens.
+    function balance() external view returns (uint256) {
+        Totals memory t = totals;
+        return uint256(t.paidIn) - t.paidOut - t.feesPaid;
+    }
+
+    // ---- internals ----
+
+    function _stopIndex(Account memory a) private view returns (uint256) {
+        if (a.mode == SHARING) return book.index;
+        if (a.mode == LEAVING_AT_CLOSE) {
+            return a.stopPeriod < book.closedCount ? _periods[a.stopPeriod].indexAfter : book.index;
+        }
+        if (a.mode == STOPPED) return a.stop;
+        return a.paidUpTo;
+    }
+
+    function _stop(address member) private {
+        Account storage a = _accounts[member];
+        uint8 mode = a.mode;
+        if (mode == SHARING) {
+            --book.sharing;
+        } else if (mode == LEAVING_AT_CLOSE && a.stopPeriod >= book.closedCount) {
+            --book.sharing;
+            --leavingAt[a.stopPeriod];
+        } else if (mode != LEAVING_AT_CLOSE) {
+            revert NotSharing(member);
+        }
+        a.stop = uint96(_stopIndex(a));
+        a.mode = STOPPED;
+    }
+
+    function _credit(address member, uint256 amount) private {
+        Account storage a = _accounts[member];
+        a.paidUpTo += uint96(amount);
+        totals.paidIn += uint128(amount);
+        emit SharePaid(member, amount, a.paidUpTo);
+    }
+}

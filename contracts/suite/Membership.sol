@@ -1,0 +1,257 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Permit.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {ICostSharing, IMembership, MemberStatus, Rules, Wired} from "./Rules.sol";
+
+/// Who is in the plan. A person joins free with an enroller's EIP-712 attestation that binds their
+/// address to a commitment of their identity (one person, one membership; never the ID in clear),
+/// their coverage tier and the time they turn 60. Joining can carry an ERC-20 permit so the pool
+/// may auto-debit shares: the member's whole year then needs no further transaction.
+contract Membership is IMembership, AccessControl, EIP712, Wired {
+    bytes32 public constant ENROLLER_ROLE = keccak256("ENROLLER_ROLE");
+    /// Held by the other contracts of the suite (claims, cost sharing).
+    bytes32 public constant SUITE_ROLE = keccak256("SUITE_ROLE");
+    bytes32 public constant ATTESTATION_TYPEHASH =
+        keccak256("Attestation(address member,bytes32 identity,uint8 tier,uint64 coverEndsAt,uint64 expiry)");
+
+    /// tier 1: under 40 (coverUnder40); tier 2: 40 to 59 (cover40to59).
+    struct Attestation {
+        address member;
+        bytes32 identity;
+        uint8 tier;
+        uint64 coverEndsAt;
+        uint64 expiry;
+    }
+
+    /// An ERC-20 permit for the pool; value 0 means none.
+    struct Permit {
+        uint256 value;
+        uint256 deadline;
+        uint8 v;
+        bytes32 r;
+        bytes32 s;
+    }
+
+    struct Member {
+        uint64 joinedAt;
+        uint64 coverEndsAt;
+        uint8 tier;
+        MemberStatus status;
+    }
+
+    /// What a member is now; Waiting and Active are both "in the plan".
+    enum State {
+        None,
+        Waiting,
+        Active,
+        CoverExpired,
+        Exited,
+        Removed,
+        PaidOut,
+        EndedInWaitingPeriod,
+        CoverEnded
+    }
+
+    uint64 public immutable waitingPeriod;
+    uint64 public immutable coverUnder40;
+    uint64 public immutable cover40to59;
+
+    ICostSharing public pool;
+    IERC20Permit public token;
+    uint256 public memberCount;
+
+    mapping(address => Member) private _members;
+    mapping(bytes32 => address) public identityHolder;
+
+    error AttestationExpired(uint64 expiry);
+    error NotSignedByEnroller(address signer);
+    error AttestationForAnotherMember(address member, address sender);
+    error AlreadyAMember(address member);
+    error IdentityAlreadyUsed(bytes32 identity);
+    error UnknownTier(uint8 tier);
+    error CoverAlreadyEnded(uint64 coverEndsAt);
+    error NotAMember(address account);
+    error NotInPlan(address member, MemberStatus status);
+    error CoverNotEnded(uint64 coverEndsAt);
+    error LengthMismatch(uint256 attestations, uint256 signatures, uint256 permits);
+    error ZeroAddress();
+
+    event MemberJoined(
+        address indexed member,
+        bytes32 indexed identity,
+        uint8 tier,
+        uint256 coverAmount,
+        uint64 waitingEndsAt,
+        uint64 coverEndsAt
+    );
+    event MembershipEnded(address indexed member, MemberStatus reason);
+    event Connected(address pool, address token);
+
+    constructor(Rules memory rules, address admin) EIP712("Hubao Membership", "1") {
+        waitingPeriod = rules.waitingPeriod;
+        coverUnder40 = rules.coverUnder40;
+        cover40to59 = rules.cover40to59;
+        _grantRole(DEFAULT_ADMIN_ROLE, admin);
+    }
+
+    function connect(ICostSharing pool_, IERC20Permit token_) external onlyRole(DEFAULT_ADMIN_ROLE) connectsOnce {
+        if (address(pool_) == address(0) || address(token_) == address(0)) revert ZeroAddress();
+        pool = pool_;
+        token = token_;
+        emit Connected(address(pool_), address(token_));
+    }
+
+    // ---- joining ----
+
+    function join(Attestation calldata a, bytes calldata signature) external {
+        if (a.member != msg.sender) revert AttestationForAnotherMember(a.member, msg.sender);
+        _enroll(a, signature);
+    }
+
+    /// The member's one transaction: join and let the pool auto-debit shares up to `permit.value`.
+    function joinWithPermit(Attestation calldata a, bytes calldata signature, Permit calldata permit) external {
+        if (a.member != msg.sender) revert AttestationForAnotherMember(a.member, msg.sender);
+        _enroll(a, signature);
+        _permit(a.member, permit);
+    }
+
+    /// Onboarding at scale: many attested members in one transaction; `permits` may be empty.
+    function enrollBatch(Attestation[] calldata as_, bytes[] calldata signatures, Permit[] calldata permits)
+        external
+        onlyRole(ENROLLER_ROLE)
+    {
+        if (signatures.length != as_.length || (permits.length != 0 && permits.length != as_.length)) {
+            revert LengthMismatch(as_.length, signatures.length, permits.length);
+        }
+        for (uint256 i; i < as_.length; ++i) {
+            _enroll(as_[i], signatures[i]);
+            if (permits.length != 0) _permit(as_[i].member, permits[i]);
+        }
+    }
+
+    function attestationDigest(Attestation calldata a) public view returns (bytes32) {
+        return _hashTypedDataV4(
+            keccak256(abi.encode(ATTESTATION_TYPEHASH, a.member, a.identity, a.tier, a.coverEndsAt, a.expiry))
+        );
+    }
+
+    function domainSeparator() external view returns (bytes32) {
+        return _domainSeparatorV4();
+    }
+
+    // ---- leaving ----
+
+    /// Cover ends now; the member still shares in the cases settled at the current period's close.
+    function exit() external {
+        _end(msg.sender, MemberStatus.Exited);
+        pool.leaveAtClose(msg.sender);
+    }
+
+    /// Anyone may end the cover of a member who turned 60 (lazy: nothing loops over members).
+    function endCover(address member) external {
+        uint64 ends = _members[member].coverEndsAt;
+        if (block.timestamp < ends) revert CoverNotEnded(ends);
+        _end(member, MemberStatus.CoverEnded);
+        pool.leaveNow(member);
+    }
+
+    /// Called by the claims contract: payout or illness inside the waiting period.
+    function endMembership(address member, MemberStatus reason) external onlyRole(SUITE_ROLE) {
+        _end(member, reason);
+        pool.leaveNow(member);
+    }
+
+    /// Called by cost sharing when it removes a defaulter (it already stopped their sharing).
+    function markRemoved(address member) external onlyRole(SUITE_ROLE) {
+        if (_members[member].status == MemberStatus.InPlan) {
+            _members[member].status = MemberStatus.Removed;
+            emit MembershipEnded(member, MemberStatus.Removed);
+        }
+    }
+
+    // ---- views ----
+
+    function memberOf(address member) external view returns (Member memory) {
+        return _members[member];
+    }
+
+    function stateOf(address member) public view returns (State) {
+        Member memory m = _members[member];
+        if (m.status == MemberStatus.InPlan) {
+            if (block.timestamp >= m.coverEndsAt) return State.CoverExpired;
+            if (block.timestamp < m.joinedAt + waitingPeriod) return State.Waiting;
+            return State.Active;
+        }
+        if (m.status == MemberStatus.None) return State.None;
+        return State(uint8(m.status) + 2);
+    }
+
+    function isInPlan(address member) external view returns (bool) {
+        return _members[member].status == MemberStatus.InPlan;
+    }
+
+    function isActive(address member) external view returns (bool) {
+        return stateOf(member) == State.Active;
+    }
+
+    function waitingEndsAt(address member) external view returns (uint64) {
+        Member memory m = _members[member];
+        if (m.status == MemberStatus.None) revert NotAMember(member);
+        return m.joinedAt + waitingPeriod;
+    }
+
+    function coverEndsAt(address member) external view returns (uint64) {
+        return _members[member].coverEndsAt;
+    }
+
+    function coverAmountOf(address member) public view returns (uint256) {
+        uint8 tier = _members[member].tier;
+        if (tier == 1) return coverUnder40;
+        if (tier == 2) return cover40to59;
+        return 0;
+    }
+
+    // ---- internals ----
+
+    function _enroll(Attestation calldata a, bytes calldata signature) private {
+        if (block.timestamp > a.expiry) revert AttestationExpired(a.expiry);
+        address signer = ECDSA.recover(attestationDigest(a), signature);
+        if (!hasRole(ENROLLER_ROLE, signer)) revert NotSignedByEnroller(signer);
+        if (a.tier != 1 && a.tier != 2) revert UnknownTier(a.tier);
+        if (block.timestamp >= a.coverEndsAt) revert CoverAlreadyEnded(a.coverEndsAt);
+        if (_members[a.member].status != MemberStatus.None) revert AlreadyAMember(a.member);
+        if (identityHolder[a.identity] != address(0)) revert IdentityAlreadyUsed(a.identity);
+        identityHolder[a.identity] = a.member;
+        _members[a.member] = Member(uint64(block.timestamp), a.coverEndsAt, a.tier, MemberStatus.InPlan);
+        unchecked {
+            ++memberCount;
+        }
+        pool.enter(a.member);
+        emit MemberJoined(
+            a.member,
+            a.identity,
+            a.tier,
+            a.tier == 1 ? coverUnder40 : cover40to59,
+            uint64(block.timestamp) + waitingPeriod,
+            a.coverEndsAt
+        );
+    }
+
+    /// A permit that fails (e.g. someone submitted it first) is not fatal: the allowance may exist.
+    function _permit(address member, Permit calldata p) private {
+        if (p.value == 0) return;
+        try token.permit(member, address(pool), p.value, p.deadline, p.v, p.r, p.s) {} catch {}
+    }
+
+    function _end(address member, MemberStatus reason) private {
+        MemberStatus status = _members[member].status;
+        if (status == MemberStatus.None) revert NotAMember(member);
+        if (status != MemberStatus.InPlan) revert NotInPlan(member, status);
+        _members[member].status = reason;
+        emit MembershipEnded(member, reason);
+    }
+}

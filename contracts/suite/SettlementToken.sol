@@ -1,0 +1,29 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {ERC20} from "@openzeppelin/contracts/token/ERC20/ERC20.sol";
+import {ERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/ERC20Permit.sol";
+
+/// RMB on chain, in fen (2 decimals). Only the treasurer creates money (a member's deposit) and
+/// destroys it (a withdrawal to a bank account), so every fen on chain is backed off chain.
+contract SettlementToken is ERC20, ERC20Permit, AccessControl {
+    bytes32 public constant TREASURER_ROLE = keccak256("TREASURER_ROLE");
+
+    constructor(address admin) ERC20("Hubao RMB", "HBRMB") ERC20Permit("Hubao RMB") {
+        _grantRole(DEFAULT_ADMIN_ROLE, admin);
+    }
+
+    function decimals() public pure override returns (uint8) {
+        return 2;
+    }
+
+    function mint(address to, uint256 amount) external onlyRole(TREASURER_ROLE) {
+        _mint(to, amount);
+    }
+
+    /// Burns from the treasurer's own balance: a holder cashes out by sending fen to the treasurer.
+    function burn(uint256 amount) external onlyRole(TREASURER_ROLE) {
+        _burn(msg.sender, amount);
+    }
+}
