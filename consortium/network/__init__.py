@@ -1,0 +1,1 @@
+"""Running a consortium: keys, CA and certificates, genesis, node configs, `hubao net`."""

@@ -1,0 +1,101 @@
+"""The consortium's genesis.json, Besu-style so the same validators could move to Besu.
+
+`config.qbft` carries Besu's QBFT settings and `extraData` the QBFT encoding of the initial
+validators; `config.hubao` carries what Besu does not know: the scaled clock and the permissioning
+contract, which is predeployed in `alloc` with the code and storage its constructor would leave.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from eth_utils import to_canonical_address, to_checksum_address
+
+from node.permissioning import ALLOWLIST_ADDRESS, genesis_storage
+
+BFT_MIX_HASH = "0x63746963616c2062797a616e74696e65206661756c7420746f6c6572616e6365"
+DEFAULT_BALANCE = 10**6 * 10**18
+
+
+@dataclass
+class QbftSettings:
+    blockperiodseconds: int = 1
+    requesttimeoutseconds: int = 4
+    epochlength: int = 30000
+    emptyblockperiodseconds: int = 2
+
+
+@dataclass
+class GenesisSpec:
+    chain_id: int
+    validators: list[str]  # node addresses
+    nodes: list[str]  # every node allowed to connect (validators and members)
+    admins: list[str]  # one admin account per member organisation: they govern the allowlists
+    funded: dict[str, int]  # address -> wei, all of them also allowlisted
+    qbft: QbftSettings = field(default_factory=QbftSettings)
+    gas_limit: int = 30_000_000
+    timescale: float = 1.0
+    sim_epoch: int | None = None  # simulated calendar start; default: now
+    real_epoch: int | None = None  # wall time at which the simulated calendar is at sim_epoch
+
+
+def _hex(n: int) -> str:
+    return hex(n)
+
+
+def build_genesis(spec: GenesisSpec, allowlist_code: str) -> dict:
+    from node.qbft.extradata import genesis_extra_data
+
+    now = int(time.time())
+    real_epoch = spec.real_epoch if spec.real_epoch is not None else now
+    sim_epoch = spec.sim_epoch if spec.sim_epoch is not None else real_epoch
+    accounts = list(dict.fromkeys([*spec.admins, *spec.funded]))
+    storage = genesis_storage(spec.admins, accounts, spec.nodes)
+    alloc: dict[str, dict] = {
+        addr.lower().removeprefix("0x"): {"balance": _hex(wei)} for addr, wei in spec.funded.items()
+    }
+    for admin in spec.admins:
+        alloc.setdefault(admin.lower().removeprefix("0x"), {"balance": _hex(DEFAULT_BALANCE)})
+    alloc[ALLOWLIST_ADDRESS.removeprefix("0x")] = {
+        "balance": "0x0",
+        "code": allowlist_code,
+        "storage": {
+            "0x" + k.to_bytes(32, "big").hex(): "0x" + v.to_bytes(32, "big").hex() for k, v in storage.items()
+        },
+    }
+    validators = sorted(to_canonical_address(v) for v in spec.validators)
+    return {
+        "config": {
+            "chainId": spec.chain_id,
+            "berlinBlock": 0,
+            "londonBlock": 0,
+            "shanghaiTime": 0,
+            "cancunTime": 0,
+            "pragueTime": 0,
+            "zeroBaseFee": False,
+            "qbft": {
+                "blockperiodseconds": spec.qbft.blockperiodseconds,
+                "requesttimeoutseconds": spec.qbft.requesttimeoutseconds,
+                "epochlength": spec.qbft.epochlength,
+                "emptyblockperiodseconds": spec.qbft.emptyblockperiodseconds,
+            },
+            "hubao": {
+                "clock": {"timescale": spec.timescale, "realEpoch": real_epoch, "simEpoch": sim_epoch},
+                "permissioning": {
+                    "contract": to_checksum_address(ALLOWLIST_ADDRESS),
+                    "accounts": True,
+                    "nodes": True,
+                    "governance": "majority of ConsortiumAllowlist admins (one per member organisation)",
+                },
+            },
+        },
+        "nonce": "0x0",
+        "timestamp": _hex(sim_epoch),
+        "gasLimit": _hex(spec.gas_limit),
+        "difficulty": "0x1",
+        "mixHash": BFT_MIX_HASH,
+        "coinbase": "0x" + "00" * 20,
+        "extraData": "0x" + genesis_extra_data(validators).hex(),
+        "alloc": alloc,
+    }
