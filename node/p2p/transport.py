@@ -22,7 +22,7 @@ import ssl
 import struct
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography import x509
@@ -69,8 +69,8 @@ class P2PConfig:
     cert: Path
     key: Path
     chain_id: int
-    advertise: str = ""  # informational only
-    extra: dict = field(default_factory=dict)
+    ping_interval: float = PING_INTERVAL
+    idle_timeout: float = IDLE_TIMEOUT  # no frame at all for this long: the link is dead
 
 
 def _cert_common_name(der: bytes) -> str:
@@ -174,14 +174,14 @@ class Connection:
 
     async def _ping_loop(self) -> None:
         while not self.closed.is_set():
-            await asyncio.sleep(PING_INTERVAL)
+            await asyncio.sleep(self.net.config.ping_interval)
             self.send(_frame(PING, b""))
 
     async def _read_loop(self) -> None:
         reason = "closed by peer"
         try:
             while True:
-                kind, data = await asyncio.wait_for(_read_frame(self.reader), IDLE_TIMEOUT)
+                kind, data = await asyncio.wait_for(_read_frame(self.reader), self.net.config.idle_timeout)
                 self._dispatch(kind, data)
         except TimeoutError:
             reason = "idle timeout"

@@ -12,6 +12,7 @@ import pytest
 from consortium.network.pki import create_ca, issue_node_cert
 from node.p2p.identity import node_address
 from node.p2p.transport import P2PConfig, TlsPeerNetwork
+from tests.support.proxy import TcpProxy
 
 CHAIN = 4242
 
@@ -228,3 +229,42 @@ def test_punished_peer_is_dropped_and_kept_out_for_a_while(tmp_path):
         await b.stop()
 
     run(main())
+
+
+def test_silent_partition_is_detected_and_heals(tmp_path):
+    """A link that stops carrying bytes (no reset) is dropped by keep-alive and re-dialled after."""
+    fleet = Fleet(tmp_path, 2)
+    proxy = TcpProxy("127.0.0.1", fleet.ports[1]).start()
+
+    async def main():
+        config_a = fleet.config(0, [])
+        config_a.peers = [proxy.address]
+        config_a.ping_interval, config_a.idle_timeout = 0.2, 1.0
+        a = TlsPeerNetwork(config_a, fleet.keys[0], fleet.allowed.__contains__)
+        config_b = fleet.config(1, [])
+        config_b.ping_interval, config_b.idle_timeout = 0.2, 1.0
+        b = TlsPeerNetwork(config_b, fleet.keys[1], fleet.allowed.__contains__)
+        got = []
+
+        async def on_msg(peer, payload):
+            got.append(payload)
+
+        b.subscribe("qbft", on_msg)
+        await a.start()
+        await b.start()
+        await until(lambda: len(a.peers()) == 1 and len(b.peers()) == 1)
+        proxy.set_mode("blackhole")
+        a.broadcast("qbft", b"lost")
+        await until(lambda: not a.peers() and not b.peers(), timeout=5)
+        assert got == []
+        proxy.set_mode("pass")
+        await until(lambda: len(a.peers()) == 1 and len(b.peers()) == 1, timeout=15)
+        a.broadcast("qbft", b"after")
+        await until(lambda: got == [b"after"])
+        await a.stop()
+        await b.stop()
+
+    try:
+        run(main())
+    finally:
+        proxy.stop()

@@ -1,0 +1,132 @@
+"""`hubao net init|up|status|down`: create and run a consortium network of node processes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from consortium.cliutil import Output, fail_on
+from consortium.network.genesis import QbftSettings
+
+dir_option = click.option(
+    "--dir",
+    "directory",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Network folder.",
+)
+
+
+@click.group()
+def net() -> None:
+    """Create and run a consortium network (one process per node)."""
+
+
+@net.command()
+@dir_option
+@click.option("--validators", type=click.IntRange(1, 64), required=True, help="Validator nodes.")
+@click.option(
+    "--members", type=click.IntRange(0, 64), default=0, show_default=True, help="Non-validator nodes."
+)
+@click.option("--base-port", type=click.IntRange(1024, 65000), default=30300, show_default=True,
+              help="p2p ports start here; JSON-RPC ports start at base + 100.")  # fmt: skip
+@click.option(
+    "--host", "hosts", multiple=True, help="Host of each node (repeat per node; default 127.0.0.1)."
+)
+@click.option("--chain-id", type=int, default=8282, show_default=True)
+@click.option("--timescale", type=float, default=1.0, show_default=True,
+              help="Simulated seconds per real second (3600: one real second is one hour).")  # fmt: skip
+@click.option("--block-period", type=int, default=1, show_default=True, help="QBFT blockperiodseconds.")
+@click.option("--empty-block-period", type=int, default=2, show_default=True,
+              help="QBFT emptyblockperiodseconds (heartbeat).")  # fmt: skip
+@click.option("--request-timeout", type=int, default=4, show_default=True, help="QBFT requesttimeoutseconds.")
+@click.option("--users", type=click.IntRange(0, 10_000), default=4, show_default=True,
+              help="Extra funded, allowlisted user accounts in accounts.json.")  # fmt: skip
+@click.option("--force", is_flag=True, help="Overwrite an existing network in DIR.")
+@click.option("--json", "as_json", is_flag=True)
+@fail_on(FileExistsError, ValueError)
+def init(directory, validators, members, base_port, hosts, chain_id, timescale, block_period,
+         empty_block_period, request_timeout, users, force, as_json):  # fmt: skip
+    """Write keys, CA and certificates, genesis.json and one config per node."""
+    from consortium.network.layout import init_network
+
+    hosts = list(hosts)
+    if len(hosts) > 1 and len(hosts) != validators + members:
+        raise ValueError(f"give one --host per node ({validators + members}) or a single one")
+    qbft = QbftSettings(
+        blockperiodseconds=block_period,
+        requesttimeoutseconds=request_timeout,
+        emptyblockperiodseconds=empty_block_period,
+    )
+    entries = init_network(
+        directory, validators, members, base_port, hosts or None, chain_id, timescale, users, qbft, force
+    )
+    out = Output(as_json)
+    rows = [[e.name, e.role, e.node_id, f"{e.host}:{e.p2p_port}", e.rpc_url] for e in entries]
+    out.table(f"network in {directory}", ["node", "role", "node id", "p2p", "json-rpc"], rows)
+    if not as_json:
+        click.echo(f"genesis: {directory / 'genesis.json'}")
+        click.echo(f"accounts: {directory / 'accounts.json'} (keys: keep it secret)")
+
+
+@net.command()
+@dir_option
+@click.option("--timeout", type=float, default=90.0, show_default=True, help="Seconds to wait for blocks.")
+@click.option("--json", "as_json", is_flag=True)
+@fail_on(FileNotFoundError, TimeoutError, RuntimeError)
+def up(directory, timeout, as_json):
+    """Start every node as its own process; return once blocks are being produced."""
+    from consortium.network.layout import load_network
+    from consortium.network.processes import start_node, wait_for_blocks
+
+    entries = load_network(directory)
+    for entry in entries:
+        start_node(directory, entry)
+    statuses = wait_for_blocks(directory, entries, height=1, timeout=timeout)
+    _show(statuses, as_json, f"network up ({len(entries)} nodes)")
+
+
+@net.command()
+@dir_option
+@click.option("--json", "as_json", is_flag=True)
+@fail_on(FileNotFoundError)
+def status(directory, as_json):
+    """Per node: height, head, peers, round, validator or not, pool size, pid."""
+    from consortium.network.layout import load_network
+    from consortium.network.processes import node_status
+
+    _show([node_status(directory, e) for e in load_network(directory)], as_json, "network status")
+
+
+@net.command()
+@dir_option
+@click.option("--timeout", type=float, default=10.0, show_default=True, help="Seconds before SIGKILL.")
+@click.option("--json", "as_json", is_flag=True)
+@fail_on(FileNotFoundError)
+def down(directory, timeout, as_json):
+    """Stop every node: SIGTERM, wait, then SIGKILL."""
+    from consortium.network.layout import load_network
+    from consortium.network.processes import stop_node
+
+    result = {e.name: stop_node(directory, e, timeout) for e in load_network(directory)}
+    Output(as_json).table("network down", ["node", "result"], [[k, v] for k, v in result.items()])
+
+
+def _show(statuses: list[dict], as_json: bool, title: str) -> None:
+    def cell(value):
+        return "-" if value is None else value
+
+    yes_no = {True: "yes", False: "no"}
+    rows = [
+        [s["name"], cell(s["pid"]), cell(s["height"]), (s["head"] or "-")[:18], cell(s["peers"]),
+         cell(s["round"]), yes_no.get(s["validator"], "-"), cell(s["pool"]), s["error"] or ""]
+        for s in statuses
+    ]  # fmt: skip
+    out = Output(as_json)
+    if as_json:
+        import json
+
+        click.echo(json.dumps(statuses))
+        return
+    out.table(title, ["node", "pid", "height", "head", "peers", "round", "validator", "pool", "error"], rows)

@@ -1,0 +1,166 @@
+"""Node processes of a local network: start each as its own OS process, find it by pid file, stop it.
+
+`hubao net up` is a convenience for running every node of a network on one machine; on real hosts
+each organisation runs `hubao node run --config node.toml` itself.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from consortium.network.layout import NodeEntry
+
+PID_FILE = "node.pid"
+LOG_FILE = "node.log"
+
+
+def pid_of(folder: Path) -> int | None:
+    """The pid in the folder's pid file, if that process is still alive."""
+    try:
+        pid = int((folder / PID_FILE).read_text().strip())
+    except (FileNotFoundError, ValueError):
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:
+        return pid
+    return pid if _not_zombie(pid) else None
+
+
+def _not_zombie(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, PermissionError):
+        return True
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def start_node(root: Path, entry: NodeEntry) -> int:
+    """Start one node detached from this terminal; returns its pid (already running: that pid)."""
+    folder = root / entry.folder
+    running = pid_of(folder)
+    if running:
+        return running
+    log = open(folder / LOG_FILE, "ab")  # noqa: SIM115 (handed to the child)
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "consortium.cli", "node", "run", "--config", str(folder / "node.toml")],
+        cwd=folder,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+        env=env,
+    )
+    log.close()
+    (folder / PID_FILE).write_text(f"{proc.pid}\n")
+    return proc.pid
+
+
+def stop_node(root: Path, entry: NodeEntry, timeout: float = 10.0) -> str:
+    """SIGTERM, wait up to `timeout`, then SIGKILL. Returns what happened."""
+    folder = root / entry.folder
+    pid = pid_of(folder)
+    if pid is None:
+        (folder / PID_FILE).unlink(missing_ok=True)
+        return "not running"
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if _reap(pid):
+            (folder / PID_FILE).unlink(missing_ok=True)
+            return "stopped"
+        time.sleep(0.1)
+    os.kill(pid, signal.SIGKILL)
+    while not _reap(pid):
+        time.sleep(0.05)
+    (folder / PID_FILE).unlink(missing_ok=True)
+    return "killed"
+
+
+def _reap(pid: int) -> bool:
+    """True once `pid` is gone (reaping it when it is our child)."""
+    try:
+        done, _ = os.waitpid(pid, os.WNOHANG)
+        if done == pid:
+            return True
+    except ChildProcessError:
+        pass
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return not _not_zombie(pid)
+
+
+def rpc(url: str, method: str, params: list | None = None, timeout: float = 3.0):
+    """One JSON-RPC call; raises on transport errors and on an error reply."""
+    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params or []}).encode()
+    request = urllib.request.Request(url, body, {"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        reply = json.loads(response.read())
+    if "error" in reply:
+        raise RuntimeError(f"{method}: {reply['error'].get('message')}")
+    return reply["result"]
+
+
+def node_status(root: Path, entry: NodeEntry) -> dict:
+    """What `hubao net status` shows for one node (fields are None when the node does not answer)."""
+    status = {
+        "name": entry.name,
+        "role": entry.role,
+        "nodeId": entry.node_id,
+        "rpc": entry.rpc_url,
+        "pid": pid_of(root / entry.folder),
+        "height": None,
+        "head": None,
+        "peers": None,
+        "round": None,
+        "validator": None,
+        "pool": None,
+        "error": None,
+    }
+    try:
+        info = rpc(entry.rpc_url, "admin_nodeInfo")
+        head = rpc(entry.rpc_url, "eth_getBlockByNumber", ["latest", False])
+        status.update(
+            height=int(head["number"], 16),
+            head=head["hash"],
+            peers=len(rpc(entry.rpc_url, "admin_peers")),
+            pool=sum(int(v, 16) for v in rpc(entry.rpc_url, "txpool_status").values()),
+            round=info.get("round"),
+            validator=info.get("validator"),
+        )
+    except OSError:  # refused, timed out: down or still starting
+        status["error"] = "not running" if status["pid"] is None else "not answering"
+    except Exception as exc:
+        status["error"] = str(exc) or type(exc).__name__
+    return status
+
+
+def wait_for_blocks(
+    root: Path, entries: list[NodeEntry], height: int = 1, timeout: float = 60.0
+) -> list[dict]:
+    """Wait until every node answers and has reached `height`; raise TimeoutError naming laggards."""
+    deadline = time.monotonic() + timeout
+    while True:
+        statuses = [node_status(root, e) for e in entries]
+        laggards = [s for s in statuses if s["height"] is None or s["height"] < height]
+        if not laggards:
+            return statuses
+        dead = [s["name"] for s in laggards if s["pid"] is None]
+        if dead:
+            raise RuntimeError(f"node(s) exited: {', '.join(dead)} (see their node.log)")
+        if time.monotonic() > deadline:
+            names = ", ".join(f"{s['name']} ({s['error'] or 'height ' + str(s['height'])})" for s in laggards)
+            raise TimeoutError(f"no blocks after {timeout:.0f}s on: {names}")
+        time.sleep(0.25)
