@@ -42,6 +42,15 @@ log = logging.getLogger(__name__)
 class InvalidMessage(ValueError):
     """A consensus message that breaks the protocol (wrong proposer, bad justification, ...)."""
 
+    punish = True  # the author is misbehaving (not merely out of step with us)
+
+
+class NotNow(InvalidMessage):
+    """A message an honest peer could send (clock skew, a head we have not reached): refuse it, but
+    do not punish the sender."""
+
+    punish = False
+
 
 class HeightEnvAPI(ABC):
     """What a height manager needs from the world (implemented by the engine)."""
