@@ -328,6 +328,27 @@ class Chain(ChainAPI):
         }
         self.store.commit(writes)
 
+    def rewind(self, number: int) -> None:
+        """Dev mode only (evm_revert): make block `number` the head again, forgetting later blocks.
+
+        One storage transaction drops their canonical entries and tx/log index entries; state
+        nodes stay (they are content-addressed and harmless).
+        """
+        if number >= self._head.block_number:
+            return
+        canon, txs, logs = {}, {}, {}
+        for n in range(number + 1, self._head.block_number + 1):
+            block = self.get_block_by_number(n)
+            canon[number_key(n)] = None
+            for tx in block.transactions:
+                txs[tx.hash] = None
+            for key in log_index_keys(n, (lg for r in self.get_receipts(block.header.hash) for lg in r.logs)):
+                logs[key] = None
+        target = self.canonical_hash(number)
+        self.store.commit({"canon": canon, "txs": txs, "logs": logs, "meta": {b"head": target}})
+        self._executed.clear()
+        self._head = self.get_header_by_hash(target)
+
     def subscribe_new_heads(self, callback: Callable[[BlockAPI, tuple], None]) -> Callable[[], None]:
         self._subscribers.append(callback)
         return lambda: self._subscribers.remove(callback) if callback in self._subscribers else None

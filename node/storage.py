@@ -55,12 +55,15 @@ class Store:
             yield key, value
 
     def commit(self, writes: dict[str, dict[bytes, bytes]]) -> None:
-        """Apply every write in one LMDB transaction (all or nothing), then refresh the reader."""
+        """Apply every write (None deletes) in one LMDB transaction, all or nothing; refresh the reader."""
         with self.env.begin(write=True) as txn:
             for db_name, items in writes.items():
                 db = self.dbs[db_name]
                 for key, value in items.items():
-                    txn.put(key, value, db=db)
+                    if value is None:
+                        txn.delete(key, db=db)
+                    else:
+                        txn.put(key, value, db=db)
         self._read.abort()
         self._read = self.env.begin(buffers=False)
 

@@ -1,0 +1,206 @@
+"""Log queries over the log index, and the polling filters of eth_newFilter & co."""
+
+from __future__ import annotations
+
+import itertools
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from node.chain import Chain
+from node.errors import SERVER_ERROR, RpcError
+from node.rpc import params
+from node.rpc.format import log_json
+
+FILTER_TIMEOUT = 300  # seconds without a poll before a filter is dropped (geth: 5 minutes)
+MAX_LOG_RANGE = 100_000
+
+
+@dataclass
+class LogCriteria:
+    addresses: list[bytes] = field(default_factory=list)
+    topics: list[list[int] | None] = field(default_factory=list)  # per position: any of, or None
+    from_block: Any = "latest"
+    to_block: Any = "latest"
+    block_hash: bytes | None = None
+
+    @classmethod
+    def parse(cls, obj: Any) -> LogCriteria:
+        if not isinstance(obj, dict):
+            raise params.bad("invalid argument 0: expected a filter object")
+        addr = obj.get("address")
+        addresses = []
+        if isinstance(addr, list):
+            addresses = [params.address(a, "address") for a in addr]
+        elif addr is not None:
+            addresses = [params.address(addr, "address")]
+        topics: list[list[int] | None] = []
+        raw_topics = obj.get("topics") or []
+        if not isinstance(raw_topics, list) or len(raw_topics) > 4:
+            raise params.bad("invalid argument 0: topics must be a list of at most 4 entries")
+        for entry in raw_topics:
+            if entry is None:
+                topics.append(None)
+            elif isinstance(entry, list):
+                topics.append([int.from_bytes(params.hash32(t, "topic"), "big") for t in entry] or None)
+            else:
+                topics.append([int.from_bytes(params.hash32(entry, "topic"), "big")])
+        crit = cls(addresses=addresses, topics=topics)
+        if obj.get("blockHash") is not None:
+            if obj.get("fromBlock") is not None or obj.get("toBlock") is not None:
+                raise params.bad("invalid argument 0: cannot specify both BlockHash and FromBlock/ToBlock")
+            crit.block_hash = params.hash32(obj["blockHash"], "blockHash")
+        else:
+            crit.from_block = params.block_id(obj.get("fromBlock", "latest"))
+            crit.to_block = params.block_id(obj.get("toBlock", "latest"))
+        return crit
+
+    def matches(self, log) -> bool:
+        if self.addresses and log.address not in self.addresses:
+            return False
+        for position, wanted in enumerate(self.topics):
+            if wanted is None:
+                continue
+            if position >= len(log.topics) or log.topics[position] not in wanted:
+                return False
+        return True
+
+
+def resolve_number(chain: Chain, ident: Any) -> int:
+    head = chain.head.block_number
+    if ident in ("latest", "pending", "safe", "finalized"):
+        return head
+    if ident == "earliest":
+        return 0
+    if isinstance(ident, bytes):
+        header = chain.get_header_by_hash(ident)
+        if header is None:
+            raise RpcError(SERVER_ERROR, "header not found")
+        return header.block_number
+    return min(ident, head)
+
+
+def block_logs(chain: Chain, crit: LogCriteria, block, receipts) -> list[dict]:
+    out = []
+    header = block.header
+    log_index = 0
+    for tx_index, (tx, receipt) in enumerate(zip(block.transactions, receipts, strict=True)):
+        for lg in receipt.logs:
+            if crit.matches(lg):
+                out.append(log_json(lg, header, tx.hash, tx_index, log_index))
+            log_index += 1
+    return out
+
+
+def get_logs(chain: Chain, crit: LogCriteria, lo: int | None = None, hi: int | None = None) -> list[dict]:
+    """Logs matching `crit`, visiting only blocks the log index names."""
+    if crit.block_hash is not None:
+        block = chain.get_block_by_hash(crit.block_hash)
+        if block is None:
+            raise RpcError(SERVER_ERROR, "unknown block")
+        return block_logs(chain, crit, block, chain.get_receipts(crit.block_hash))
+    lo = resolve_number(chain, crit.from_block) if lo is None else lo
+    hi = resolve_number(chain, crit.to_block) if hi is None else hi
+    if lo > hi:
+        return []
+    if hi - lo > MAX_LOG_RANGE:
+        raise RpcError(-32005, f"query exceeds max block range {MAX_LOG_RANGE}")
+    candidates: set[int] | None = None
+    if crit.addresses:
+        candidates = set()
+        for addr in crit.addresses:
+            candidates.update(chain.blocks_with_logs(b"a" + addr, lo, hi))
+    for wanted in crit.topics:
+        if wanted is None:
+            continue
+        found = set()
+        for topic in wanted:
+            found.update(chain.blocks_with_logs(b"t" + topic.to_bytes(32, "big"), lo, hi))
+        candidates = found if candidates is None else candidates & found
+    numbers = sorted(candidates) if candidates is not None else range(lo, hi + 1)
+    out: list[dict] = []
+    for n in numbers:
+        header = chain.get_header_by_number(n)
+        if header is None or header.bloom == 0:
+            continue
+        block = chain.get_block_by_hash(header.hash)
+        out.extend(block_logs(chain, crit, block, chain.get_receipts(header.hash)))
+    return out
+
+
+@dataclass
+class Filter:
+    kind: str  # "logs" | "blocks" | "pending"
+    criteria: LogCriteria | None = None
+    next_block: int = 0
+    items: list = field(default_factory=list)
+    touched: float = field(default_factory=time.monotonic)
+
+
+class FilterManager:
+    def __init__(self, chain: Chain) -> None:
+        self.chain = chain
+        self.filters: dict[str, Filter] = {}
+        self._ids = itertools.count(1)
+
+    def _new(self, flt: Filter) -> str:
+        self._expire()
+        fid = hex(next(self._ids) + (id(self) & 0xFFFF_0000))
+        self.filters[fid] = flt
+        return fid
+
+    def _expire(self) -> None:
+        now = time.monotonic()
+        for fid in [f for f, flt in self.filters.items() if now - flt.touched > FILTER_TIMEOUT]:
+            del self.filters[fid]
+
+    def new_log_filter(self, crit: LogCriteria) -> str:
+        start = self.chain.head.block_number + 1
+        if crit.from_block not in ("latest", "pending") and crit.block_hash is None:
+            start = resolve_number(self.chain, crit.from_block)
+        return self._new(Filter("logs", crit, next_block=start))
+
+    def new_block_filter(self) -> str:
+        return self._new(Filter("blocks"))
+
+    def new_pending_filter(self) -> str:
+        return self._new(Filter("pending"))
+
+    def get(self, fid: str) -> Filter:
+        flt = self.filters.get(fid)
+        if flt is None:
+            raise RpcError(SERVER_ERROR, "filter not found")
+        flt.touched = time.monotonic()
+        return flt
+
+    def changes(self, fid: str) -> list:
+        flt = self.get(fid)
+        if flt.kind == "logs":
+            head = self.chain.head.block_number
+            hi = head
+            if flt.criteria.to_block not in ("latest", "pending", "safe", "finalized"):
+                hi = min(head, resolve_number(self.chain, flt.criteria.to_block))
+            logs = get_logs(self.chain, flt.criteria, flt.next_block, hi) if flt.next_block <= hi else []
+            flt.next_block = max(flt.next_block, head + 1)
+            return logs
+        items, flt.items = flt.items, []
+        return items
+
+    def all_logs(self, fid: str) -> list:
+        flt = self.get(fid)
+        if flt.kind != "logs":
+            raise RpcError(SERVER_ERROR, "filter not found")
+        return get_logs(self.chain, flt.criteria)
+
+    def uninstall(self, fid: str) -> bool:
+        return self.filters.pop(fid, None) is not None
+
+    def on_block(self, block) -> None:
+        for flt in self.filters.values():
+            if flt.kind == "blocks":
+                flt.items.append("0x" + block.header.hash.hex())
+
+    def on_pending(self, tx) -> None:
+        for flt in self.filters.values():
+            if flt.kind == "pending":
+                flt.items.append("0x" + tx.hash.hex())
