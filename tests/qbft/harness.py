@@ -92,9 +92,12 @@ def keys(n: int) -> list[bytes]:
     return [bytes([i + 1]) * 32 for i in range(n)]
 
 
-def make_genesis(validator_keys: list[bytes], allow: dict | None = None) -> Genesis:
+def make_genesis(validator_keys: list[bytes], funded: tuple[str, ...] = ()) -> Genesis:
     validators = sorted(Signer(k).address for k in validator_keys)
-    alloc = {bytes.fromhex(FUNDED[2:]): {"balance": 10**24, "nonce": 0, "code": b"", "storage": {}}}
+    alloc = {
+        bytes.fromhex(a[2:]): {"balance": 10**24, "nonce": 0, "code": b"", "storage": {}}
+        for a in (FUNDED, *funded)
+    }
     return Genesis(
         chain_id=CHAIN_ID,
         timestamp=int(time.time()) - 10,
@@ -118,12 +121,19 @@ def transfer(nonce: int, to: str = "0x" + "11" * 20, value: int = 1, key: bytes 
 
 
 class Consortium:
-    def __init__(self, tmp: Path, n_validators: int = 4, n_members: int = 0, **config: Any) -> None:
+    def __init__(
+        self,
+        tmp: Path,
+        n_validators: int = 4,
+        n_members: int = 0,
+        funded: tuple[str, ...] = (),
+        **config: Any,
+    ) -> None:
         defaults = {"block_period": 0.2, "request_timeout": 1.0, "max_request_timeout": 4.0}
         self.config = QbftConfig(**{**defaults, **config})
         self.hub = MemoryHub()
         self.validator_keys = keys(n_validators)
-        self.genesis = make_genesis(self.validator_keys)
+        self.genesis = make_genesis(self.validator_keys, funded)
         all_keys = self.validator_keys + [bytes([0x80 + i]) * 32 for i in range(n_members)]
         self.nodes = [
             LocalNode(tmp / f"node{i}", self.genesis, k, self.hub, self.config)

@@ -106,7 +106,9 @@ def test_validator_added_and_removed_by_vote(tmp_path):
                     await asyncio.sleep(0.05)
                 raise AssertionError("condition not reached")
 
-            await until(lambda: new_addr in net.nodes[0].rpc_call("qbft_getValidatorsByBlockNumber", "latest"))
+            await until(
+                lambda: new_addr in net.nodes[0].rpc_call("qbft_getValidatorsByBlockNumber", "latest")
+            )
             await until(lambda: newcomer.engine.hm is not None)  # it joined consensus
             assert net.nodes[0].rpc_call("qbft_getValidatorsByBlockNumber", "0x0") == [
                 "0x" + v.hex() for v in sorted(n.address for n in net.nodes[:4])
@@ -118,7 +120,9 @@ def test_validator_added_and_removed_by_vote(tmp_path):
             gone = "0x" + leaver.address.hex()
             for node in net.nodes[:3] + [newcomer]:
                 node.rpc_call("qbft_proposeValidatorVote", gone, False)
-            await until(lambda: gone not in net.nodes[0].rpc_call("qbft_getValidatorsByBlockNumber", "latest"))
+            await until(
+                lambda: gone not in net.nodes[0].rpc_call("qbft_getValidatorsByBlockNumber", "latest")
+            )
             h = net.nodes[0].height
             await net.nodes[3].stop()  # the removed validator is not needed any more
             await net.wait_height(h + 3)
