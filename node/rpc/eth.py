@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from eth.exceptions import Revert, VMError
 from eth.vm.forks.london.headers import calculate_expected_base_fee_per_gas
 from eth_abi import decode as abi_decode
+from eth_utils import to_checksum_address
 
 from node.errors import EXECUTION_REVERTED, SERVER_ERROR, RpcError, TxRejected
 from node.rpc import params
@@ -267,7 +268,7 @@ class EthNamespace:
             "type": 2,
         }
         if "to" in call:
-            fields["to"] = "0x" + call["to"].hex()
+            fields["to"] = to_checksum_address(call["to"])
         fields["gas"] = call.get("gas") or params.quantity(self.estimate_gas(tx))
         signed = Account.sign_transaction(fields, key)
         return self.send_raw_transaction(hb(bytes(signed.raw_transaction)))
