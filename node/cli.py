@@ -1,4 +1,4 @@
-"""`hubao node run`: a dev chain (--dev) or one consortium node (--config, see node.validator)."""
+"""`hubao node run`: a dev chain (--dev) or one consortium node (--config, see consortium.network.runner)."""
 
 from __future__ import annotations
 
@@ -74,7 +74,7 @@ def run(
     logging.getLogger("eth").setLevel(logging.WARNING)
     if config_path:
         try:
-            runner = importlib.import_module("node.validator")
+            runner = importlib.import_module("consortium.network.runner")
         except ModuleNotFoundError as exc:
             raise click.ClickException("consortium nodes are not available in this build") from exc
         runner.run_from_config(config_path)

@@ -1,0 +1,159 @@
+"""`hubao node run --config FILE`: one consortium node process.
+
+Assembly: the node core (chain with QBFT header rules, pool, JSON-RPC; `node.service.Node`), the
+consortium's scaled clock, the QBFT engine as block producer, the mutual-TLS p2p network (peers
+admitted by the on-chain node allowlist), transaction gossip, the account allowlist as the
+account filter (pool -> RPC and gossip, builder, importer) and the perm_/admin_/txpool_ RPC methods.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import signal
+import time
+
+from consortium.network.config import NodeConfig, load_config
+from node.genesis import Genesis
+from node.p2p.abc import PeerNetworkAPI
+from node.p2p.transport import P2PConfig, TlsPeerNetwork
+from node.p2p.txgossip import TxGossip
+from node.permissioning import ALLOWLIST_ADDRESS, Allowlist, AllowlistAccountFilter
+from node.timescale import ScaledClock
+
+log = logging.getLogger("consortium.node")
+
+
+class ConsortiumNode:
+    """A node, its engine and its network, started and stopped together."""
+
+    def __init__(self, config: NodeConfig) -> None:
+        from node.qbft.config import QbftConfig
+        from node.qbft.engine import QbftEngine
+        from node.qbft.rules import QbftRules
+        from node.service import Node
+
+        self.config = config
+        genesis_doc = json.loads(config.genesis.read_text())
+        hubao = genesis_doc.get("config", {}).get("hubao", {})
+        permissioning = hubao.get("permissioning", {})
+        self.allowlist_address = permissioning.get("contract", ALLOWLIST_ADDRESS)
+        self.check_accounts = permissioning.get("accounts", True)
+        self.check_nodes = permissioning.get("nodes", True)
+        secret = config.secret()
+        qbft = QbftConfig.from_genesis(genesis_doc)
+        self.clock = ScaledClock.from_genesis(genesis_doc)
+        self.network = TlsPeerNetwork(
+            P2PConfig(
+                host=config.p2p_host,
+                port=config.p2p_port,
+                peers=config.peers,
+                ca_cert=config.ca_cert,
+                cert=config.tls_cert,
+                key=config.tls_key,
+                chain_id=int(genesis_doc["config"]["chainId"]),
+            ),
+            secret,
+            self._node_allowed,
+        )
+        self.engine = QbftEngine(self.network, secret, qbft)
+        self.node = Node(
+            config.datadir,
+            Genesis.from_json(genesis_doc),
+            producer=self.engine,
+            clock=self.clock,
+            rules=QbftRules(qbft.epoch_length),
+            host=config.rpc_host,
+            port=config.rpc_port,
+        )
+        self.allowlist = Allowlist(self.node.chain, self.allowlist_address)
+        if self.check_accounts:
+            self.node.set_account_filter(AllowlistAccountFilter(self.allowlist_address))
+        self.gossip = TxGossip(self.network, self.node.txpool)
+        self.node.chain.subscribe_new_heads(lambda block, receipts: self.network.enforce_allowlist())
+        register_rpc(self.node.rpc, self)
+
+    def _node_allowed(self, node_id: str) -> bool:
+        return not self.check_nodes or self.allowlist.is_node_allowed(node_id)
+
+    async def start(self) -> None:
+        await self.network.start()
+        await self.node.start()
+        log.info(
+            "%s (%s) node %s: p2p %s:%d, JSON-RPC http://%s:%d, head #%d",
+            self.config.name,
+            self.config.role,
+            self.network.node_id,
+            self.config.p2p_host,
+            self.network.listen_port,
+            self.config.rpc_host,
+            self.node.port,
+            self.node.chain.head.block_number,
+        )
+
+    async def stop(self) -> None:
+        await self.network.stop()
+        await self.node.stop()
+
+
+def register_rpc(rpc, cnode: ConsortiumNode) -> None:
+    """perm_ (Besu's read methods, answered from the on-chain lists), admin_, txpool_, net_peerCount."""
+    network: PeerNetworkAPI = cnode.network
+    started = time.time()
+
+    def peers() -> list[dict]:
+        return [
+            {
+                "id": p.node_id,
+                "name": "hubao",
+                "network": {"remoteAddress": p.remote, "inbound": p.inbound},
+                "protocols": {"hubao": {"version": p.version}},
+                "connectedSince": int(p.connected_at),
+            }
+            for p in network.peers()
+        ]
+
+    def node_info() -> dict:
+        status = cnode.engine.status()
+        return {
+            "id": network.node_id,
+            "name": cnode.config.name,
+            "role": cnode.config.role,
+            "validator": bool(cnode.engine.is_validator()),
+            "round": status.get("round"),
+            "ports": {"listener": cnode.network.listen_port, "rpc": cnode.node.port},
+            "startedAt": int(started),
+            "clock": {"timescale": cnode.clock.timescale, "now": int(cnode.clock.now())},
+        }
+
+    def txpool_status() -> dict:
+        pending = len(cnode.node.txpool.pending())
+        return {"pending": hex(pending), "queued": hex(len(cnode.node.txpool) - pending)}
+
+    rpc.register("perm_getAccountsAllowlist", lambda: cnode.allowlist.accounts())
+    rpc.register("perm_getNodesAllowlist", lambda: cnode.allowlist.nodes())
+    rpc.register("perm_getAdmins", lambda: cnode.allowlist.admins())
+    rpc.register("admin_peers", peers)
+    rpc.register("admin_nodeInfo", node_info)
+    rpc.register("net_peerCount", lambda: hex(len(network.peers())))
+    rpc.register("txpool_status", txpool_status)
+
+
+def run_from_config(path: str) -> None:
+    """Run until SIGTERM/SIGINT; exits non-zero with one line when the config is unusable."""
+    config = load_config(path)
+    logging.getLogger().setLevel(config.log_level)
+
+    async def main() -> None:
+        cnode = ConsortiumNode(config)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await cnode.start()
+        await stop.wait()
+        log.info("stopping")
+        await cnode.stop()
+
+    asyncio.run(main())
