@@ -1,0 +1,250 @@
+"""Typed wrappers, one per contract of the suite. Each method is one contract action; reads return
+named tuples, writes return the receipt (or a Pending with wait=False) and raise ContractRefusal."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from typing import Any
+
+from web3 import Web3
+from web3.logs import DISCARD
+
+from consortium.client.abi import artifacts
+from consortium.client.signing import NO_PERMIT, Attestation, PermitSig, vote_commitment
+from consortium.client.tx import Transactor
+
+
+@lru_cache(maxsize=64)
+def _factory(w3: Web3, artifact: str):
+    return w3.eth.contract(abi=artifacts()[artifact]["abi"], decode_tuples=True)
+
+
+class Bound:
+    """One deployed contract and the account that signs for it."""
+
+    artifact = ""
+
+    def __init__(self, w3: Web3, address: str, tx: Transactor | None):
+        self.w3 = w3
+        self.address = Web3.to_checksum_address(address)
+        self.contract = _factory(w3, self.artifact)(address=self.address)
+        self.tx = tx
+
+    def call(self, name: str, *args) -> Any:
+        return getattr(self.contract.functions, name)(*args).call()
+
+    def send(self, name: str, *args, wait: bool = True, gas: int | None = None, value: int = 0):
+        if self.tx is None:
+            raise RuntimeError("this client has no signing key")
+        return self.tx.send(getattr(self.contract.functions, name)(*args), wait=wait, gas=gas, value=value)
+
+    def events(self, name: str, from_block: int = 0, to_block: int | str = "latest", **filters) -> list:
+        """Decoded logs of one event, oldest first; keyword filters apply to indexed arguments."""
+        event = getattr(self.contract.events, name)()
+        return list(
+            event.get_logs(from_block=from_block, to_block=to_block, argument_filters=filters or None)
+        )
+
+    def in_receipt(self, receipt, name: str) -> list:
+        return list(getattr(self.contract.events, name)().process_receipt(receipt, errors=DISCARD))
+
+    def role(self, name: str) -> bytes:
+        return self.call(name)
+
+    def has_role(self, role_name: str, account: str) -> bool:
+        return self.call("hasRole", self.role(role_name), account)
+
+
+class Token(Bound):
+    artifact = "SettlementToken"
+
+    def mint(self, to: str, amount: int, **kw):
+        return self.send("mint", to, amount, **kw)
+
+    def burn(self, amount: int, **kw):
+        return self.send("burn", amount, **kw)
+
+    def transfer(self, to: str, amount: int, **kw):
+        return self.send("transfer", to, amount, **kw)
+
+    def approve(self, spender: str, amount: int, **kw):
+        return self.send("approve", spender, amount, **kw)
+
+    def balance_of(self, account: str) -> int:
+        return self.call("balanceOf", account)
+
+    def allowance(self, owner: str, spender: str) -> int:
+        return self.call("allowance", owner, spender)
+
+    def permit_nonce(self, owner: str) -> int:
+        return self.call("nonces", owner)
+
+
+class Governor(Bound):
+    artifact = "ConsortiumGovernor"
+
+    def propose(self, target: str, data: bytes, description: str = "", value: int = 0, **kw):
+        receipt = self.send("propose", target, value, data, description, **kw)
+        return self.in_receipt(receipt, "ProposalCreated")[0]["args"]["id"]
+
+    def approve(self, proposal_id: int, **kw):
+        return self.send("approve", proposal_id, **kw)
+
+    def execute(self, proposal_id: int, **kw):
+        return self.send("execute", proposal_id, **kw)
+
+    def organisations(self) -> list[str]:
+        return self.call("organisations")
+
+    def approvals(self, proposal_id: int) -> int:
+        return self.call("approvals", proposal_id)
+
+
+class Membership(Bound):
+    artifact = "Membership"
+    STATES = ("None", "Waiting", "Active", "CoverExpired", "Exited", "Removed", "PaidOut",
+              "EndedInWaitingPeriod", "CoverEnded")  # fmt: skip
+
+    def join(self, a: Attestation, signature: bytes, permit: PermitSig | None = None, **kw):
+        if permit is None:
+            return self.send("join", a.as_tuple(), signature, **kw)
+        return self.send("joinWithPermit", a.as_tuple(), signature, permit.as_tuple(), **kw)
+
+    def enroll_batch(self, items: list[tuple[Attestation, bytes, PermitSig | None]], **kw):
+        with_permits = any(p is not None for _, _, p in items)
+        permits = [(p or NO_PERMIT).as_tuple() for _, _, p in items] if with_permits else []
+        return self.send(
+            "enrollBatch", [a.as_tuple() for a, _, _ in items], [s for _, s, _ in items], permits, **kw
+        )
+
+    def exit(self, **kw):
+        return self.send("exit", **kw)
+
+    def end_cover(self, member: str, **kw):
+        return self.send("endCover", member, **kw)
+
+    def state_of(self, member: str) -> str:
+        return self.STATES[self.call("stateOf", member)]
+
+    def is_active(self, member: str) -> bool:
+        return self.call("isActive", member)
+
+    def member(self, member: str):
+        return self.call("memberOf", member)
+
+    def attestation_digest(self, a: Attestation) -> bytes:
+        return self.call("attestationDigest", a.as_tuple())
+
+
+class Claims(Bound):
+    artifact = "Claims"
+    STATUSES = ("None", "UnderReview", "InNotice", "Rejected", "Disputed", "Accepted", "Denied",
+                "RefusedInWaitingPeriod", "Lapsed")  # fmt: skip
+
+    def submit(self, illness: int, accident: bool, evidence_root: bytes, **kw) -> int | Any:
+        receipt = self.send("submit", illness, accident, evidence_root, **kw)
+        if not kw.get("wait", True):
+            return receipt
+        return self.in_receipt(receipt, "ClaimSubmitted")[0]["args"]["claimId"]
+
+    def approve(self, claim_id: int, report_hash: bytes, **kw):
+        return self.send("approve", claim_id, report_hash, **kw)
+
+    def reject(self, claim_id: int, report_hash: bytes, **kw):
+        return self.send("reject", claim_id, report_hash, **kw)
+
+    def object(self, claim_id: int, evidence_hash: bytes, **kw):
+        return self.send("object", claim_id, evidence_hash, **kw)
+
+    def finalize(self, claim_id: int, **kw):
+        return self.send("finalize", claim_id, **kw)
+
+    def dispute(self, claim_id: int, **kw):
+        return self.send("dispute", claim_id, **kw)
+
+    def resolve_dispute(self, claim_id: int, **kw):
+        return self.send("resolveDispute", claim_id, **kw)
+
+    def claim(self, claim_id: int):
+        return self.call("claim", claim_id)
+
+    def status(self, claim_id: int) -> str:
+        return self.STATUSES[self.claim(claim_id).status]
+
+    def count(self) -> int:
+        return self.call("claimCount")
+
+
+class Jury(Bound):
+    artifact = "Jury"
+
+    def qualify(self, jurors: list[str], **kw):
+        return self.send("qualify", jurors, **kw)
+
+    def disqualify(self, juror: str, **kw):
+        return self.send("disqualify", juror, **kw)
+
+    def commit(self, claim_id: int, in_favour: bool, salt: bytes | None = None, **kw) -> bytes:
+        """Commits a vote and returns the salt the juror must keep to reveal it."""
+        salt = salt if salt is not None else os.urandom(32)
+        self.send("commit", claim_id, vote_commitment(claim_id, self.tx.address, in_favour, salt), **kw)
+        return salt
+
+    def reveal(self, claim_id: int, in_favour: bool, salt: bytes, **kw):
+        return self.send("reveal", claim_id, in_favour, salt, **kw)
+
+    def case(self, claim_id: int):
+        return self.call("caseOf", claim_id)
+
+
+class CostSharing(Bound):
+    artifact = "CostSharing"
+
+    def close_period(self, **kw):
+        return self.send("closePeriod", **kw)
+
+    def pay(self, **kw):
+        return self.send("pay", **kw)
+
+    def collect(self, members: list[str], **kw):
+        return self.send("collect", members, **kw)
+
+    def remove_defaulter(self, member: str, **kw):
+        return self.send("removeDefaulter", member, **kw)
+
+    def remove_defaulters(self, members: list[str], **kw):
+        return self.send("removeDefaulters", members, **kw)
+
+    def disburse(self, max_payouts: int = 50, **kw):
+        return self.send("disburse", max_payouts, **kw)
+
+    def owed(self, member: str) -> int:
+        return self.call("owed", member)
+
+    def is_defaulter(self, member: str) -> bool:
+        return self.call("isDefaulter", member)
+
+    def book(self):
+        return self.call("book")
+
+    def carry(self):
+        return self.call("carry")
+
+    def totals(self):
+        return self.call("totals")
+
+    def balance(self) -> int:
+        return self.call("balance")
+
+    def period_end(self, period: int) -> int:
+        return self.call("periodEnd", period)
+
+    def open_period(self) -> int:
+        return self.call("openPeriod")
+
+    def period(self, p: int):
+        return self.call("period", p)
+
+    def account(self, member: str):
+        return self.call("accountOf", member)

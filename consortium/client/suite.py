@@ -1,0 +1,102 @@
+"""The deployed suite as one object: its addresses (Deployment) and a client per contract."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from web3 import Web3
+
+from consortium.client import contracts
+from consortium.client.rules import Roles, Rules
+from consortium.client.tx import Transactor
+
+# name in the deployment file -> compiled contract name
+CONTRACTS = {
+    "governor": "ConsortiumGovernor",
+    "token": "SettlementToken",
+    "membership": "Membership",
+    "pool": "CostSharing",
+    "claims": "Claims",
+    "jury": "Jury",
+}
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """What scripts/deploy.py writes: enough for any client to find and use the suite."""
+
+    chain_id: int
+    block: int
+    start: int
+    deployer: str
+    addresses: dict[str, str]
+    rules: Rules = field(default_factory=Rules)
+    roles: Roles = field(default_factory=Roles)
+
+    def to_dict(self) -> dict:
+        return {
+            "chain_id": self.chain_id,
+            "block": self.block,
+            "start": self.start,
+            "deployer": self.deployer,
+            "addresses": dict(self.addresses),
+            "rules": self.rules.to_dict(),
+            "roles": self.roles.to_dict(),
+        }
+
+    def save(self, path: str | Path) -> None:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        tmp.write_text(json.dumps(self.to_dict(), indent=2) + "\n")
+        tmp.replace(path)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Deployment:
+        missing = set(CONTRACTS) - set(data["addresses"])
+        if missing:
+            raise ValueError(f"deployment lacks address(es) for {', '.join(sorted(missing))}")
+        return cls(
+            chain_id=int(data["chain_id"]),
+            block=int(data["block"]),
+            start=int(data["start"]),
+            deployer=data["deployer"],
+            addresses=dict(data["addresses"]),
+            rules=Rules.from_dict(data.get("rules", {})),
+            roles=Roles.from_dict(data.get("roles", {})),
+        )
+
+    @classmethod
+    def load(cls, path: str | Path) -> Deployment:
+        return cls.from_dict(json.loads(Path(path).read_text()))
+
+
+class Suite:
+    """Clients for every contract of one deployment, signing with one key (or read-only)."""
+
+    def __init__(self, w3: Web3, deployment: Deployment, key: str | bytes | None = None):
+        self.w3 = w3
+        self.deployment = deployment
+        self.tx = Transactor(w3, key) if key is not None else None
+        a = deployment.addresses
+        self.governor = contracts.Governor(w3, a["governor"], self.tx)
+        self.token = contracts.Token(w3, a["token"], self.tx)
+        self.membership = contracts.Membership(w3, a["membership"], self.tx)
+        self.pool = contracts.CostSharing(w3, a["pool"], self.tx)
+        self.claims = contracts.Claims(w3, a["claims"], self.tx)
+        self.jury = contracts.Jury(w3, a["jury"], self.tx)
+
+    @property
+    def address(self) -> str:
+        if self.tx is None:
+            raise RuntimeError("read-only suite client has no address")
+        return self.tx.address
+
+    def as_(self, key: str | bytes) -> Suite:
+        """The same suite, signing with another key."""
+        return Suite(self.w3, self.deployment, key)
+
+    def now(self) -> int:
+        return self.w3.eth.get_block("latest")["timestamp"]

@@ -1,0 +1,162 @@
+"""Signing and sending: local keys (the node has no unlocked accounts), explicit nonces, and
+fire-now-wait-later so a simulator can keep thousands of transactions in flight."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from eth_account import Account
+from hexbytes import HexBytes
+from web3 import EthereumTesterProvider, Web3
+
+from consortium.client.errors import ContractRefusal, TransactionError, as_refusal
+
+GAS_MARGIN = 1.25
+FEE_TTL = 1.0  # seconds a fee quote is reused
+# eth-tester mines each transaction in a block of its own and estimates gas by a slow binary
+# search, so there a single eth_call finds refusals and the gas limit is this flat allowance.
+IN_PROCESS_GAS = 12_000_000
+
+
+@dataclass
+class Pending:
+    """A sent transaction; `wait` it (or `Transactor.wait_all` many)."""
+
+    hash: HexBytes
+    tx: dict
+    label: str
+    sender: Transactor
+
+    def wait(self, timeout: float = 120) -> Any:
+        return self.sender.wait(self, timeout)
+
+
+class Transactor:
+    """One account sending transactions through one web3 connection."""
+
+    def __init__(self, w3: Web3, key: str | bytes):
+        self.w3 = w3
+        self.account = Account.from_key(key)
+        self.address = self.account.address
+        self._lock = threading.Lock()
+        self._nonce: int | None = None
+        self._fees: tuple[float, dict] | None = None
+        self.chain_id = w3.eth.chain_id
+        self.in_process = isinstance(w3.provider, EthereumTesterProvider)
+
+    # ---- nonces and fees ----
+
+    def next_nonce(self) -> int:
+        with self._lock:
+            if self._nonce is None:
+                self._nonce = self.w3.eth.get_transaction_count(self.address, "pending")
+            nonce = self._nonce
+            self._nonce += 1
+            return nonce
+
+    def resync(self) -> None:
+        with self._lock:
+            self._nonce = None
+
+    def fees(self) -> dict:
+        now = time.monotonic()
+        if self._fees is None or now - self._fees[0] > FEE_TTL:
+            base = self.w3.eth.get_block("latest").get("baseFeePerGas")
+            if base is None:
+                quote = {"gasPrice": self.w3.eth.gas_price}
+            else:
+                try:
+                    tip = self.w3.eth.max_priority_fee
+                except Exception:
+                    tip = 0
+                quote = {"maxFeePerGas": 2 * base + tip, "maxPriorityFeePerGas": tip}
+            self._fees = (now, quote)
+        return dict(self._fees[1])
+
+    # ---- sending ----
+
+    def estimate(self, fn, value: int = 0) -> int:
+        try:
+            if self.in_process:
+                fn.call({"from": self.address, "value": value}) if hasattr(fn, "call") else None
+                return IN_PROCESS_GAS
+            gas = fn.estimate_gas({"from": self.address, "value": value})
+        except Exception as exc:
+            refusal = as_refusal(exc)
+            if refusal is not None:
+                raise refusal from None
+            raise
+        return int(gas * GAS_MARGIN) + 10_000
+
+    def send(self, fn, *, value: int = 0, gas: int | None = None, wait: bool = True, label: str = ""):
+        """Sign and send a contract call or constructor. Without `gas` the call is estimated first,
+        which surfaces a refusal as ContractRefusal before anything is sent."""
+        if gas is None:
+            gas = self.estimate(fn, value)
+        tx = fn.build_transaction(
+            {
+                "from": self.address,
+                "value": value,
+                "gas": gas,
+                "nonce": self.next_nonce(),
+                "chainId": self.chain_id,
+                **self.fees(),
+            }
+        )
+        return self._send_tx(tx, wait, label or getattr(fn, "fn_name", "deploy"))
+
+    def transfer_eth(self, to: str, value: int, wait: bool = True):
+        tx = {"to": to, "value": value, "gas": 21_000, "nonce": self.next_nonce(), "chainId": self.chain_id}
+        return self._send_tx({**tx, **self.fees()}, wait, "transfer")
+
+    def _send_tx(self, tx: dict, wait: bool, label: str):
+        signed = self.account.sign_transaction(tx)
+        try:
+            tx_hash = self.w3.eth.send_raw_transaction(signed.raw_transaction)
+        except Exception as exc:
+            if "nonce" in str(exc).lower():
+                self.resync()  # someone else used this key; the next send starts from the node's count
+            refusal = as_refusal(exc)
+            if refusal is not None:
+                raise refusal from None
+            raise
+        pending = Pending(HexBytes(tx_hash), tx, label, self)
+        return pending.wait() if wait else pending
+
+    # ---- waiting ----
+
+    def wait(self, pending: Pending, timeout: float = 120) -> Any:
+        receipt = self.w3.eth.wait_for_transaction_receipt(pending.hash, timeout=timeout, poll_latency=0.05)
+        if receipt["status"] != 1:
+            raise self._why_failed(pending, receipt)
+        return receipt
+
+    @staticmethod
+    def wait_all(pendings: list[Pending], timeout: float = 300, strict: bool = True) -> list:
+        """Receipts in order. strict: raise the first failure; else failures come back as exceptions."""
+        deadline = time.monotonic() + timeout
+        results = []
+        for p in pendings:
+            try:
+                results.append(p.wait(max(1.0, deadline - time.monotonic())))
+            except (ContractRefusal, TransactionError) as exc:
+                if strict:
+                    raise
+                results.append(exc)
+        return results
+
+    def _why_failed(self, pending: Pending, receipt) -> Exception:
+        call = {k: pending.tx[k] for k in ("from", "to", "data", "value") if k in pending.tx}
+        call["gas"] = pending.tx["gas"]
+        try:
+            self.w3.eth.call(call, block_identifier=max(receipt["blockNumber"] - 1, 0))
+        except Exception as exc:
+            refusal = as_refusal(exc)
+            if refusal is not None:
+                return refusal
+        if receipt["gasUsed"] >= pending.tx["gas"]:
+            return TransactionError(f"{pending.label}: out of gas ({receipt['gasUsed']})")
+        return TransactionError(f"{pending.label}: reverted in block {receipt['blockNumber']}")
