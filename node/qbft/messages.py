@@ -85,6 +85,7 @@ class Signed:
 
     @classmethod
     def create(cls, code: int, rid: RoundId, fields: tuple[Any, ...], signer: Signer) -> Signed:
+        fields = tuple(rlp.decode(rlp.encode(list(fields))))  # the form a receiver decodes (ints as bytes)
         signature = signer.sign(cls.digest(code, [rid.items(), *fields]))
         return cls(code, rid, fields, signature, signer.address)
 

@@ -24,14 +24,21 @@ class SignLog:
         self._lock = threading.Lock()
         self._lines = 0
         if os.path.exists(path):
-            with open(path, encoding="utf-8") as fh:
+            good = 0
+            with open(path, "rb") as fh:
                 for line in fh:
                     try:
                         e = json.loads(line)
                         self._entries[(int(e["h"]), int(e["r"]), str(e["k"]))] = str(e["d"])
-                        self._lines += 1
                     except (ValueError, KeyError, TypeError):
                         break  # a torn last line from a crash mid-write: everything before it stands
+                    if not line.endswith(b"\n"):
+                        break
+                    good += len(line)
+                    self._lines += 1
+            if good != os.path.getsize(path):
+                with open(path, "r+b") as fh:
+                    fh.truncate(good)
         self._fh = open(path, "a", encoding="utf-8")  # noqa: SIM115 (kept open for appends)
 
     def guard(self, height: int, round_: int, kind: str, digest: bytes) -> None:
