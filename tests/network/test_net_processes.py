@@ -1,0 +1,204 @@
+"""A real network: `hubao net up` starts 4 validators and a member node as OS processes on loopback.
+
+What users rely on: blocks on every node with identical hashes, `net status` telling the truth,
+strangers (wrong CA, or right CA but a node key off the allowlist) never becoming peers, garbage on
+the p2p port changing nothing, transactions from accounts off the allowlist refused at every node's
+JSON-RPC, and `net down` leaving no process behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import socket
+import ssl
+import subprocess
+import time
+
+import pytest
+from eth_account import Account
+
+from consortium.network.pki import create_ca, issue_node_cert
+from node.p2p.identity import node_address
+from node.p2p.transport import P2PConfig, TlsPeerNetwork
+from tests.support.processes import HUBAO, rpc
+
+
+def _free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False
+
+
+def free_base_port() -> int:
+    for _ in range(200):
+        base = random.randrange(20000, 40000)
+        if all(_free(base + i) and _free(base + 100 + i) for i in range(5)):
+            return base
+    raise RuntimeError("no free port range")
+
+
+def hubao(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run([*HUBAO, *args], capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def net(tmp_path_factory):
+    root = tmp_path_factory.mktemp("consortium")
+    base = free_base_port()
+    init = hubao(
+        "net", "init", "--validators", "4", "--members", "1", "--dir", str(root), "--base-port", str(base)
+    )
+    assert init.returncode == 0, init.stderr
+    up = hubao("net", "up", "--dir", str(root), "--json", "--timeout", "60")
+    try:
+        assert up.returncode == 0, up.stderr + "".join(
+            (root / n / "node.log").read_text()[-2000:] for n in ("validator-0", "member-0")
+        )
+        yield root, json.loads(up.stdout)
+    finally:
+        down = hubao("net", "down", "--dir", str(root), "--json")
+        assert down.returncode == 0, down.stderr
+
+
+def status(root) -> list[dict]:
+    result = hubao("net", "status", "--dir", str(root), "--json")
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def wait(predicate, timeout=30.0, what="condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"{what} not reached in {timeout}s")
+
+
+def test_up_produces_identical_blocks_and_status_reports_each_node(net):
+    root, started = net
+    assert [s["name"] for s in started] == [
+        "validator-0",
+        "validator-1",
+        "validator-2",
+        "validator-3",
+        "member-0",
+    ]
+    assert all(s["pid"] and s["height"] >= 1 for s in started)
+
+    def all_at_height_2():
+        rows = status(root)
+        return rows if min(r["height"] or 0 for r in rows) >= 2 else None
+
+    rows = wait(all_at_height_2, what="height 2")
+    for row in rows:
+        assert row["error"] is None and row["peers"] == 4 and row["pool"] == 0
+        assert row["validator"] is (row["role"] == "validator")
+        assert os.path.exists(f"/proc/{row['pid']}")
+        assert (root / row["name"] / "node.log").stat().st_size > 0
+    assert all(r["round"] == 0 for r in rows if r["role"] == "validator")
+    height = min(r["height"] for r in rows)
+    hashes = {rpc(r["rpc"], "eth_getBlockByNumber", hex(height), False)["hash"] for r in rows}
+    assert len(hashes) == 1
+
+
+def test_allowlisted_account_transacts_through_any_node_and_strangers_are_refused_everywhere(net):
+    root, started = net
+    book = json.loads((root / "accounts.json").read_text())
+    urls = [s["rpc"] for s in started]
+    chain_id = int(rpc(urls[0], "eth_chainId"), 16)
+
+    def transfer(key: str, nonce: int) -> str:
+        tx = {"chainId": chain_id, "nonce": nonce, "to": "0x" + "22" * 20, "value": 7, "gas": 21000,
+              "maxFeePerGas": 10**10, "maxPriorityFeePerGas": 10**9}  # fmt: skip
+        return "0x" + bytes(Account.sign_transaction(tx, key).raw_transaction).hex()
+
+    stranger = Account.create()
+    for url in urls:
+        with pytest.raises(RuntimeError) as refused:
+            rpc(url, "eth_sendRawTransaction", transfer(stranger.key, 0))
+        assert refused.value.args[:2] == (-32000, "sender account not authorized to send transactions")
+
+    member_url = urls[-1]
+    tx_hash = rpc(member_url, "eth_sendRawTransaction", transfer(book["users"][0]["privateKey"], 0))
+    receipt = wait(lambda: rpc(urls[0], "eth_getTransactionReceipt", tx_hash), what="receipt on validator-0")
+    assert receipt["status"] == "0x1"
+    number = receipt["blockNumber"]
+    wait(
+        lambda: all(int(rpc(u, "eth_blockNumber"), 16) >= int(number, 16) for u in urls), what="all caught up"
+    )
+    assert len({rpc(u, "eth_getBlockByNumber", number, False)["hash"] for u in urls}) == 1
+    assert all(int(rpc(u, "eth_getBalance", "0x" + "22" * 20, "latest"), 16) == 7 for u in urls)
+    allowed = [a.lower() for a in rpc(urls[1], "perm_getAccountsAllowlist")]
+    assert book["users"][0]["address"].lower() in allowed and stranger.address.lower() not in allowed
+    nodes = rpc(urls[1], "perm_getNodesAllowlist")
+    assert sorted(nodes) == sorted(
+        json.loads((root / "network.json").read_text())["nodes"][i]["node_id"] for i in range(5)
+    )
+
+
+def test_nodes_off_the_allowlist_or_from_another_ca_never_become_peers(net, tmp_path):
+    root, started = net
+    target = f"127.0.0.1:{json.loads((root / 'network.json').read_text())['nodes'][0]['p2p_port']}"
+    chain_id = json.loads((root / "genesis.json").read_text())["config"]["chainId"]
+    # 1. a certificate from the consortium CA, but a node key the consortium never allowlisted
+    outsider_key = os.urandom(32)
+    issue_node_cert(root / "ca" / "ca.crt", root / "ca" / "ca.key", node_address(outsider_key),
+                    tmp_path / "o.crt", tmp_path / "o.key")  # fmt: skip
+    # 2. validator-1's own node key, with a certificate from a CA the consortium does not trust
+    insider_key = bytes.fromhex((root / "validator-1" / "nodekey").read_text().strip())
+    rogue_ca, rogue_ca_key = create_ca(tmp_path / "rogue", org="Rogue")
+    issue_node_cert(rogue_ca, rogue_ca_key, node_address(insider_key), tmp_path / "r.crt", tmp_path / "r.key")
+
+    def network(key, cert, tls_key, ca):
+        config = P2PConfig("127.0.0.1", 0, [target], ca, cert, tls_key, chain_id)
+        return TlsPeerNetwork(config, key, lambda _: True)
+
+    async def attempt():
+        nets = [
+            network(outsider_key, tmp_path / "o.crt", tmp_path / "o.key", root / "ca" / "ca.crt"),
+            network(insider_key, tmp_path / "r.crt", tmp_path / "r.key", rogue_ca),
+        ]
+        for n in nets:
+            await n.start()
+        await asyncio.sleep(2.5)
+        result = [n.peers() for n in nets]
+        for n in nets:
+            await n.stop()
+        return result
+
+    assert asyncio.run(attempt()) == [[], []]
+    peers = rpc(started[0]["rpc"], "admin_peers")
+    assert node_address(outsider_key) not in {p["id"] for p in peers} and len(peers) == 4
+    log = (root / "validator-0" / "node.log").read_text()
+    assert f"node {node_address(outsider_key)} is not on the node allowlist" in log
+
+
+def test_garbage_on_the_p2p_port_is_dropped_and_the_node_keeps_going(net):
+    root, started = net
+    node = json.loads((root / "network.json").read_text())["nodes"][1]
+    url = started[1]["rpc"]
+    before = int(rpc(url, "eth_blockNumber"), 16)
+    for _ in range(3):  # plain TCP garbage
+        with socket.create_connection(("127.0.0.1", node["p2p_port"]), timeout=5) as s:
+            s.sendall(os.urandom(2048))
+    # a TLS client with no certificate at all
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
+    with socket.create_connection(("127.0.0.1", node["p2p_port"]), timeout=5) as raw:
+        try:
+            with ctx.wrap_socket(raw) as tls:
+                tls.sendall(b"\x00\x00\x00\x05\x01\x02garbage")
+                tls.recv(1024)
+        except (ssl.SSLError, OSError):
+            pass  # refused during or right after the handshake: that is the point
+    wait(lambda: int(rpc(url, "eth_blockNumber"), 16) >= before + 2, what="blocks continue")
+    assert rpc(url, "net_peerCount") == "0x4"
+    assert status(root)[1]["pid"] == started[1]["pid"]
