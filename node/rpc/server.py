@@ -122,6 +122,8 @@ class RpcServer(RpcRegistryAPI):
         if not isinstance(raw_params, list):
             return error_reply(req_id, INVALID_PARAMS, "non-array args")
         started = time.perf_counter()
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("call %s %s", method, json.dumps(raw_params)[:300])
         try:
             result = await self._call(method, raw_params, conn)
             reply = {"jsonrpc": "2.0", "id": req_id, "result": result}
