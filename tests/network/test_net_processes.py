@@ -51,9 +51,8 @@ def hubao(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
 def net(tmp_path_factory):
     root = tmp_path_factory.mktemp("consortium")
     base = free_base_port()
-    init = hubao(
-        "net", "init", "--validators", "4", "--members", "1", "--dir", str(root), "--base-port", str(base)
-    )
+    init = hubao("net", "init", "--validators", "4", "--members", "1", "--dir", str(root),
+                 "--base-port", str(base), "--timescale", "3600")  # fmt: skip
     assert init.returncode == 0, init.stderr
     up = hubao("net", "up", "--dir", str(root), "--json", "--timeout", "60")
     try:
@@ -107,6 +106,20 @@ def test_up_produces_identical_blocks_and_status_reports_each_node(net):
     height = min(r["height"] for r in rows)
     hashes = {rpc(r["rpc"], "eth_getBlockByNumber", hex(height), False)["hash"] for r in rows}
     assert len(hashes) == 1
+
+
+def test_block_timestamps_follow_the_scaled_clock(net):
+    """--timescale 3600: one real second is one simulated hour, on every node alike."""
+    root, started = net
+    url = started[0]["rpc"]
+    wait(lambda: int(rpc(url, "eth_blockNumber"), 16) >= 3, what="height 3")
+    clock = rpc(url, "admin_nodeInfo")["clock"]
+    head = rpc(url, "eth_getBlockByNumber", "latest", False)
+    stamps = [int(rpc(url, "eth_getBlockByNumber", hex(n), False)["timestamp"], 16) for n in (1, 2, 3)]
+    assert clock["timescale"] == 3600
+    assert all(b - a >= 3600 for a, b in zip(stamps, stamps[1:], strict=False))  # >= one block period
+    assert clock["now"] - 30 * 3600 <= int(head["timestamp"], 16) <= clock["now"] + 3 * 3600
+    assert abs(time.time() - clock["now"]) > 3600  # simulated time has run ahead of the wall clock
 
 
 def test_allowlisted_account_transacts_through_any_node_and_strangers_are_refused_everywhere(net):
