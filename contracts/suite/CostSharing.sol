@@ -227,7 +227,8 @@ contract CostSharing is ICostSharing, AccessControl, Wired {
             share = (need + b.sharing - 1) / b.sharing;
             uint256 year = (ends - periodLength - start) / yearLength;
             uint256 yearLeft = yearCap - yearCharged[year];
-            uint256 cap = caseCap * cases;
+            // a period that only carries a shortfall (defaults) counts as one case for the cap
+            uint256 cap = caseCap * (cases == 0 ? 1 : cases);
             if (cap > yearLeft) cap = yearLeft;
             if (share > cap) share = cap;
             yearCharged[year] += share;

@@ -1,0 +1,94 @@
+"""No single key rules the suite: the governor is the only admin, and it needs a majority."""
+
+import pytest
+from eth_utils import keccak
+
+from consortium.client import ContractRefusal
+
+ADMIN = b"\0" * 32
+
+
+def refused(name):
+    return pytest.raises(ContractRefusal, match=rf"^{name}\(")
+
+
+def test_governor_is_the_only_admin_of_every_contract(world):
+    gov = world.operator.governor.address
+    for c in (
+        world.admin.token,
+        world.admin.membership,
+        world.admin.pool,
+        world.admin.claims,
+        world.admin.jury,
+    ):
+        assert c.call("hasRole", ADMIN, gov)
+        assert not c.call("hasRole", ADMIN, world.admin.address)
+        assert not c.call("hasRole", ADMIN, world.operator.address)
+
+
+def test_deployer_and_operator_cannot_grant_roles_or_move_money(world):
+    role = keccak(text="TREASURER_ROLE")
+    with refused("AccessControlUnauthorizedAccount"):
+        world.admin.token.send("grantRole", role, world.admin.address)
+    with refused("AccessControlUnauthorizedAccount"):
+        world.operator.pool.send("setTreasury", world.operator.address)
+    with refused("AccessControlUnauthorizedAccount"):
+        world.operator.token.mint(world.operator.address, 1)
+
+
+def test_a_role_change_needs_a_strict_majority(world):
+    a, b, c = world.orgs
+    token = a.token
+    data = token.contract.encode_abi("grantRole", [keccak(text="TREASURER_ROLE"), world.operator.address])
+    pid = a.governor.propose(token.address, data, "operator may mint")
+    with refused("NoMajority"):
+        a.governor.execute(pid)
+    with refused("AlreadyApproved"):
+        a.governor.approve(pid)
+    with refused("NotAnOrganisation"):
+        world.operator.governor.approve(pid)
+    b.governor.approve(pid)
+    assert a.governor.approvals(pid) == 2
+    c.governor.execute(pid)
+    assert token.has_role("TREASURER_ROLE", world.operator.address)
+    with refused("AlreadyExecuted"):
+        a.governor.execute(pid)
+    assert a.governor.events("ProposalExecuted")[-1]["args"]["id"] == pid
+
+
+def test_organisations_change_only_by_vote_and_a_removed_vote_lapses(world):
+    a, b, c = world.orgs
+    with refused("OnlyByConsortiumVote"):
+        a.governor.send("addOrganisation", world.operator.address)
+    gov = a.governor
+    pending = gov.propose(a.token.address, b"", "kept pending")
+    b.governor.approve(pending)
+    world.pass_vote(gov.address, gov.contract.encode_abi("removeOrganisation", [b.address]))
+    assert b.address not in gov.organisations()
+    assert gov.approvals(pending) == 1  # b's approval no longer counts
+    pid = gov.propose(gov.address, gov.contract.encode_abi("addOrganisation", [world.operator.address]))
+    with refused("NoMajority"):
+        gov.execute(pid)  # two organisations left: one is not a strict majority
+    c.governor.approve(pid)
+    gov.execute(pid)
+    assert len(gov.organisations()) == 3
+
+
+def test_failing_proposal_reports_the_inner_refusal(world):
+    a, b, _ = world.orgs
+    data = a.pool.contract.encode_abi("setTreasury", ["0x" + "00" * 20])
+    pid = a.governor.propose(a.pool.address, data, "bad treasury")
+    b.governor.approve(pid)
+    with refused("ProposalCallFailed"):
+        a.governor.execute(pid)
+
+
+def test_token_has_two_decimals_and_only_the_treasurer_mints_and_burns(world):
+    t = world.treasurer.token
+    assert t.call("decimals") == 2
+    assert t.call("name") == "Hubao RMB"
+    t.mint(world.treasurer.address, 1234)
+    t.burn(234)
+    assert t.balance_of(world.treasurer.address) == 1000
+    with refused("AccessControlUnauthorizedAccount"):
+        world.operator.token.burn(1)
