@@ -248,3 +248,9 @@ class CostSharing(Bound):
 
     def account(self, member: str):
         return self.call("accountOf", member)
+
+    def payout(self, i: int):
+        return self.call("payout", i)
+
+    def payout_count(self) -> int:
+        return self.call("payoutCount")

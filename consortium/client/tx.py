@@ -17,7 +17,8 @@ from consortium.client.errors import ContractRefusal, TransactionError, as_refus
 GAS_MARGIN = 1.25
 FEE_TTL = 1.0  # seconds a fee quote is reused
 # eth-tester mines each transaction in a block of its own and estimates gas by a slow binary
-# search, so there a single eth_call finds refusals and the gas limit is this flat allowance.
+# search; there transactions go out with this flat allowance and a refusal is found by replaying
+# the failed transaction on the block before it (exact, as that block held nothing else).
 IN_PROCESS_GAS = 12_000_000
 
 
@@ -81,7 +82,6 @@ class Transactor:
     def estimate(self, fn, value: int = 0) -> int:
         try:
             if self.in_process:
-                fn.call({"from": self.address, "value": value}) if hasattr(fn, "call") else None
                 return IN_PROCESS_GAS
             gas = fn.estimate_gas({"from": self.address, "value": value})
         except Exception as exc:

@@ -1,0 +1,52 @@
+"""Per-case and per-year caps on a member's share; what they hold back carries over."""
+
+import pytest
+from conftest import make_world
+
+from consortium.client import DAY, Rules
+
+ROOT = b"\x11" * 32
+
+
+@pytest.fixture(scope="module")
+def base_world():
+    # 4 members could never fund 1,000 fen within a 10-fen-per-case cap: the caps must bind
+    return make_world(
+        Rules(cover_under_40=1_000, cover_40_to_59=500, case_cap=100, year_cap=250, min_votes=1)
+    )
+
+
+def accept(world, claimant):
+    cid = claimant.claims.submit(1, False, ROOT)
+    world.investigator.claims.approve(cid, b"\x22" * 32)
+    world.advance(world.rules.notice_period)
+    claimant.claims.finalize(cid)
+
+
+def close(world):
+    pool = world.operator.pool
+    world.advance(pool.period_end(pool.open_period()) - world.now())
+    return pool.in_receipt(pool.close_period(), "PeriodClosed")[0]["args"]
+
+
+def test_case_cap_holds_back_and_the_shortfall_is_carried(world):
+    claimant, *others = world.join_many(5)
+    world.advance(world.rules.waiting_period + 1)
+    accept(world, claimant)
+    first = close(world)
+    assert first["share"] == 100  # ceil(1,080 / 4) = 270 > 100 per case
+    assert first["shortfall"] == 1_080 - 400
+    second = close(world)  # the carried case still counts for the cap
+    assert second["share"] == 100 and second["cases"] == 1
+    third = close(world)  # the year cap (250) leaves only 50 this year
+    assert third["share"] == 50
+    assert close(world)["share"] == 0  # year exhausted: nothing more this year
+    world.advance(365 * DAY)
+    pool = world.operator.pool
+    while pool.period_end(pool.open_period()) <= world.now():
+        last = close(world)
+    assert last["shortfall"] == 0
+    assert sum(p["args"]["share"] for p in pool.events("PeriodClosed")) * 4 == 1_080 + last["surplus"]
+    pool.collect([m.address for m in others])
+    pool.disburse()
+    assert claimant.token.balance_of(claimant.address) == 1_000_000 + 1_000

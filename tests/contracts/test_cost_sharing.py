@@ -1,0 +1,164 @@
+"""Cost sharing on the per-member index: the formula, rounding, the claimant's exemption,
+defaulters, auto-debit and payouts from collected money only."""
+
+import pytest
+
+from consortium.client import ContractRefusal
+
+ROOT = b"\x11" * 32
+REPORT = b"\x22" * 32
+
+
+def refused(name):
+    return pytest.raises(ContractRefusal, match=rf"^{name}\(")
+
+
+def accept_claim(world, claimant):
+    cid = claimant.claims.submit(1, False, ROOT)
+    world.investigator.claims.approve(cid, REPORT)
+    world.advance(world.rules.notice_period)
+    claimant.claims.finalize(cid)
+    return cid
+
+
+def close(world):
+    """Closes the open period (advancing to its end if needed) and returns its PeriodClosed args."""
+    pool = world.operator.pool
+    world.advance(pool.period_end(pool.open_period()) - world.now())
+    receipt = pool.close_period()
+    return pool.in_receipt(receipt, "PeriodClosed")[0]["args"]
+
+
+def check_books(world):
+    pool, token = world.operator.pool, world.operator.token
+    t = pool.totals()
+    assert token.balance_of(pool.address) == t.paidIn - t.paidOut - t.feesPaid == pool.balance()
+
+
+@pytest.fixture
+def eight(world):
+    members = world.join_many(8)
+    world.advance(world.rules.waiting_period + 1)
+    return members
+
+
+def test_share_is_rounded_up_and_the_surplus_carried(world, eight):
+    claimant, *others = eight
+    accept_claim(world, claimant)
+    cover, fee = world.rules.cover_under_40, world.rules.cover_under_40 * world.rules.fee_bps // 10_000
+    closed = close(world)
+    need = cover + fee  # 108,000 fen shared by the 7 others
+    assert closed["sharing"] == 7 and closed["cases"] == 1
+    assert closed["share"] == -(-need // 7) == 15_429
+    assert closed["surplus"] == 7 * 15_429 - need == 3
+    for m in others:
+        assert m.pool.owed(m.address) == 15_429
+    assert claimant.pool.owed(claimant.address) == 0  # never pays towards their own case
+
+    second, *rest = others
+    accept_claim(world, second)
+    closed = close(world)
+    assert closed["share"] == -(-(need - 3) // 6)  # last period's surplus lowers this one's need
+    assert second.pool.owed(second.address) == 15_429  # owes the first case, not their own
+
+
+def test_auto_debit_and_payout_only_from_collected_money(world, eight):
+    claimant, *others = eight
+    cid = accept_claim(world, claimant)
+    close(world)
+    pool = world.operator.pool
+    pool.collect([m.address for m in others[:3]])
+    pool.disburse()
+    paid = claimant.token.balance_of(claimant.address) - 1_000_000
+    assert paid == 3 * 15_429  # only what was actually collected
+    assert pool.payout(0).paid == paid and claimant.token.balance_of(world.treasury) == 0
+    check_books(world)
+    pool.collect([m.address for m in others])  # members already paid are skipped
+    pool.disburse()
+    assert claimant.token.balance_of(claimant.address) - 1_000_000 == world.rules.cover_under_40
+    assert claimant.token.balance_of(world.treasury) == 8_000
+    assert pool.balance() == 3  # the rounding surplus, kept for the next period
+    check_books(world)
+    events = pool.events("ClaimantPaid", claimId=cid)
+    assert [e["args"]["stillOwed"] for e in events] == [100_000 - paid, 0]
+
+
+def test_a_member_can_pay_their_own_share(world):
+    payer = world.join(permit=False)
+    claimant = world.join()
+    world.advance(world.rules.waiting_period + 1)
+    with refused("NothingOwed"):
+        payer.pool.pay()
+    accept_claim(world, claimant)
+    close(world)
+    owed = payer.pool.owed(payer.address)
+    world.operator.pool.collect([payer.address])  # no allowance: the debit fails, reported
+    assert world.operator.pool.events("DebitFailed", member=payer.address)[0]["args"]["amount"] == owed
+    payer.token.approve(payer.pool.address, owed)
+    payer.pool.pay()
+    assert payer.pool.owed(payer.address) == 0
+    check_books(world)
+
+
+def test_only_the_operator_collects(world):
+    with refused("AccessControlUnauthorizedAccount"):
+        world.admin.pool.collect([world.admin.address])
+
+
+def test_a_period_cannot_close_early(world):
+    pool = world.operator.pool
+    with pytest.raises(ContractRefusal) as err:
+        pool.close_period()
+    assert err.value.name == "PeriodNotOver" and err.value.args_ == (0, pool.period_end(0))
+
+
+def test_defaulters_are_removed_after_the_grace_and_their_shares_carried(world, eight):
+    claimant, poor, *others = eight
+    poor.token.transfer(world.treasury, poor.token.balance_of(poor.address))  # cannot pay
+    accept_claim(world, claimant)
+    first = close(world)
+    pool = world.operator.pool
+    pool.collect([m.address for m in [poor, *others]])
+    with refused("NotADefaulter"):
+        pool.remove_defaulter(poor.address)  # still inside the grace
+    world.advance(world.rules.grace_period)
+    pool.remove_defaulters([poor.address, others[0].address])  # the payer is skipped
+    assert poor.membership.state_of(poor.address) == "Removed"
+    assert others[0].membership.state_of(others[0].address) == "Active"
+    assert pool.owed(poor.address) == 0
+    assert pool.carry().shortfall == first["share"]
+    assert pool.book().sharing == 6
+    second = close(world)  # no new case: the shortfall is levied on the 6 who remain
+    assert second["share"] == -(-(first["share"] - first["surplus"]) // 6)
+    pool.collect([m.address for m in others])
+    pool.disburse()
+    assert claimant.token.balance_of(claimant.address) == 1_000_000 + world.rules.cover_under_40
+    assert pool.totals().writtenOff == first["share"]
+    check_books(world)
+
+
+def test_leaving_shares_the_current_period_then_stops(world, eight):
+    claimant, leaver, second, *others = eight
+    accept_claim(world, claimant)
+    leaver.membership.exit()
+    assert leaver.membership.state_of(leaver.address) == "Exited"
+    first = close(world)
+    assert first["sharing"] == 7  # the leaver still shares this period's case
+    assert leaver.pool.owed(leaver.address) == first["share"]
+    accept_claim(world, second)
+    close(world)
+    assert leaver.pool.owed(leaver.address) == first["share"]  # not the next one
+    world.operator.pool.collect([leaver.address])
+    assert leaver.pool.owed(leaver.address) == 0
+
+
+def test_a_claimant_in_the_waiting_period_refusal_still_owes_earlier_shares(world, eight):
+    claimant, *others = eight
+    newcomer = world.join()
+    accept_claim(world, claimant)
+    close(world)
+    owed = newcomer.pool.owed(newcomer.address)
+    assert owed > 0
+    newcomer.claims.submit(4, False, ROOT)  # refused in the waiting period: membership ends
+    assert newcomer.membership.state_of(newcomer.address) == "EndedInWaitingPeriod"
+    assert newcomer.pool.owed(newcomer.address) == owed
