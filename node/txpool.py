@@ -18,6 +18,7 @@ log = logging.getLogger("node.txpool")
 PRICE_BUMP_PERCENT = 10  # geth's default --txpool.pricebump
 MAX_PER_SENDER = 1024  # executable + queued per account
 MAX_TOTAL = 16384
+SECPK1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 UNSUPPORTED_TYPES = {3}  # blob transactions: no blob sidecars on a consortium chain
 
 
@@ -135,8 +136,14 @@ class TxPool(TxPoolAPI):
 
     @staticmethod
     def _sender(tx: SignedTransactionAPI) -> bytes:
+        """Recover the sender once (coincurve); py-evm caches it on the transaction object.
+
+        A signature that recovers is valid for the recovered key; only high-s (EIP-2) and
+        out-of-range values need refusing, and recovery itself refuses those that do not recover.
+        """
+        if not (0 < tx.r < SECPK1_N and 0 < tx.s <= SECPK1_N // 2) or tx.y_parity not in (0, 1):
+            raise TxRejected("invalid transaction v, r, s values")
         try:
-            tx.check_signature_validity()
             return tx.sender
         except Exception as exc:
             raise TxRejected("invalid sender") from exc

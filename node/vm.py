@@ -8,9 +8,13 @@ and header/seal validation is done by the chain with a pluggable `ConsensusRules
 
 from __future__ import annotations
 
-from eth.abc import BlockAPI
+from collections.abc import Sequence
+
+from eth.abc import BlockAPI, BlockHeaderAPI, ReceiptAPI, SignedTransactionAPI, WithdrawalAPI
 from eth.vm.forks.prague import PragueVM
 from eth.vm.forks.prague.blocks import PragueBlock, PragueBlockHeader
+
+from node.trie import ordered_trie_root
 
 EXTRA_DATA_MAX_BYTES = 1 << 16
 
@@ -21,6 +25,21 @@ BlockClass = PragueBlock
 class HubaoVM(PragueVM):
     fork = "hubao-prague"
     extra_data_max_bytes = EXTRA_DATA_MAX_BYTES
+
+    def set_block_transactions_and_withdrawals(
+        self,
+        base_block: BlockAPI,
+        new_header: BlockHeaderAPI,
+        transactions: Sequence[SignedTransactionAPI],
+        receipts: Sequence[ReceiptAPI],
+        withdrawals: Sequence[WithdrawalAPI] | None = None,
+    ) -> BlockAPI:
+        # Same roots as py-evm, built in one pass; blocks and receipts are stored whole, not as tries.
+        header = new_header.copy(
+            transaction_root=ordered_trie_root([tx.encode() for tx in transactions]),
+            receipt_root=ordered_trie_root([r.encode() for r in receipts]),
+        )
+        return base_block.copy(transactions=transactions, header=header)
 
     def block_postprocessing(self, block: BlockAPI) -> BlockAPI:
         # No beacon chain: requests_hash stays the hash of an empty request list.

@@ -1,0 +1,360 @@
+"""Throughput and latency of the dev node against eth-tester and against py-evm itself.
+
+The same pre-signed transactions -- (a) ETH transfers, (b) contract calls that write storage --
+go through:
+  1. our dev node (`hubao node run --dev`, a child process) over JSON-RPC (HTTP batches),
+  2. eth-tester in process (web3's EthereumTesterProvider: one auto-mined block per transaction),
+  3. py-evm directly (MiningChain.mine_all on full blocks: the execution limit).
+Prints throughput and p50/p99 latency for each, and last the line
+`node/py-evm = X.XX node/eth-tester = Y.YY` (ratios of total throughput over both workloads).
+
+    .venv/bin/python scripts/bench_node.py [--transfers 2000] [--calls 2000] [--batch 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import solcx  # noqa: E402
+from eth_account import Account  # noqa: E402
+from rich.console import Console  # noqa: E402
+from rich.table import Table  # noqa: E402
+
+from consortium.compiler import solc_binary  # noqa: E402
+from node.genesis import DEV_BALANCE, dev_accounts  # noqa: E402
+
+CHAIN_ID = 1337
+GAS_LIMIT = 30_000_000
+BENCH_SOURCE = """
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.20;
+contract Ledger {
+    mapping(uint256 => uint256) public slots;
+    uint256 public writes;
+    function record(uint256 key, uint256 value) external { slots[key] = value; writes += 1; }
+}
+"""
+console = Console()
+
+
+@dataclass
+class Workload:
+    name: str
+    raws: list[bytes]
+    hashes: list[str]
+
+
+@dataclass
+class Result:
+    system: str
+    workload: str
+    count: int
+    seconds: float
+    latencies: list[float] = field(default_factory=list)
+
+    @property
+    def tps(self) -> float:
+        return self.count / self.seconds
+
+    def pct(self, q: float) -> float:
+        if not self.latencies:
+            return float("nan")
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def compile_ledger() -> dict:
+    out = solcx.compile_standard(
+        {
+            "language": "Solidity",
+            "sources": {"Ledger.sol": {"content": BENCH_SOURCE}},
+            "settings": {
+                "evmVersion": "prague",
+                "optimizer": {"enabled": True, "runs": 200},
+                "outputSelection": {"*": {"*": ["abi", "evm.bytecode.object"]}},
+            },
+        },
+        solc_binary=solc_binary(),
+    )
+    unit = out["contracts"]["Ledger.sol"]["Ledger"]
+    return {"abi": unit["abi"], "bytecode": bytes.fromhex(unit["evm"]["bytecode"]["object"])}
+
+
+def presign(transfers: int, calls: int) -> tuple[bytes, str, Workload, Workload]:
+    """Deployment by account 0 (nonce 0), then both workloads from accounts 1..9 round-robin."""
+    from eth_utils import keccak, to_checksum_address
+    from rlp import encode
+
+    accounts = dev_accounts(10)
+    deployer, deployer_key = accounts[0]
+    ledger = compile_ledger()
+    fees = {"maxFeePerGas": 50 * 10**9, "maxPriorityFeePerGas": 10**9, "chainId": CHAIN_ID}
+    deploy = Account.sign_transaction(
+        {"nonce": 0, "gas": 500_000, "data": ledger["bytecode"], **fees}, deployer_key
+    )
+    address = to_checksum_address(keccak(encode([bytes.fromhex(deployer[2:]), 0]))[12:])
+    senders = accounts[1:]
+    nonces = [0] * len(senders)
+
+    def sign(i: int, fields: dict):
+        s = i % len(senders)
+        signed = Account.sign_transaction({"nonce": nonces[s], **fees, **fields}, senders[s][1])
+        nonces[s] += 1
+        return bytes(signed.raw_transaction), signed.hash.to_0x_hex()
+
+    a = [
+        sign(i, {"to": to_checksum_address(keccak(i.to_bytes(8, "big"))[12:]), "value": 1, "gas": 21000})
+        for i in range(transfers)
+    ]
+    selector = keccak(text="record(uint256,uint256)")[:4]
+    b = [
+        sign(
+            i,
+            {
+                "to": address,
+                "gas": 80_000,
+                "data": selector + i.to_bytes(32, "big") + (i + 1).to_bytes(32, "big"),
+            },
+        )
+        for i in range(calls)
+    ]
+    return (
+        bytes(deploy.raw_transaction),
+        address,
+        Workload("transfers", [r for r, _ in a], [h for _, h in a]),
+        Workload("storage writes", [r for r, _ in b], [h for _, h in b]),
+    )
+
+
+def genesis_state() -> dict:
+    return {
+        bytes.fromhex(addr[2:]): {"balance": DEV_BALANCE, "nonce": 0, "code": b"", "storage": {}}
+        for addr, _ in dev_accounts(10)
+    }
+
+
+# -- 3. py-evm directly -----------------------------------------------------------------------
+def bench_pyevm(deploy: bytes, workloads: list[Workload]) -> list[Result]:
+    from eth.chains.base import MiningChain
+    from eth.db.atomic import AtomicDB
+    from eth.vm.forks.prague import PragueVM
+
+    class BenchChain(MiningChain):
+        vm_configuration = ((0, PragueVM),)
+        chain_id = CHAIN_ID
+
+    genesis = {"difficulty": 0, "gas_limit": GAS_LIMIT, "timestamp": int(time.time()), "extra_data": b""}
+    genesis |= {"base_fee_per_gas": 10**9, "nonce": b"\0" * 8, "mix_hash": b"\0" * 32}
+    chain = BenchChain.from_genesis(AtomicDB(), genesis, genesis_state())
+    builder = chain.get_vm().get_transaction_builder()
+    timestamp = genesis["timestamp"]
+
+    def mine(txs) -> None:
+        nonlocal timestamp
+        timestamp += 1
+        chain.mine_all(txs, timestamp=timestamp)
+
+    mine([builder.decode(deploy)])
+    results = []
+    for wl in workloads:
+        latencies = []
+        started = time.perf_counter()
+        txs = [builder.decode(raw) for raw in wl.raws]
+        block, gas = [], 0
+        for tx in txs:
+            if gas + tx.gas > GAS_LIMIT:
+                t0 = time.perf_counter()
+                mine(block)
+                latencies += [time.perf_counter() - t0] * len(block)
+                block, gas = [], 0
+            block.append(tx)
+            gas += tx.gas
+        if block:
+            t0 = time.perf_counter()
+            mine(block)
+            latencies += [time.perf_counter() - t0] * len(block)
+        results.append(Result("py-evm", wl.name, len(txs), time.perf_counter() - started, latencies))
+    return results
+
+
+# -- 2. eth-tester ------------------------------------------------------------------------------
+def bench_eth_tester(deploy: bytes, workloads: list[Workload], limit: int) -> list[Result]:
+    from eth_tester import EthereumTester, PyEVMBackend
+    from web3 import EthereumTesterProvider, Web3
+
+    backend = PyEVMBackend(genesis_state=genesis_state())
+    backend.chain.chain_id = CHAIN_ID  # the pre-signed transactions are for chain 1337
+    w3 = Web3(EthereumTesterProvider(EthereumTester(backend)))
+    w3.eth.send_raw_transaction(deploy)
+    results = []
+    for wl in workloads:
+        raws = wl.raws[:limit]
+        latencies = []
+        started = time.perf_counter()
+        for raw in raws:
+            t0 = time.perf_counter()
+            w3.eth.send_raw_transaction(raw)
+            latencies.append(time.perf_counter() - t0)
+        results.append(Result("eth-tester", wl.name, len(raws), time.perf_counter() - started, latencies))
+        if len(raws) < len(wl.raws):  # keep nonces continuous for the next workload
+            for raw in wl.raws[len(raws) :]:
+                w3.eth.send_raw_transaction(raw)
+    return results
+
+
+# -- 1. the node ------------------------------------------------------------------------------
+class Rpc:
+    def __init__(self, port: int) -> None:
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+
+    def post(self, body: bytes):
+        self.conn.request("POST", "/", body, {"Content-Type": "application/json"})
+        return json.loads(self.conn.getresponse().read())
+
+    def call(self, method: str, *params):
+        reply = self.post(
+            json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": list(params)}).encode()
+        )
+        if "error" in reply:
+            raise RuntimeError(reply["error"])
+        return reply["result"]
+
+
+def watch_heads(port: int, arrivals: dict[int, float], stop: threading.Event) -> None:
+    from websockets.sync.client import connect
+
+    with connect(f"ws://127.0.0.1:{port}") as ws:
+        ws.send(json.dumps({"jsonrpc": "2.0", "id": 1, "method": "eth_subscribe", "params": ["newHeads"]}))
+        while not stop.is_set():
+            try:
+                msg = json.loads(ws.recv(timeout=0.2))
+            except TimeoutError:
+                continue
+            if msg.get("method") == "eth_subscription":
+                arrivals[int(msg["params"]["result"]["number"], 16)] = time.perf_counter()
+
+
+def bench_node(deploy: bytes, workloads: list[Workload], batch: int) -> list[Result]:
+    from tests.support.processes import DevNode
+
+    with tempfile.TemporaryDirectory() as tmp:
+        node = DevNode.start(Path(tmp) / "data")
+        try:
+            rpc = Rpc(node.port)
+            arrivals: dict[int, float] = {}
+            stop = threading.Event()
+            watcher = threading.Thread(target=watch_heads, args=(node.port, arrivals, stop), daemon=True)
+            watcher.start()
+            time.sleep(0.3)
+            h = rpc.call("eth_sendRawTransaction", "0x" + deploy.hex())
+            while rpc.call("eth_getTransactionReceipt", h) is None:
+                time.sleep(0.01)
+            results = []
+            for wl in workloads:
+                bodies = []
+                for start in range(0, len(wl.raws), batch):
+                    chunk = wl.raws[start : start + batch]
+                    calls = [
+                        {
+                            "jsonrpc": "2.0",
+                            "id": i,
+                            "method": "eth_sendRawTransaction",
+                            "params": ["0x" + r.hex()],
+                        }
+                        for i, r in enumerate(chunk)
+                    ]
+                    bodies.append((start, len(chunk), json.dumps(calls).encode()))
+                first_block = int(rpc.call("eth_blockNumber"), 16) + 1
+                sent_at = [0.0] * len(wl.raws)
+                started = time.perf_counter()
+                for start, count, body in bodies:
+                    t = time.perf_counter()
+                    replies = rpc.post(body)
+                    errors = [r["error"] for r in replies if "error" in r]
+                    if errors:
+                        raise RuntimeError(f"node refused transactions: {errors[:3]}")
+                    sent_at[start : start + count] = [t] * count
+                last = wl.hashes[-1]
+                while rpc.call("eth_getTransactionReceipt", last) is None:
+                    time.sleep(0.002)
+                receipt = rpc.call("eth_getTransactionReceipt", last)
+                last_block = int(receipt["blockNumber"], 16)
+                while last_block not in arrivals:
+                    time.sleep(0.002)
+                finished = arrivals[last_block]
+                where = {}
+                for n in range(first_block, last_block + 1):
+                    for tx_hash in rpc.call("eth_getBlockByNumber", hex(n), False)["transactions"]:
+                        where[tx_hash] = n
+                missing = [x for x in wl.hashes if x not in where]
+                if missing:
+                    raise RuntimeError(f"{len(missing)} transactions not included, e.g. {missing[0]}")
+                latencies = [arrivals[where[x]] - sent_at[i] for i, x in enumerate(wl.hashes)]
+                blocks = last_block - first_block + 1
+                res = Result("node", wl.name, len(wl.raws), finished - started, latencies)
+                res.blocks = blocks
+                results.append(res)
+            stop.set()
+            return results
+        finally:
+            node.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--transfers", type=int, default=2000)
+    parser.add_argument("--calls", type=int, default=2000)
+    parser.add_argument("--batch", type=int, default=200, help="transactions per JSON-RPC batch to the node")
+    parser.add_argument(
+        "--tester-limit", type=int, default=500, help="transactions timed on eth-tester per workload"
+    )
+    args = parser.parse_args()
+
+    with console.status("pre-signing transactions"):
+        deploy, _, transfers, calls = presign(args.transfers, args.calls)
+    workloads = [transfers, calls]
+    with console.status("py-evm directly"):
+        pyevm = bench_pyevm(deploy, workloads)
+    with console.status("dev node over JSON-RPC"):
+        node = bench_node(deploy, workloads, args.batch)
+    with console.status("eth-tester in process"):
+        tester = bench_eth_tester(deploy, workloads, args.tester_limit)
+
+    table = Table(title="Hubao dev node benchmark (same pre-signed transactions)")
+    for col in ("system", "workload", "txs", "seconds", "tx/s", "p50 ms", "p99 ms"):
+        table.add_column(col, justify="right" if col not in ("system", "workload") else "left")
+    for r in pyevm + node + tester:
+        table.add_row(
+            r.system,
+            r.workload,
+            str(r.count),
+            f"{r.seconds:.2f}",
+            f"{r.tps:.0f}",
+            f"{r.pct(0.5) * 1000:.1f}",
+            f"{r.pct(0.99) * 1000:.1f}",
+        )
+    console.print(table)
+    for r in node:
+        console.print(f"node {r.workload}: {r.blocks} blocks, {r.count / r.blocks:.0f} tx/block")
+
+    def total(results: list[Result]) -> float:
+        return sum(r.count for r in results) / sum(r.seconds for r in results)
+
+    x = total(node) / total(pyevm)
+    y = total(node) / total(tester)
+    print(f"node/py-evm = {x:.2f} node/eth-tester = {y:.2f}")
+
+
+if __name__ == "__main__":
+    main()
