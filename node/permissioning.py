@@ -9,6 +9,7 @@ import. The slot numbers here mirror the contract's declaration order.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from typing import TYPE_CHECKING
 
 from eth_utils import keccak, to_canonical_address
@@ -107,12 +108,28 @@ class AllowlistAccountFilter(AccountFilterAPI):
     """The pool's, RPC's, builder's and importer's account check: on the list at `header`.
 
     For a block being built or imported, `header` is its parent: a transaction is valid when its
-    sender was allowed in the state it executes on.
+    sender was allowed in the state it executes on. Verdicts are cached per state root (the list
+    is a function of the state), so a block of a thousand transactions opens the state once.
     """
+
+    ROOTS = 4
 
     def __init__(self, address: str = ALLOWLIST_ADDRESS) -> None:
         self.address = to_canonical_address(address)
+        self._verdicts: OrderedDict[bytes, tuple[object, dict[bytes, bool]]] = OrderedDict()
 
     def is_allowed(self, sender: bytes, chain: ChainAPI, header=None) -> bool:
-        state = chain.state_at(header if header is not None else chain.head)
-        return state.get_storage(self.address, mapping_slot(sender, SLOT_ACCOUNT_INDEX)) != 0
+        header = header if header is not None else chain.head
+        root = header.state_root
+        entry = self._verdicts.get(root)
+        if entry is None:
+            entry = self._verdicts[root] = (chain.state_at(header), {})
+            while len(self._verdicts) > self.ROOTS:
+                self._verdicts.popitem(last=False)
+        state, verdicts = entry
+        verdict = verdicts.get(sender)
+        if verdict is None:
+            verdict = verdicts[sender] = (
+                state.get_storage(self.address, mapping_slot(sender, SLOT_ACCOUNT_INDEX)) != 0
+            )
+        return verdict

@@ -65,7 +65,9 @@ def init_network(
     users: int = 4,
     qbft: QbftSettings | None = None,
     force: bool = False,
+    extra_funded: dict[str, int] | None = None,
 ) -> list[NodeEntry]:
+    """Write the network; `extra_funded` (address -> wei) are funded and allowlisted too (benchmarks)."""
     from consortium.compiler import compile_contracts
 
     if validators < 1:
@@ -94,6 +96,7 @@ def init_network(
         a["address"]: DEFAULT_BALANCE
         for a in [accounts["deployer"], accounts["operator"], *admins, *users_list]
     }
+    funded.update(extra_funded or {})
     spec = GenesisSpec(
         chain_id=chain_id,
         validators=[e.node_id for e in entries if e.role == "validator"],
