@@ -26,10 +26,7 @@ def _nibbles(key: bytes) -> tuple[int, ...]:
 
 def _hex_prefix(nibbles: Sequence[int], leaf: bool) -> bytes:
     flag = 2 if leaf else 0
-    if len(nibbles) % 2:
-        nibbles = (flag + 1, *nibbles)
-    else:
-        nibbles = (flag, 0, *nibbles)
+    nibbles = (flag + 1, *nibbles) if len(nibbles) % 2 else (flag, 0, *nibbles)
     return bytes(nibbles[i] << 4 | nibbles[i + 1] for i in range(0, len(nibbles), 2))
 
 
