@@ -12,7 +12,7 @@ from node.abc import ConsensusRulesAPI
 from node.errors import InvalidBlock
 from node.qbft.extradata import ExtraData, InvalidExtraData, block_hash, seal_authors
 from node.qbft.keys import InvalidSignature
-from node.qbft.validators import ValidatorTracker, proposer_for, quorum
+from node.qbft.validators import ValidatorTracker, quorum
 
 
 class QbftRules(ConsensusRulesAPI):
@@ -33,7 +33,7 @@ class QbftRules(ConsensusRulesAPI):
             return super().block_hash(header)
 
     def validate_header(self, header: Any, parent: Any) -> None:
-        """extraData well-formed; the expected validators; the expected proposer; no vote at epochs."""
+        """extraData well-formed; the expected validators; built by a validator; no vote at epochs."""
         try:
             extra = ExtraData.decode(header.extra_data)
         except InvalidExtraData as exc:
@@ -46,9 +46,10 @@ class QbftRules(ConsensusRulesAPI):
             raise InvalidBlock(f"block #{number} lists the wrong validators")
         if extra.vote is not None and self.tracker.is_epoch(number):
             raise InvalidBlock(f"block #{number} is an epoch block and may not carry a vote")
-        proposer = proposer_for(expected, bytes(parent.coinbase), extra.round)
-        if bytes(header.coinbase) != proposer:
-            raise InvalidBlock(f"block #{number} round {extra.round}: coinbase is not the proposer")
+        # Besu's coinbase rule: a validator. It names who built the block, which is not always the
+        # proposer of the round that committed it: a block locked in round r is re-proposed later.
+        if bytes(header.coinbase) not in expected:
+            raise InvalidBlock(f"block #{number}: coinbase is not a validator")
 
     def verify_seals(self, header: Any) -> None:
         """A committed block: a quorum of distinct validators sealed it (Besu's commit-seal rule)."""

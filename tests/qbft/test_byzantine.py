@@ -41,7 +41,12 @@ def test_byzantine_validator_changes_nothing(tmp_path, attacks):
         villain.txpool.add(transfer(0))  # a valid tx, so the villain's pool is not empty
         forbidden = villain.txpool.decode(transfer(0, key=OUTSIDER_KEY, value=0))
         villain.producer = villain.engine = ByzantineEngine(
-            villain.network, villain.key, net.config, attacks=attacks, forbidden_txs=[forbidden]
+            villain.network,
+            villain.key,
+            net.config,
+            attacks=attacks,
+            forbidden_txs=[forbidden],
+            noise_every=2,
         )
         await net.start()
         try:

@@ -28,9 +28,15 @@ ATTACKS = frozenset({"equivocate", "forge_seals", "bad_tx", "garbage", "replay"}
 
 class ByzantineEngine(QbftEngine):
     def __init__(
-        self, *args: Any, attacks: set[str] = ATTACKS, forbidden_txs: list[Any] = (), **kw: Any
+        self,
+        *args: Any,
+        attacks: set[str] = ATTACKS,
+        forbidden_txs: list[Any] = (),
+        noise_every: int = 25,
+        **kw: Any,
     ) -> None:
         super().__init__(*args, **kw)
+        self.noise_every = noise_every
         self.attacks = set(attacks)
         self.forbidden_txs = list(forbidden_txs)
         self.history: list[bytes] = []  # what it saw on the wire, for replays
@@ -63,13 +69,9 @@ class ByzantineEngine(QbftEngine):
 
     def send(self, message: Any) -> None:
         super().send(message)
-        if "garbage" in self.attacks:
-            self._broadcast("garbage", os.urandom(64))
-            self._broadcast("garbage", bytes([m.PREPARE]) + os.urandom(100))
-        if "replay" in self.attacks and self.history:
-            for old in self.history[:20]:
-                self.network.broadcast(TOPIC_QBFT, old)
-            self.sent_attacks["replay"] += 1
+        self._sends = getattr(self, "_sends", 0) + 1
+        if self._sends % self.noise_every == 0:  # now and then: honest peers drop it for a while
+            self._noise()
         if not isinstance(message, m.Proposal):
             return
         block = self.decode_block(message.block_rlp)
@@ -81,6 +83,15 @@ class ByzantineEngine(QbftEngine):
             self._broadcast("equivocate", m.encode(twin))
         if "forge_seals" in self.attacks:
             self._forge_seals(block)
+
+    def _noise(self) -> None:
+        if "garbage" in self.attacks:
+            self._broadcast("garbage", os.urandom(64))
+            self._broadcast("garbage", bytes([m.PREPARE]) + os.urandom(100))
+        if "replay" in self.attacks and self.history:
+            for old in self.history[:20]:
+                self.network.broadcast(TOPIC_QBFT, old)
+            self.sent_attacks["replay"] += 1
 
     def _forge_seals(self, block: Any) -> None:
         from node.qbft.extradata import seal_digest
@@ -98,3 +109,69 @@ class ByzantineEngine(QbftEngine):
             header = block.header.copy(extra_data=extra.with_seals(seals).encode())
             forged = block.copy(header=header)
             self._broadcast("forge_seals", m.encode(m.NewBlock(rlp.encode(forged))))
+
+
+def outsider_transfer(chain: Any, key: bytes) -> Any:
+    """A funded account's transfer, signed now (nonce from head): the account is not allowlisted."""
+    from eth.vm.forks.london.headers import calculate_expected_base_fee_per_gas
+    from eth_account import Account
+
+    head = chain.head
+    sender = bytes.fromhex(Account.from_key(key).address[2:])
+    base_fee = calculate_expected_base_fee_per_gas(head)
+    tx = {
+        "type": 2,
+        "chainId": chain.chain_id,
+        "nonce": chain.state_at(head).get_nonce(sender),
+        "to": "0x" + "00" * 19 + "01",
+        "value": 1,
+        "gas": 21000,
+        "maxFeePerGas": 2 * base_fee + 10**9,
+        "maxPriorityFeePerGas": 10**9,
+    }
+    return chain.decode_transaction(bytes(Account.sign_transaction(tx, key).raw_transaction))
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run a consortium node (`hubao node run --config`) whose engine is a ByzantineEngine."""
+    import argparse
+    import logging
+
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--config", required=True)
+    parser.add_argument("--attacks", default=",".join(sorted(ATTACKS)))
+    parser.add_argument("--outsider-key", default="", help="hex key of a funded account off the allowlist")
+    args = parser.parse_args(argv)
+    attacks = {a for a in args.attacks.split(",") if a}
+    outsider = bytes.fromhex(args.outsider_key.removeprefix("0x")) if args.outsider_key else None
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    import node.qbft.engine as engine_module
+
+    class Configured(ByzantineEngine):
+        def __init__(self, *a: Any, **kw: Any) -> None:
+            super().__init__(*a, attacks=attacks, **kw)
+            self.outsider_key = outsider
+
+        def create_block(self, round_: int) -> Any | None:
+            if self.outsider_key and "bad_tx" in self.attacks:
+                self.forbidden_txs = [outsider_transfer(self.chain, self.outsider_key)]
+            saved = getattr(self.chain, "account_filter", None)
+            self.chain.account_filter = None  # a byzantine builder ignores the allowlist
+            try:
+                return super().create_block(round_)
+            finally:
+                self.chain.account_filter = saved
+
+        def send(self, message: Any) -> None:
+            super().send(message)
+            logging.getLogger("byzantine").info("attacks so far: %s", self.sent_attacks)
+
+    engine_module.QbftEngine = Configured
+    from consortium.network.runner import run_from_config
+
+    run_from_config(args.config)
+
+
+if __name__ == "__main__":
+    main()
