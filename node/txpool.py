@@ -12,13 +12,13 @@ from eth.abc import BlockAPI, SignedTransactionAPI
 from node.abc import AccountFilterAPI, TxPoolAPI
 from node.chain import Chain
 from node.errors import TxRejected
+from node.senders import SECPK1_N, attach_sender
 
 log = logging.getLogger("node.txpool")
 
 PRICE_BUMP_PERCENT = 10  # geth's default --txpool.pricebump
 MAX_PER_SENDER = 1024  # executable + queued per account
 MAX_TOTAL = 16384
-SECPK1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 UNSUPPORTED_TYPES = {3}  # blob transactions: no blob sidecars on a consortium chain
 
 
@@ -67,15 +67,17 @@ class TxPool(TxPoolAPI):
             raise TxRejected(f"rlp: invalid transaction encoding ({exc.__class__.__name__})") from exc
 
     def add(self, tx: bytes | SignedTransactionAPI) -> bytes:
+        raw = None
         if isinstance(tx, bytes | bytearray | memoryview):
-            tx = self.decode(bytes(tx))
+            raw = bytes(tx)
+            tx = self.decode(raw)
         if tx.type_id in UNSUPPORTED_TYPES:
             raise TxRejected("transaction type not supported")
         tx_hash = tx.hash
         if tx_hash in self.by_hash:
             raise TxRejected("already known")
         self._check_static(tx)
-        sender = self._sender(tx)
+        sender = self._sender(tx, raw)
         if self.account_filter is not None and not self.account_filter.is_allowed(
             sender, self.chain, self.chain.head
         ):
@@ -135,8 +137,8 @@ class TxPool(TxPoolAPI):
             raise TxRejected("max fee per gas less than block base fee")
 
     @staticmethod
-    def _sender(tx: SignedTransactionAPI) -> bytes:
-        """Recover the sender once (coincurve); py-evm caches it on the transaction object.
+    def _sender(tx: SignedTransactionAPI, raw: bytes | None) -> bytes:
+        """Recover the sender once; it is cached on the transaction for execution.
 
         A signature that recovers is valid for the recovered key; only high-s (EIP-2) and
         out-of-range values need refusing, and recovery itself refuses those that do not recover.
@@ -144,7 +146,7 @@ class TxPool(TxPoolAPI):
         if not (0 < tx.r < SECPK1_N and 0 < tx.s <= SECPK1_N // 2) or tx.y_parity not in (0, 1):
             raise TxRejected("invalid transaction v, r, s values")
         try:
-            return tx.sender
+            return attach_sender(tx, raw) if raw is not None else tx.sender
         except Exception as exc:
             raise TxRejected("invalid sender") from exc
 
