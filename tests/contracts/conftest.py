@@ -80,13 +80,20 @@ class World:
         )
         return k
 
-    def attest(self, member: str, tier: int = TIER_UNDER_40, cover_ends_in: int = 20 * YEAR, identity=None):
+    def attest(
+        self,
+        member: str,
+        tier: int = TIER_UNDER_40,
+        cover_ends_in: int = 20 * YEAR,
+        identity=None,
+        expiry=None,
+    ):
         a = Attestation(
             member=member,
             identity=identity or identity_commitment(f"id-of-{member}"),
             tier=tier,
             cover_ends_at=self.now() + cover_ends_in,
-            expiry=self.now() + DAY,
+            expiry=expiry or self.now() + DAY,
         )
         sig = sign_attestation(
             self.enroller.tx.account.key, a, self.w3.eth.chain_id, self.enroller.membership.address
