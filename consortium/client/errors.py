@@ -7,7 +7,7 @@ import re
 from functools import cache
 
 from eth_abi import decode
-from eth_utils import function_signature_to_4byte_selector
+from eth_utils import function_signature_to_4byte_selector, to_checksum_address
 
 from consortium.client.abi import artifacts as load_artifacts
 
@@ -62,6 +62,9 @@ def decode_revert(data: bytes) -> ContractRefusal:
         values = decode(types, data[4:])
     except Exception:
         return ContractRefusal(name, (data[4:],), data)
+    values = tuple(
+        to_checksum_address(v) if t == "address" else v for t, v in zip(types, values, strict=True)
+    )
     return ContractRefusal(name, values, data)
 
 

@@ -1,9 +1,9 @@
 """Per-case and per-year caps on a member's share; what they hold back carries over."""
 
 import pytest
-from conftest import make_world
 
 from consortium.client import DAY, Rules
+from tests.contracts.world import make_world
 
 ROOT = b"\x11" * 32
 

@@ -1,9 +1,9 @@
 """Joining by attestation, one person one membership, batch enrolment, leaving, age 60."""
 
 import pytest
-from conftest import YEAR
 
 from consortium.client import DAY, TIER_40_TO_59, Attestation, ContractRefusal, sign_attestation
+from tests.contracts.world import YEAR
 
 
 def refused(name):

@@ -6,12 +6,12 @@ own case."""
 from __future__ import annotations
 
 import pytest
-from conftest import TEST_RULES, World, make_world
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from consortium.client import DAY, MAX_ALLOWANCE, ContractRefusal, Rules, Suite, sign_permit
+from tests.contracts.world import TEST_RULES, World, make_world
 
 RULES = Rules(**{**TEST_RULES.to_dict(), "min_votes": 2, "waiting_period": 20 * DAY, "juror_delay": 5 * DAY})
 PEOPLE = 8
