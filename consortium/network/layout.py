@@ -157,3 +157,23 @@ def _account() -> dict:
 def load_network(directory: str | Path) -> list[NodeEntry]:
     data = json.loads((Path(directory) / "network.json").read_text())
     return [NodeEntry(**n) for n in data["nodes"]]
+
+
+def free_base_port(nodes: int, host: str = "127.0.0.1", low: int = 20000, high: int = 40000) -> int:
+    """A base port whose p2p and JSON-RPC ranges are free on `host` right now (tests, benchmarks)."""
+    import random
+    import socket
+
+    def free(port: int) -> bool:
+        with socket.socket() as s:
+            try:
+                s.bind((host, port))
+                return True
+            except OSError:
+                return False
+
+    for _ in range(200):
+        base = random.randrange(low, high)
+        if all(free(base + i) and free(base + RPC_OFFSET + i) for i in range(nodes)):
+            return base
+    raise RuntimeError("no free port range")

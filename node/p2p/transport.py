@@ -49,8 +49,11 @@ HANDSHAKE_TIMEOUT = 5.0
 PING_INTERVAL = 2.0
 IDLE_TIMEOUT = 8.0  # no frame at all for this long: the link is dead (e.g. a partition)
 MAX_QUEUE = 20_000  # frames waiting for a slow peer before it is dropped
+MAX_INBOX = 10_000  # received gossip waiting for handlers; beyond it we stop reading (TCP pushes back)
+MAX_HANDSHAKES = 64  # inbound handshakes in progress at once; more wait (TLS and ECDSA cost CPU)
 BACKOFF_START, BACKOFF_CAP = 0.25, 8.0
 BAN_SECONDS = 10.0
+RETIRE_GRACE = 2.0
 
 HELLO, AUTH, GOSSIP, REQUEST, RESPONSE, PING, PONG = range(7)
 OK, ERROR = 0, 1
@@ -137,7 +140,7 @@ class Connection:
         self.writer = writer
         self.info = info
         self.outbox: asyncio.Queue[bytes | None] = asyncio.Queue()
-        self.inbox: asyncio.Queue[tuple[str, bytes] | None] = asyncio.Queue()
+        self.inbox: asyncio.Queue[tuple[str, bytes] | None] = asyncio.Queue(MAX_INBOX)
         self.pending: dict[int, asyncio.Future] = {}
         self.closed = asyncio.Event()
         self.tasks: list[asyncio.Task] = []
@@ -182,7 +185,10 @@ class Connection:
         try:
             while True:
                 kind, data = await asyncio.wait_for(_read_frame(self.reader), self.net.config.idle_timeout)
-                self._dispatch(kind, data)
+                if kind == GOSSIP:
+                    await self.inbox.put(_topic_split(data))
+                else:
+                    self._dispatch(kind, data)
         except TimeoutError:
             reason = "idle timeout"
         except ProtocolError as exc:
@@ -193,10 +199,7 @@ class Connection:
         self.close(reason)
 
     def _dispatch(self, kind: int, data: bytes) -> None:
-        if kind == GOSSIP:
-            topic, payload = _topic_split(data)
-            self.inbox.put_nowait((topic, payload))
-        elif kind == REQUEST:
+        if kind == REQUEST:
             if len(data) < 8:
                 raise ProtocolError("short request")
             rid = data[:8]
@@ -232,13 +235,20 @@ class Connection:
             log.info("request %s from %s failed: %r", topic, self.node_id, exc)
             self.send(_frame(RESPONSE, rid + bytes((ERROR,)) + str(exc).encode()[:4096]))
 
+    def retire(self, reason: str) -> None:
+        """Stop using this link for new messages but keep reading it, and flushing what was queued,
+        for a grace period: the peer may not have switched to the preferred link yet."""
+        self.net._forget(self)
+        asyncio.get_running_loop().call_later(RETIRE_GRACE, self.close, reason)
+
     def close(self, reason: str) -> None:
         if self.closed.is_set():
             return
         self.closed.set()
         log.info("connection to %s (%s) closed: %s", self.node_id, self.info.remote, reason)
         self.outbox.put_nowait(None)
-        self.inbox.put_nowait(None)
+        with contextlib.suppress(asyncio.QueueFull):
+            self.inbox.put_nowait(None)
         for future in self.pending.values():
             if not future.done():
                 future.set_exception(PeerUnavailable(f"{self.node_id}: {reason}"))
@@ -270,6 +280,7 @@ class TlsPeerNetwork(PeerNetworkAPI):
         self._tasks: set[asyncio.Task] = set()
         self._server: asyncio.base_events.Server | None = None
         self._rids = itertools.count(1)
+        self._handshakes = asyncio.Semaphore(MAX_HANDSHAKES)
         self._running = False
         self.listen_port = config.port
 
@@ -336,9 +347,12 @@ class TlsPeerNetwork(PeerNetworkAPI):
         peer = writer.get_extra_info("peername")
         remote = f"{peer[0]}:{peer[1]}" if peer else "?"
         try:
-            await self._handshake(reader, writer, inbound=True, remote=remote)
+            async with self._handshakes:
+                await self._handshake(reader, writer, inbound=True, remote=remote)
         except (OSError, TimeoutError, ssl.SSLError, ProtocolError, asyncio.IncompleteReadError) as exc:
             log.info("refused inbound %s: %r", remote, exc)
+        except Exception:  # a bug must not take the listener down
+            log.exception("inbound %s failed", remote)
             with contextlib.suppress(Exception):
                 writer.close()
 
@@ -402,10 +416,10 @@ class TlsPeerNetwork(PeerNetworkAPI):
                 return c.node_id if c.info.inbound else self.node_id
 
             if dialler(existing) == preferred and dialler(conn) != preferred:
-                writer.close()
-                conn.closed.set()
+                conn.start()  # the peer may already be sending on it: read until it retires too
+                conn.retire("duplicate of the preferred connection")
                 return conn
-            existing.close("replaced by the preferred connection")
+            existing.retire("replaced by the preferred connection")
         self._conns[claimed] = conn
         conn.start()
         log.info("peer %s connected (%s, %s)", claimed, remote, "in" if inbound else "out")

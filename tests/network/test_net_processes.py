@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import random
 import socket
 import ssl
 import subprocess
@@ -20,27 +19,11 @@ import time
 import pytest
 from eth_account import Account
 
+from consortium.network.layout import free_base_port
 from consortium.network.pki import create_ca, issue_node_cert
 from node.p2p.identity import node_address
 from node.p2p.transport import P2PConfig, TlsPeerNetwork
 from tests.support.processes import HUBAO, rpc
-
-
-def _free(port: int) -> bool:
-    with socket.socket() as s:
-        try:
-            s.bind(("127.0.0.1", port))
-            return True
-        except OSError:
-            return False
-
-
-def free_base_port() -> int:
-    for _ in range(200):
-        base = random.randrange(20000, 40000)
-        if all(_free(base + i) and _free(base + 100 + i) for i in range(5)):
-            return base
-    raise RuntimeError("no free port range")
 
 
 def hubao(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
@@ -50,7 +33,7 @@ def hubao(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
 @pytest.fixture(scope="module")
 def net(tmp_path_factory):
     root = tmp_path_factory.mktemp("consortium")
-    base = free_base_port()
+    base = free_base_port(5)
     init = hubao("net", "init", "--validators", "4", "--members", "1", "--dir", str(root),
                  "--base-port", str(base), "--timescale", "3600")  # fmt: skip
     assert init.returncode == 0, init.stderr
