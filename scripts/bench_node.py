@@ -5,6 +5,7 @@ go through:
   1. our dev node (`hubao node run --dev`, a child process) over JSON-RPC (HTTP batches),
   2. eth-tester in process (web3's EthereumTesterProvider: one auto-mined block per transaction),
   3. py-evm directly (MiningChain.mine_all on full blocks: the execution limit).
+Each workload runs `--rounds` times on each system (nonces continue); the fastest round counts.
 Prints throughput and p50/p99 latency for each, and last the line
 `node/py-evm = X.XX node/eth-tester = Y.YY` (ratios of total throughput over both workloads).
 
@@ -91,8 +92,9 @@ def compile_ledger() -> dict:
     return {"abi": unit["abi"], "bytecode": bytes.fromhex(unit["evm"]["bytecode"]["object"])}
 
 
-def presign(transfers: int, calls: int) -> tuple[bytes, str, Workload, Workload]:
-    """Deployment by account 0 (nonce 0), then both workloads from accounts 1..9 round-robin."""
+def presign(transfers: int, calls: int, rounds: int) -> tuple[bytes, list[Workload]]:
+    """Deployment by account 0 (nonce 0), then `rounds` x (transfers, storage writes) from accounts
+    1..9 round-robin, nonces continuing from round to round."""
     from eth_utils import keccak, to_checksum_address
     from rlp import encode
 
@@ -106,35 +108,30 @@ def presign(transfers: int, calls: int) -> tuple[bytes, str, Workload, Workload]
     address = to_checksum_address(keccak(encode([bytes.fromhex(deployer[2:]), 0]))[12:])
     senders = accounts[1:]
     nonces = [0] * len(senders)
+    selector = keccak(text="record(uint256,uint256)")[:4]
+    counter = 0
 
-    def sign(i: int, fields: dict):
-        s = i % len(senders)
+    def sign(fields: dict) -> tuple[bytes, str]:
+        nonlocal counter
+        s = counter % len(senders)
+        counter += 1
         signed = Account.sign_transaction({"nonce": nonces[s], **fees, **fields}, senders[s][1])
         nonces[s] += 1
         return bytes(signed.raw_transaction), signed.hash.to_0x_hex()
 
-    a = [
-        sign(i, {"to": to_checksum_address(keccak(i.to_bytes(8, "big"))[12:]), "value": 1, "gas": 21000})
-        for i in range(transfers)
-    ]
-    selector = keccak(text="record(uint256,uint256)")[:4]
-    b = [
-        sign(
-            i,
-            {
-                "to": address,
-                "gas": 80_000,
-                "data": selector + i.to_bytes(32, "big") + (i + 1).to_bytes(32, "big"),
-            },
-        )
-        for i in range(calls)
-    ]
-    return (
-        bytes(deploy.raw_transaction),
-        address,
-        Workload("transfers", [r for r, _ in a], [h for _, h in a]),
-        Workload("storage writes", [r for r, _ in b], [h for _, h in b]),
-    )
+    def transfer() -> dict:
+        return {"to": to_checksum_address(keccak(counter.to_bytes(8, "big"))[12:]), "value": 1, "gas": 21000}
+
+    def write() -> dict:
+        data = selector + counter.to_bytes(32, "big") + (counter + 1).to_bytes(32, "big")
+        return {"to": address, "gas": 80_000, "data": data}
+
+    workloads = []
+    for _ in range(rounds):
+        for name, count, make in (("transfers", transfers, transfer), ("storage writes", calls, write)):
+            signed = [sign(make()) for _ in range(count)]
+            workloads.append(Workload(name, [r for r, _ in signed], [h for _, h in signed]))
+    return bytes(deploy.raw_transaction), workloads
 
 
 def genesis_state() -> dict:
@@ -311,6 +308,15 @@ def bench_node(deploy: bytes, workloads: list[Workload], batch: int) -> list[Res
             node.stop()
 
 
+def best(results: list[Result]) -> list[Result]:
+    """The fastest round of each workload: the machine is shared, so slower rounds measure others."""
+    chosen: dict[str, Result] = {}
+    for r in results:
+        if r.workload not in chosen or r.seconds < chosen[r.workload].seconds:
+            chosen[r.workload] = r
+    return list(chosen.values())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--transfers", type=int, default=2000)
@@ -319,17 +325,18 @@ def main() -> None:
     parser.add_argument(
         "--tester-limit", type=int, default=500, help="transactions timed on eth-tester per workload"
     )
+    parser.add_argument("--rounds", type=int, default=2, help="runs of each workload; the best one counts")
     args = parser.parse_args()
 
     with console.status("pre-signing transactions"):
-        deploy, _, transfers, calls = presign(args.transfers, args.calls)
-    workloads = [transfers, calls]
+        deploy, workloads = presign(args.transfers, args.calls, args.rounds)
     with console.status("py-evm directly"):
         pyevm = bench_pyevm(deploy, workloads)
     with console.status("dev node over JSON-RPC"):
         node = bench_node(deploy, workloads, args.batch)
     with console.status("eth-tester in process"):
         tester = bench_eth_tester(deploy, workloads, args.tester_limit)
+    pyevm, node, tester = best(pyevm), best(node), best(tester)
 
     table = Table(title="Hubao dev node benchmark (same pre-signed transactions)")
     for col in ("system", "workload", "txs", "seconds", "tx/s", "p50 ms", "p99 ms"):
