@@ -198,3 +198,42 @@ def test_garbage_on_the_p2p_port_is_dropped_and_the_node_keeps_going(net):
     wait(lambda: int(rpc(url, "eth_blockNumber"), 16) >= before + 2, what="blocks continue")
     assert rpc(url, "net_peerCount") == "0x4"
     assert status(root)[1]["pid"] == started[1]["pid"]
+
+
+def test_consortium_majority_removes_a_node_and_every_peer_drops_it(net):
+    """Runs last: member-0 leaves the network by a vote of 3 of the 5 organisations."""
+    from eth_abi import encode
+    from eth_utils import function_signature_to_4byte_selector
+
+    root, started = net
+    book = json.loads((root / "accounts.json").read_text())
+    member = json.loads((root / "network.json").read_text())["nodes"][4]
+    urls = [s["rpc"] for s in started]
+    chain_id = int(rpc(urls[0], "eth_chainId"), 16)
+
+    def send(admin: dict, signature: str, types: list, args: list) -> str:
+        data = function_signature_to_4byte_selector(signature) + encode(types, args)
+        nonce = int(rpc(urls[0], "eth_getTransactionCount", admin["address"], "pending"), 16)
+        tx = {"chainId": chain_id, "nonce": nonce, "to": book["allowlist"], "data": data, "gas": 300_000,
+              "maxFeePerGas": 10**10, "maxPriorityFeePerGas": 10**9, "value": 0}  # fmt: skip
+        raw = "0x" + bytes(Account.sign_transaction(tx, admin["privateKey"]).raw_transaction).hex()
+        tx_hash = rpc(urls[0], "eth_sendRawTransaction", raw)
+        receipt = wait(lambda: rpc(urls[0], "eth_getTransactionReceipt", tx_hash), what="governance receipt")
+        assert receipt["status"] == "0x1"
+        return receipt
+
+    send(
+        book["admins"][0],
+        "propose(uint8,address,bool)",
+        ["uint8", "address", "bool"],
+        [1, member["node_id"], False],
+    )
+    send(book["admins"][1], "approve(uint256)", ["uint256"], [1])
+    assert member["node_id"] in rpc(urls[0], "perm_getNodesAllowlist")  # 2 of 5 is not a majority
+    send(book["admins"][2], "approve(uint256)", ["uint256"], [1])
+    assert member["node_id"] not in rpc(urls[0], "perm_getNodesAllowlist")
+    wait(lambda: rpc(urls[-1], "net_peerCount") == "0x0", what="member-0 isolated")
+    for url in urls[:4]:
+        assert member["node_id"] not in {p["id"] for p in rpc(url, "admin_peers")}
+    time.sleep(2.0)  # it keeps dialling; nobody lets it back in
+    assert rpc(urls[-1], "net_peerCount") == "0x0"
