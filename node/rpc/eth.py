@@ -221,6 +221,7 @@ class EthNamespace:
 
     # -- execution ---------------------------------------------------------------------------
     def call(self, tx: Any, block: Any = "latest", overrides: Any = None) -> str:
+        _no_overrides(overrides)
         header = self.header(block)
         computation = self.chain.call(params.call_object(tx), header)
         if computation.is_error:
@@ -228,6 +229,7 @@ class EthNamespace:
         return hb(computation.output)
 
     def estimate_gas(self, tx: Any, block: Any = "latest", overrides: Any = None) -> str:
+        _no_overrides(overrides)
         header = self.header(block)
         call = params.call_object(tx)
         try:
@@ -347,6 +349,12 @@ class EthNamespace:
 
     def uninstall_filter(self, fid: str) -> bool:
         return self.node.filters.uninstall(_filter_id(fid))
+
+
+def _no_overrides(overrides: Any) -> None:
+    """State overrides are not implemented: refuse them rather than answer as if they applied."""
+    if overrides:
+        raise params.bad("invalid argument 2: state overrides are not supported")
 
 
 def _filter_id(fid: Any) -> str:
