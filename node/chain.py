@@ -20,7 +20,7 @@ from node.abc import AccountFilterAPI, ChainAPI, ConsensusRulesAPI, TxLocation
 from node.errors import InvalidBlock
 from node.genesis import Genesis
 from node.storage import StateOverlay, Store, log_index_keys, number_key
-from node.vm import BlockClass, HeaderClass, HubaoVM
+from node.vm import BlockClass, HeaderClass, HubaoVM, floor_data_gas
 
 log = logging.getLogger("node.chain")
 
@@ -381,7 +381,7 @@ class Chain(ChainAPI):
         vm = self._vm(header, overlay)
         with vm.in_costless_state() as state:
             spoof = self._spoof(tx, state, state.gas_limit)
-            return binary_gas_search(state, spoof, tolerance=1)
+            return max(binary_gas_search(state, spoof, tolerance=1), floor_data_gas(spoof))
 
 
 def encode_receipt(receipt: ReceiptAPI) -> bytes:

@@ -13,6 +13,7 @@ from node.abc import AccountFilterAPI, TxPoolAPI
 from node.chain import Chain
 from node.errors import TxRejected
 from node.senders import SECPK1_N, attach_sender
+from node.vm import floor_data_gas
 
 log = logging.getLogger("node.txpool")
 
@@ -226,10 +227,3 @@ class TxPool(TxPoolAPI):
 
     def __len__(self) -> int:
         return len(self.by_hash)
-
-
-def floor_data_gas(tx: SignedTransactionAPI) -> int:
-    """EIP-7623 (Prague): 21000 + 10 gas per calldata token (zero byte 1 token, other 4)."""
-    zeros = tx.data.count(0)
-    tokens = zeros + 4 * (len(tx.data) - zeros)
-    return 21000 + 10 * tokens

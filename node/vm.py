@@ -47,3 +47,10 @@ class HubaoVM(PragueVM):
 
     def validate_seal(self, header) -> None:  # noqa: ANN001 (seals are the consensus rules' job)
         return None
+
+
+def floor_data_gas(tx) -> int:
+    """EIP-7623 (Prague): 21000 + 10 gas per calldata token (zero byte 1 token, other 4)."""
+    zeros = tx.data.count(0)
+    tokens = zeros + 4 * (len(tx.data) - zeros)
+    return 21000 + 10 * tokens

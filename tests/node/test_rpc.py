@@ -119,6 +119,11 @@ def test_estimate_gas_is_enough_and_tight(w3, probe):
     )
     assert receipt.status == 1
     assert w3.eth.estimate_gas({"from": DEV_ADDRESSES[0], "to": DEV_ADDRESSES[1], "value": 1}) == 21000
+    # calldata-heavy: Prague's floor (EIP-7623, 10 gas per token) is above the execution cost
+    heavy = {"from": DEV_ADDRESSES[0], "to": DEV_ADDRESSES[1], "data": "0x" + "01" * 1000}
+    assert w3.eth.estimate_gas(heavy) == 21000 + 40 * 1000
+    receipt = send(w3, DEV_KEYS[0], to=DEV_ADDRESSES[1], data=b"\x01" * 1000, gas=61000)
+    assert receipt.status == 1 and receipt.gasUsed == 61000
 
 
 def test_polling_filters(w3, probe):
