@@ -9,6 +9,12 @@ from pathlib import Path
 DAY = 86_400
 
 
+def _check_known(cls, data: dict, what: str) -> None:
+    unknown = set(data) - {f.name for f in fields(cls)}
+    if unknown:
+        raise ValueError(f"unknown {what}(s): {', '.join(sorted(unknown))}")
+
+
 @dataclass(frozen=True)
 class Rules:
     """Durations in seconds, money in fen. Defaults from domain.md."""
@@ -38,10 +44,7 @@ class Rules:
 
     @classmethod
     def from_dict(cls, data: dict) -> Rules:
-        known = {f.name for f in fields(cls)}
-        unknown = set(data) - known
-        if unknown:
-            raise ValueError(f"unknown rule(s): {', '.join(sorted(unknown))}")
+        _check_known(cls, data, "rule")
         return cls(**{k: int(v) for k, v in data.items()})
 
 
@@ -70,10 +73,7 @@ class Roles:
 
     @classmethod
     def from_dict(cls, data: dict) -> Roles:
-        known = {f.name for f in fields(cls)}
-        unknown = set(data) - known
-        if unknown:
-            raise ValueError(f"unknown role(s): {', '.join(sorted(unknown))}")
+        _check_known(cls, data, "role")
         data = dict(data)
         data["organisations"] = tuple(data.get("organisations", ()))
         return cls(**data)
