@@ -1,0 +1,53 @@
+"""The client library's own promises: pipelined sends, deployment files, params, event queries."""
+
+import pytest
+
+from consortium.client import ContractRefusal, Deployment, Transactor, deploy_suite, is_deployed, load_params
+
+
+def test_many_sends_in_flight_then_waited_together(world):
+    t = world.treasurer
+    start = t.w3.eth.get_transaction_count(t.address)
+    pending = [t.token.mint(world.treasury, i + 1, wait=False) for i in range(20)]
+    receipts = Transactor.wait_all(pending)
+    assert [r["status"] for r in receipts] == [1] * 20
+    assert t.w3.eth.get_transaction_count(t.address) == start + 20
+    assert t.token.balance_of(world.treasury) == sum(range(1, 21))
+    minted = t.token.events("Transfer", to=world.treasury)
+    assert [e["args"]["value"] for e in minted][-20:] == list(range(1, 21))
+
+
+def test_a_refused_send_in_a_batch_is_named_and_the_rest_land(world):
+    stranger = world.admin.as_(world.new_key())
+    pending = [
+        world.treasurer.token.mint(world.treasury, 5, wait=False),
+        stranger.token.mint(world.treasury, 5, wait=False),
+    ]
+    ok, refused = Transactor.wait_all(pending, strict=False)
+    assert ok["status"] == 1
+    assert isinstance(refused, ContractRefusal) and refused.name == "AccessControlUnauthorizedAccount"
+    assert refused.args_[0] == stranger.address
+
+
+def test_deployment_file_round_trip_and_reuse(world, tmp_path):
+    d = world.operator.deployment
+    path = tmp_path / "deployment.json"
+    d.save(path)
+    assert Deployment.load(path) == d
+    assert is_deployed(world.w3, d)
+    height = world.w3.eth.block_number
+    assert deploy_suite(world.w3, world.admin.tx.account.key, out=path) == d  # live: nothing sent
+    assert world.w3.eth.block_number == height
+    elsewhere = Deployment(**{**d.__dict__, "chain_id": d.chain_id + 1})
+    assert not is_deployed(world.w3, elsewhere)
+
+
+def test_params_file(tmp_path):
+    f = tmp_path / "p.toml"
+    f.write_text('[rules]\nfee_bps = 500\n[roles]\noperator = "0x' + "ab" * 20 + '"\n')
+    p = load_params(f)
+    assert p.rules.fee_bps == 500 and p.rules.waiting_period == 90 * 86_400
+    assert p.roles.filled("0xME").operator == "0x" + "ab" * 20 and p.roles.filled("0xME").enroller == "0xME"
+    f.write_text("[rule]\nfee_bps = 1\n")
+    with pytest.raises(ValueError, match="unknown table"):
+        load_params(f)
