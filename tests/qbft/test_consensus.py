@@ -6,6 +6,7 @@ import asyncio
 
 import pytest
 
+from node.errors import INVALID_PARAMS, RpcError
 from node.qbft.extradata import ExtraData
 from tests.qbft.harness import Consortium, transfer
 
@@ -98,6 +99,10 @@ def test_validator_added_and_removed_by_vote(tmp_path):
             for node in net.nodes[:4]:
                 assert node.rpc_call("qbft_proposeValidatorVote", new_addr, True) is True
             assert net.nodes[0].rpc_call("qbft_getPendingVotes") == {new_addr: True}
+            for bad in (("0x12", True), (new_addr, "yes"), (42, False)):
+                with pytest.raises(RpcError) as err:
+                    net.nodes[0].rpc_call("qbft_proposeValidatorVote", *bad)
+                assert err.value.code == INVALID_PARAMS
 
             async def until(predicate, timeout=30.0):
                 for _ in range(int(timeout / 0.05)):

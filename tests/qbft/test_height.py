@@ -175,3 +175,25 @@ def test_never_signs_two_blocks_in_one_round_even_after_restart():
     hm2 = HeightManager(env, 1, VALIDATORS, PREVIOUS)
     hm2.on_proposal(proposal(0, make_block(0, timestamp=1001)))
     assert len(env.of(m.Prepare)) == 1
+
+
+def test_header_rules_accept_a_reproposed_block_and_refuse_strangers():
+    """A block locked in round 0 and re-proposed in round 1 keeps its builder as coinbase."""
+    from node.errors import InvalidBlock
+    from node.qbft.rules import QbftRules
+
+    genesis = HeaderClass(difficulty=0, block_number=0, gas_limit=30_000_000, timestamp=1,
+                          extra_data=ExtraData(VALIDATORS).encode())  # fmt: skip
+    rules = QbftRules(epoch_length=100)
+    rules.bind(type("Chain", (), {"get_header_by_number": lambda self, n: genesis if n == 0 else None})())
+    env = Env(SIGNERS[0])
+    reproposed = env.reround(make_block(0), 1)  # built by VALIDATORS[0], round 1's proposer is [1]
+    rules.validate_header(reproposed.header, genesis)
+    stranger = reproposed.header.copy(coinbase=b"\x55" * 20)
+    with pytest.raises(InvalidBlock, match="coinbase is not a validator"):
+        rules.validate_header(stranger, genesis)
+    wrong_set = reproposed.header.copy(extra_data=ExtraData(VALIDATORS[:3], None, 1).encode())
+    with pytest.raises(InvalidBlock, match="wrong validators"):
+        rules.validate_header(wrong_set, genesis)
+    with pytest.raises(InvalidBlock, match="quorum"):
+        rules.verify_seals(reproposed.header)  # a proposal is not a committed block

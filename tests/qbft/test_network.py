@@ -149,6 +149,16 @@ def test_validator_added_and_removed_by_vote(net):
         "member voted in",
     )
     net.wait(lambda: net.call("member-0", "qbft_getStatus")["validator"], 30, "member validating")
+    joined = net.top()
+
+    def proposed_by_member() -> bool:  # it takes its turn in the round-robin: it joined consensus
+        head = net.height("validator-0")
+        blocks = [
+            net.call("validator-0", "eth_getBlockByNumber", hex(n), False) for n in range(joined, head + 1)
+        ]
+        return any(b["miner"].lower() == member.lower() for b in blocks)
+
+    net.wait(proposed_by_member, 60, "a block proposed by the new validator")
     leaver = net.by_name["validator-3"].node_id.lower()
     for name in ("validator-0", "validator-1", "validator-2", "member-0"):
         net.call(name, "qbft_proposeValidatorVote", leaver, False)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
 import time
 import tomllib
 from pathlib import Path
@@ -21,12 +22,12 @@ import tomli_w
 from eth_account import Account
 from eth_utils import to_checksum_address
 
-from consortium.network.layout import load_network
+from consortium.network.layout import free_base_port, load_network
 from consortium.network.processes import pid_of, rpc, start_node, stop_node
 from node.qbft.extradata import ExtraData
 from node.qbft.keys import recover
 from node.qbft.validators import quorum
-from tests.network.test_net_processes import free_base_port, hubao
+from tests.support.processes import HUBAO
 from tests.support.proxy import TcpProxy
 
 # a tiny counter: any call with calldata increments slot 0, a call without returns it
@@ -34,6 +35,10 @@ RUNTIME = "3615600f57600054600101600055005b60005460005260206000f3"
 INIT = "601b80600b6000396000f3" + RUNTIME
 OUTSIDER_KEY = "0x" + "5a" * 32
 OUTSIDER = Account.from_key(OUTSIDER_KEY).address
+
+
+def hubao(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run([*HUBAO, *args], capture_output=True, text=True, timeout=timeout)
 
 
 class ProxiedNet:
@@ -155,7 +160,7 @@ class ProxiedNet:
 
     @classmethod
     def create(cls, root: Path, validators: int = 4, members: int = 1, *init_args: str) -> ProxiedNet:
-        base = free_base_port()
+        base = free_base_port(validators + members)
         init = hubao(
             "net", "init", "--validators", str(validators), "--members", str(members), "--dir", str(root),
             "--base-port", str(base), *init_args,
