@@ -5,8 +5,6 @@ import pytest
 from consortium.client import DAY, Rules
 from tests.contracts.world import make_world
 
-ROOT = b"\x11" * 32
-
 
 @pytest.fixture(scope="module")
 def base_world():
@@ -16,35 +14,22 @@ def base_world():
     )
 
 
-def accept(world, claimant):
-    cid = claimant.claims.submit(1, False, ROOT)
-    world.investigator.claims.approve(cid, b"\x22" * 32)
-    world.advance(world.rules.notice_period)
-    claimant.claims.finalize(cid)
-
-
-def close(world):
-    pool = world.operator.pool
-    world.advance(pool.period_end(pool.open_period()) - world.now())
-    return pool.in_receipt(pool.close_period(), "PeriodClosed")[0]["args"]
-
-
 def test_case_cap_holds_back_and_the_shortfall_is_carried(world):
     claimant, *others = world.join_many(5)
     world.advance(world.rules.waiting_period + 1)
-    accept(world, claimant)
-    first = close(world)
+    world.accept_claim(claimant)
+    first = world.close_open_period()
     assert first["share"] == 100  # ceil(1,080 / 4) = 270 > 100 per case
     assert first["shortfall"] == 1_080 - 400
-    second = close(world)  # the carried case still counts for the cap
+    second = world.close_open_period()  # the carried case still counts for the cap
     assert second["share"] == 100 and second["cases"] == 1
-    third = close(world)  # the year cap (250) leaves only 50 this year
+    third = world.close_open_period()  # the year cap (250) leaves only 50 this year
     assert third["share"] == 50
-    assert close(world)["share"] == 0  # year exhausted: nothing more this year
+    assert world.close_open_period()["share"] == 0  # year exhausted: nothing more this year
     world.advance(365 * DAY)
     pool = world.operator.pool
     while pool.period_end(pool.open_period()) <= world.now():
-        last = close(world)
+        last = world.close_open_period()
     assert last["shortfall"] == 0
     assert sum(p["args"]["share"] for p in pool.events("PeriodClosed")) * 4 == 1_080 + last["surplus"]
     pool.collect([m.address for m in others])

@@ -4,29 +4,7 @@ defaulters, auto-debit and payouts from collected money only."""
 import pytest
 
 from consortium.client import ContractRefusal
-
-ROOT = b"\x11" * 32
-REPORT = b"\x22" * 32
-
-
-def refused(name):
-    return pytest.raises(ContractRefusal, match=rf"^{name}\(")
-
-
-def accept_claim(world, claimant):
-    cid = claimant.claims.submit(1, False, ROOT)
-    world.investigator.claims.approve(cid, REPORT)
-    world.advance(world.rules.notice_period)
-    claimant.claims.finalize(cid)
-    return cid
-
-
-def close(world):
-    """Closes the open period (advancing to its end if needed) and returns its PeriodClosed args."""
-    pool = world.operator.pool
-    world.advance(pool.period_end(pool.open_period()) - world.now())
-    receipt = pool.close_period()
-    return pool.in_receipt(receipt, "PeriodClosed")[0]["args"]
+from tests.contracts.world import ROOT, refused
 
 
 def check_books(world):
@@ -44,9 +22,9 @@ def eight(world):
 
 def test_share_is_rounded_up_and_the_surplus_carried(world, eight):
     claimant, *others = eight
-    accept_claim(world, claimant)
+    world.accept_claim(claimant)
     cover, fee = world.rules.cover_under_40, world.rules.cover_under_40 * world.rules.fee_bps // 10_000
-    closed = close(world)
+    closed = world.close_open_period()
     need = cover + fee  # 108,000 fen shared by the 7 others
     assert closed["sharing"] == 7 and closed["cases"] == 1
     assert closed["share"] == -(-need // 7) == 15_429
@@ -56,16 +34,16 @@ def test_share_is_rounded_up_and_the_surplus_carried(world, eight):
     assert claimant.pool.owed(claimant.address) == 0  # never pays towards their own case
 
     second, *rest = others
-    accept_claim(world, second)
-    closed = close(world)
+    world.accept_claim(second)
+    closed = world.close_open_period()
     assert closed["share"] == -(-(need - 3) // 6)  # last period's surplus lowers this one's need
     assert second.pool.owed(second.address) == 15_429  # owes the first case, not their own
 
 
 def test_auto_debit_and_payout_only_from_collected_money(world, eight):
     claimant, *others = eight
-    cid = accept_claim(world, claimant)
-    close(world)
+    cid = world.accept_claim(claimant)
+    world.close_open_period()
     pool = world.operator.pool
     pool.collect([m.address for m in others[:3]])
     pool.disburse()
@@ -89,8 +67,8 @@ def test_a_member_can_pay_their_own_share(world):
     world.advance(world.rules.waiting_period + 1)
     with refused("NothingOwed"):
         payer.pool.pay()
-    accept_claim(world, claimant)
-    close(world)
+    world.accept_claim(claimant)
+    world.close_open_period()
     owed = payer.pool.owed(payer.address)
     world.operator.pool.collect([payer.address])  # no allowance: the debit fails, reported
     assert world.operator.pool.events("DebitFailed", member=payer.address)[0]["args"]["amount"] == owed
@@ -115,8 +93,8 @@ def test_a_period_cannot_close_early(world):
 def test_defaulters_are_removed_after_the_grace_and_their_shares_carried(world, eight):
     claimant, poor, *others = eight
     poor.token.transfer(world.treasury, poor.token.balance_of(poor.address))  # cannot pay
-    accept_claim(world, claimant)
-    first = close(world)
+    world.accept_claim(claimant)
+    first = world.close_open_period()
     pool = world.operator.pool
     pool.collect([m.address for m in [poor, *others]])
     with refused("NotADefaulter"):
@@ -128,7 +106,7 @@ def test_defaulters_are_removed_after_the_grace_and_their_shares_carried(world, 
     assert pool.owed(poor.address) == 0
     assert pool.carry().shortfall == first["share"]
     assert pool.book().sharing == 6
-    second = close(world)  # no new case: the shortfall is levied on the 6 who remain
+    second = world.close_open_period()  # no new case: the shortfall is levied on the 6 who remain
     assert second["share"] == -(-(first["share"] - first["surplus"]) // 6)
     pool.collect([m.address for m in others])
     pool.disburse()
@@ -139,14 +117,14 @@ def test_defaulters_are_removed_after_the_grace_and_their_shares_carried(world, 
 
 def test_leaving_shares_the_current_period_then_stops(world, eight):
     claimant, leaver, second, *others = eight
-    accept_claim(world, claimant)
+    world.accept_claim(claimant)
     leaver.membership.exit()
     assert leaver.membership.state_of(leaver.address) == "Exited"
-    first = close(world)
+    first = world.close_open_period()
     assert first["sharing"] == 7  # the leaver still shares this period's case
     assert leaver.pool.owed(leaver.address) == first["share"]
-    accept_claim(world, second)
-    close(world)
+    world.accept_claim(second)
+    world.close_open_period()
     assert leaver.pool.owed(leaver.address) == first["share"]  # not the next one
     world.operator.pool.collect([leaver.address])
     assert leaver.pool.owed(leaver.address) == 0
@@ -155,8 +133,8 @@ def test_leaving_shares_the_current_period_then_stops(world, eight):
 def test_a_claimant_in_the_waiting_period_refusal_still_owes_earlier_shares(world, eight):
     claimant, *others = eight
     newcomer = world.join()
-    accept_claim(world, claimant)
-    close(world)
+    world.accept_claim(claimant)
+    world.close_open_period()
     owed = newcomer.pool.owed(newcomer.address)
     assert owed > 0
     newcomer.claims.submit(4, False, ROOT)  # refused in the waiting period: membership ends

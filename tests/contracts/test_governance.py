@@ -1,15 +1,10 @@
 """No single key rules the suite: the governor is the only admin, and it needs a majority."""
 
-import pytest
 from eth_utils import keccak
 
-from consortium.client import ContractRefusal
+from tests.contracts.world import refused
 
 ADMIN = b"\0" * 32
-
-
-def refused(name):
-    return pytest.raises(ContractRefusal, match=rf"^{name}\(")
 
 
 def test_governor_is_the_only_admin_of_every_contract(world):

@@ -2,14 +2,8 @@
 
 import pytest
 
-from consortium.client import DAY, ContractRefusal
-
-ROOT = b"\x11" * 32
-REPORT = b"\x22" * 32
-
-
-def refused(name):
-    return pytest.raises(ContractRefusal, match=rf"^{name}\(")
+from consortium.client import DAY
+from tests.contracts.world import REPORT, ROOT, refused
 
 
 @pytest.fixture

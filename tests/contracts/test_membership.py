@@ -1,13 +1,8 @@
 """Joining by attestation, one person one membership, batch enrolment, leaving, age 60."""
 
-import pytest
 
-from consortium.client import DAY, TIER_40_TO_59, Attestation, ContractRefusal, sign_attestation
-from tests.contracts.world import YEAR
-
-
-def refused(name):
-    return pytest.raises(ContractRefusal, match=rf"^{name}\(")
+from consortium.client import DAY, TIER_40_TO_59, Attestation, sign_attestation
+from tests.contracts.world import YEAR, refused
 
 
 def test_join_is_free_and_starts_with_the_waiting_period(world):

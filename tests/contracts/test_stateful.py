@@ -11,11 +11,10 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from consortium.client import DAY, MAX_ALLOWANCE, ContractRefusal, Rules, Suite, sign_permit
-from tests.contracts.world import TEST_RULES, World, make_world
+from tests.contracts.world import ROOT, TEST_RULES, World, make_world
 
 RULES = Rules(**{**TEST_RULES.to_dict(), "min_votes": 2, "waiting_period": 20 * DAY, "juror_delay": 5 * DAY})
 PEOPLE = 8
-ROOT = b"\x11" * 32
 
 
 class Base:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
+import pytest
 from eth_account import Account
 from eth_utils import keccak
 from web3 import EthereumTesterProvider, Web3
@@ -15,6 +16,7 @@ from consortium.client import (
     MAX_ALLOWANCE,
     TIER_UNDER_40,
     Attestation,
+    ContractRefusal,
     Params,
     Roles,
     Rules,
@@ -35,6 +37,15 @@ TEST_RULES = Rules(
     year_cap=10_000_000,
     min_votes=3,
 )
+
+
+ROOT = b"\x11" * 32  # an evidence Merkle root
+REPORT = b"\x22" * 32  # an investigator's report hash
+
+
+def refused(name: str):
+    """Expects the named custom error."""
+    return pytest.raises(ContractRefusal, match=rf"^{name}\(")
 
 
 def key(label: str) -> str:
@@ -132,6 +143,20 @@ class World:
         for org in others[: len(self.orgs) // 2]:
             org.governor.approve(pid)
         first.governor.execute(pid)
+
+    def accept_claim(self, claimant: Suite, illness: int = 1) -> int:
+        """Submit, approve, sit out the notice, finalize: the claim's usual road."""
+        cid = claimant.claims.submit(illness, False, ROOT)
+        self.investigator.claims.approve(cid, REPORT)
+        self.advance(self.rules.notice_period)
+        claimant.claims.finalize(cid)
+        return cid
+
+    def close_open_period(self):
+        """Closes the open period (moving time to its end if needed); returns its PeriodClosed args."""
+        pool = self.operator.pool
+        self.advance(pool.period_end(pool.open_period()) - self.now())
+        return pool.in_receipt(pool.close_period(), "PeriodClosed")[0]["args"]
 
     def close_due_periods(self) -> None:
         while self.operator.pool.period_end(self.operator.pool.open_period()) <= self.now():
