@@ -1,0 +1,193 @@
+"""The simulator's connection to a running consortium: web3 over JSON-RPC, the network's accounts,
+and sending many locally signed transactions in JSON-RPC batches (one HTTP round trip for hundreds
+of members, who each still sign their own transaction)."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from hexbytes import HexBytes
+from web3 import Web3
+from web3.middleware import ExtraDataToPOAMiddleware
+
+from consortium.client import ContractRefusal, TransactionError, Transactor
+from consortium.client.errors import as_refusal
+from consortium.client.tx import Pending
+
+RPC_BATCH = 500  # under the node's 1,000-request batch limit
+
+
+def connect(rpc: str) -> Web3:
+    """web3 for a QBFT chain (long extraData) that caches eth_chainId."""
+    w3 = Web3(Web3.HTTPProvider(rpc, request_kwargs={"timeout": 120}, cache_allowed_requests=True))
+    w3.middleware_onion.inject(ExtraDataToPOAMiddleware, layer=0)
+    return w3
+
+
+@dataclass(frozen=True)
+class NetworkAccounts:
+    """The keys `hubao net init` wrote: deployer, operator, one admin per organisation, and users
+    (funded and on the account allowlist since genesis) who become the simulated members."""
+
+    deployer: str
+    operator: str
+    admins: list[str]
+    users: list[str]
+
+    @classmethod
+    def load(cls, path: str | Path) -> NetworkAccounts:
+        data = json.loads(Path(path).read_text())
+        return cls(
+            deployer=data["deployer"]["privateKey"],
+            operator=data["operator"]["privateKey"],
+            admins=[a["privateKey"] for a in data["admins"]],
+            users=[u["privateKey"] for u in data["users"]],
+        )
+
+
+def member_rpc(network_dir: str | Path) -> str:
+    """JSON-RPC of the network's first member node (an organisation's own node), else validator-0."""
+    nodes = json.loads((Path(network_dir) / "network.json").read_text())["nodes"]
+    chosen = next((n for n in nodes if n["role"] == "member"), nodes[0])
+    return f"http://{chosen['host']}:{chosen['rpc_port']}"
+
+
+class Key(Transactor):
+    """A member's or a staff account's signer whose nonce is tracked locally from a known start."""
+
+    def __init__(self, w3: Web3, key: str, nonce: int | None = None):
+        super().__init__(w3, key)
+        self._nonce = nonce
+
+
+def rpc_batch(w3: Web3, calls: list[tuple[str, list]]) -> list[dict]:
+    """Raw JSON-RPC batches (web3's batch mode refuses eth_sendRawTransaction): replies in order,
+    each {"result": ...} or {"error": ...}."""
+    out: list[dict] = []
+    for i in range(0, len(calls), RPC_BATCH):
+        replies = w3.provider.make_batch_request(calls[i : i + RPC_BATCH])
+        if isinstance(replies, dict):  # the whole batch was refused
+            raise TransactionError(f"JSON-RPC batch refused: {replies.get('error')}")
+        out.extend(sorted(replies, key=lambda r: r["id"]) if all("id" in r for r in replies) else replies)
+    return out
+
+
+def fetch_nonces(w3: Web3, addresses: list[str]) -> list[int]:
+    replies = rpc_batch(w3, [("eth_getTransactionCount", [a, "pending"]) for a in addresses])
+    return [int(r["result"], 16) for r in replies]
+
+
+@dataclass
+class Sent:
+    """What a batch reports for one transaction that landed."""
+
+    hash: HexBytes
+    label: str
+    status: int
+    gas_used: int
+    block: int
+
+
+class Batch:
+    """Transactions signed locally now, sent together, and awaited together. `run()` returns, per
+    transaction, a Sent (or, with full=True, web3's decoded receipt) or the ContractRefusal /
+    TransactionError that explains its failure."""
+
+    def __init__(self, w3: Web3):
+        self.w3 = w3
+        self.items: list[tuple[Transactor, object, int, str, bool]] = []
+
+    def add(self, signer: Transactor, fn, gas: int, label: str = "", full: bool = False) -> int:
+        self.items.append((signer, fn, gas, label or getattr(fn, "fn_name", "tx"), full))
+        return len(self.items) - 1
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def run(self, timeout: float = 300) -> list:
+        items, self.items = self.items, []
+        if not items:
+            return []
+        fees = _fee_quote(self.w3)
+        pendings: list[Pending | Exception] = []
+        raws: list[str] = []
+        for signer, fn, gas, label, _ in items:
+            tx = fn.build_transaction(
+                {
+                    "from": signer.address,
+                    "gas": gas,
+                    "nonce": signer.next_nonce(),
+                    "chainId": signer.chain_id,
+                    "value": 0,
+                    **fees,
+                }
+            )
+            signed = signer.account.sign_transaction(tx)
+            pendings.append(Pending(HexBytes(signed.hash), tx, label, signer))
+            raws.append("0x" + bytes(signed.raw_transaction).hex())
+        replies = rpc_batch(self.w3, [("eth_sendRawTransaction", [raw]) for raw in raws])
+        for i, reply in enumerate(replies):
+            if "error" in reply:
+                p = pendings[i]
+                p.sender.resync()  # the nonce was not used
+                err = ValueError(reply["error"])
+                pendings[i] = as_refusal(err) or TransactionError(
+                    f"{p.label}: {reply['error'].get('message')}"
+                )
+        results = wait_receipts(self.w3, pendings, timeout)
+        for i, (_, _, _, _, full) in enumerate(items):
+            if full and isinstance(results[i], Sent):
+                results[i] = self.w3.eth.get_transaction_receipt(results[i].hash)
+        return results
+
+
+def _fee_quote(w3: Web3) -> dict:
+    base = w3.eth.get_block("latest").get("baseFeePerGas")
+    if base is None:
+        return {"gasPrice": w3.eth.gas_price}
+    tip = w3.eth.max_priority_fee
+    return {"maxFeePerGas": 4 * base + tip, "maxPriorityFeePerGas": tip}
+
+
+def wait_receipts(w3: Web3, pendings: list, timeout: float = 300) -> list:
+    """Receipts for many pending transactions, polled in JSON-RPC batches."""
+    results: list = list(pendings)
+    waiting = [i for i, p in enumerate(pendings) if isinstance(p, Pending)]
+    deadline = time.monotonic() + timeout
+    while waiting:
+        replies = rpc_batch(
+            w3,
+            [
+                ("eth_getTransactionReceipt", ["0x" + pendings[i].hash.hex().removeprefix("0x")])
+                for i in waiting
+            ],
+        )
+        still = []
+        for idx, reply in zip(waiting, replies, strict=True):
+            r = reply.get("result")
+            if not r:
+                still.append(idx)
+                continue
+            p = pendings[idx]
+            sent = Sent(
+                p.hash, p.label, int(r["status"], 16), int(r["gasUsed"], 16), int(r["blockNumber"], 16)
+            )
+            if sent.status == 1:
+                results[idx] = sent
+            else:
+                try:
+                    p.wait(timeout=5)  # re-raises the decoded reason
+                    results[idx] = TransactionError(f"{p.label}: failed")
+                except (ContractRefusal, TransactionError) as exc:
+                    results[idx] = exc
+        waiting = still
+        if waiting:
+            if time.monotonic() > deadline:
+                for idx in waiting:
+                    results[idx] = TransactionError(f"{pendings[idx].label}: no receipt after {timeout:.0f}s")
+                break
+            time.sleep(0.2)
+    return results

@@ -1,0 +1,123 @@
+"""The simulated people: who joins when, how old they are, who falls ill (or pretends to), who stops
+paying, who leaves. Every draw comes from a generator seeded by (seed, person), so the same seed
+gives the same people and the same decisions however fast the chain runs."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+
+from eth_account import Account
+
+from consortium.client import DAY
+from consortium.simulation.params import SimConfig
+
+YEAR = 365 * DAY
+
+
+@dataclass
+class Person:
+    index: int
+    key: str
+    address: str
+    age: float  # years, at the start of the simulation
+    join_offset: int  # simulated seconds after the start
+    claim_after: int | None  # seconds after joining: falls ill (or files a false claim)
+    fraud: bool
+    accident: bool
+    default_after: int | None  # stops paying (revokes the auto-debit)
+    exit_after: int | None
+    rng: random.Random = field(repr=False)
+    # what happened on chain
+    joined_at: int | None = None
+    cover_ends_at: int = 0
+    out: str = ""  # why the membership ended, once it did
+    claim_id: int | None = None
+
+    @property
+    def in_plan(self) -> bool:
+        return self.joined_at is not None and not self.out
+
+
+def _after(rng: random.Random, per_year: float) -> int | None:
+    return int(rng.expovariate(per_year) * YEAR) if per_year > 0 else None
+
+
+def draw_population(config: SimConfig, keys: list[str], horizon: int, waiting: int) -> list[Person]:
+    """The founding cohort (joins at once) and the joiners spread over the horizon."""
+    joiners = round(config.members * config.join_rate * config.months / 12)
+    total = config.members + joiners
+    if len(keys) < total:
+        raise ValueError(
+            f"the network has {len(keys)} allowlisted user accounts but {config.members} members and "
+            f"{joiners} joiners need {total}: create it with `hubao net init --users {total}` or more"
+        )
+    people = []
+    claim_rate = config.incidence / (1 - config.fraud_rate) if config.fraud_rate < 1 else config.incidence
+    for i in range(total):
+        rng = random.Random(f"{config.seed}:person:{i}")
+        join_offset = 0 if i < config.members else int(rng.uniform(0, horizon))
+        age = min(rng.triangular(0.1, 59.95, 35), 59.9 - join_offset / YEAR)
+        fraud = rng.random() < config.fraud_rate
+        accident = not fraud and rng.random() < config.accident_share
+        claim_after = _after(rng, claim_rate)
+        if claim_after is not None and claim_after < waiting and not accident:
+            if fraud:
+                claim_after = waiting + 2 * DAY  # a fraudster waits out the waiting period
+            elif rng.random() >= config.claims_in_waiting:
+                claim_after = None  # ill in the waiting period, and never says so
+        people.append(
+            Person(
+                index=i,
+                key=keys[i],
+                address=Account.from_key(keys[i]).address,
+                age=age,
+                join_offset=join_offset,
+                claim_after=claim_after,
+                fraud=fraud,
+                accident=accident,
+                default_after=_after(rng, config.default_rate),
+                exit_after=_after(rng, config.exit_rate),
+                rng=rng,
+            )
+        )
+    return people
+
+
+@dataclass
+class ClaimPlan:
+    """How one claim will go, drawn when it is filed."""
+
+    claim_id: int
+    person: Person
+    fraud: bool
+    caught_in_review: bool
+    objected: bool  # someone objects during the notice (fraud that passed review)
+    wrongly_rejected: bool
+    disputes: bool
+    rng: random.Random = field(repr=False)
+    decided: int = 0  # investigator decisions made
+    objection_sent: bool = False
+    dispute_sent: bool = False
+    votes: dict = field(default_factory=dict)  # juror -> (in_favour, salt, revealed)
+    done: bool = False
+
+    def decision(self) -> bool:
+        """Approve? The first review follows the draw; after an objection the case is rejected."""
+        if self.decided > 0:
+            return False
+        if self.fraud:
+            return not self.caught_in_review
+        return not self.wrongly_rejected
+
+    def vote(self, juror_rng: random.Random) -> bool:
+        return juror_rng.random() < (0.15 if self.fraud else 0.9)
+
+
+def plan_claim(config: SimConfig, claim_id: int, person: Person) -> ClaimPlan:
+    rng = random.Random(f"{config.seed}:claim:{person.index}")
+    caught = person.fraud and rng.random() < config.review_catch
+    objected = person.fraud and not caught and rng.random() < config.objection_catch
+    wrong = not person.fraud and rng.random() < config.wrongful_rejection
+    disputes = wrong or (person.fraud and rng.random() < config.fraud_dispute)
+    return ClaimPlan(claim_id, person, person.fraud, caught, objected, wrong, disputes, rng)
