@@ -69,3 +69,55 @@ class Output:
         for row in rows:
             table.add_row(*(str(cell) for cell in row))
         console.print(table)
+
+
+# ---- talking to a chain: every plan command takes --rpc and --deployment ----
+
+DEFAULT_RPC = "http://127.0.0.1:8545"
+
+
+def chain_options(fn):
+    """--rpc URL and --deployment FILE (what scripts/deploy.py wrote; env HUBAO_DEPLOYMENT)."""
+    fn = click.option(
+        "--deployment",
+        "deployment_path",
+        type=click.Path(dir_okay=False, path_type=Path),
+        envvar="HUBAO_DEPLOYMENT",
+        default="deployment.json",
+        show_default=True,
+        help="Deployment file written by scripts/deploy.py (env HUBAO_DEPLOYMENT).",
+    )(fn)
+    return click.option(
+        "--rpc", default=DEFAULT_RPC, show_default=True, envvar="HUBAO_RPC", help="JSON-RPC URL of a node."
+    )(fn)
+
+
+class ChainUnavailable(Exception):
+    """No node answers at the URL, or the deployment file does not describe its chain."""
+
+
+def connect(rpc: str, deployment_path: Path):
+    """(web3, Deployment) after checking the node answers and runs the deployment's chain."""
+    from web3 import Web3
+
+    from consortium.client import Deployment
+
+    if not Path(deployment_path).exists():
+        raise ChainUnavailable(
+            f"no deployment file at {deployment_path}: pass --deployment FILE or set HUBAO_DEPLOYMENT"
+        )
+    try:
+        deployment = Deployment.load(deployment_path)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ChainUnavailable(f"{deployment_path} is not a deployment file ({exc})") from None
+    w3 = Web3(Web3.HTTPProvider(rpc, request_kwargs={"timeout": 60}))
+    try:
+        chain_id = w3.eth.chain_id
+    except Exception:
+        raise ChainUnavailable(f"no node answers at {rpc}: is it running?") from None
+    if chain_id != deployment.chain_id:
+        raise ChainUnavailable(
+            f"the node at {rpc} runs chain {chain_id}, "
+            f"but {deployment_path} is for chain {deployment.chain_id}"
+        )
+    return w3, deployment

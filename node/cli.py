@@ -96,6 +96,9 @@ def run(
         port=port,
         dev_keys={addr: key for addr, key in keys},
     )
+    from consortium.evidence.service import EvidenceService
+
+    EvidenceService(datadir).attach(node_obj)  # hubao_putEvidence / hubao_getEvidence
 
     async def main() -> None:
         stop = await _serve(node_obj)

@@ -1,4 +1,9 @@
-"""A claim's evidence bundle: the files and their manifest, sealed for the readers."""
+"""A claim's evidence bundle: the files and their manifest, sealed for the readers.
+
+A jury copy (kind "jury") also carries the manifest of the original evidence, whose root is the
+one on chain, and the names of the files whose personal fields were removed: a juror checks every
+untouched file against the chain and knows which ones were redacted.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from .envelope import CorruptEnvelope, Envelope, open_envelope, seal
+from .envelope import CorruptEnvelope, Envelope, NotAReader, open_envelope, seal
 from .merkle import Manifest
 
 
@@ -15,10 +20,17 @@ from .merkle import Manifest
 class Bundle:
     files: dict[str, bytes]
     kind: str = "claim"  # claim | objection | jury (personal fields removed)
+    original: Manifest | None = None  # jury copies: the manifest whose root is on chain
+    redacted: tuple[str, ...] = ()  # jury copies: files changed or withheld for privacy
 
     @classmethod
     def from_paths(cls, paths: list[Path], kind: str = "claim") -> Bundle:
-        return cls({Path(p).name: Path(p).read_bytes() for p in paths}, kind)
+        return cls.of_named([(Path(p).name, Path(p).read_bytes()) for p in paths], kind)
+
+    @classmethod
+    def of_named(cls, named: list[tuple[str, bytes]], kind: str = "claim") -> Bundle:
+        Manifest.of_contents(named)  # refuses duplicate names
+        return cls(dict(named), kind)
 
     @property
     def manifest(self) -> Manifest:
@@ -34,12 +46,58 @@ class Bundle:
             "manifest": self.manifest.to_json(),
             "files": {name: base64.b64encode(data).decode() for name, data in self.files.items()},
         }
-        return seal(json.dumps(body, sort_keys=True).encode(), reader_public_keys).to_bytes()
+        if self.original is not None:
+            body["original"] = self.original.to_json()
+            body["redacted"] = list(self.redacted)
+        public = self.original or self.manifest
+        leaves = tuple(leaf for _, leaf in public.entries)
+        return seal(json.dumps(body, sort_keys=True).encode(), reader_public_keys, leaves).to_bytes()
 
     @classmethod
     def open(cls, blob: bytes, private_key: bytes) -> Bundle:
         body = json.loads(open_envelope(Envelope.from_bytes(blob), private_key))
-        bundle = cls({n: base64.b64decode(d) for n, d in body["files"].items()}, body["kind"])
+        bundle = cls(
+            {n: base64.b64decode(d) for n, d in body["files"].items()},
+            body["kind"],
+            Manifest.from_json(body["original"]) if "original" in body else None,
+            tuple(body.get("redacted", ())),
+        )
         if bundle.manifest != Manifest.from_json(body["manifest"]):
             raise CorruptEnvelope("bundle files do not match their own manifest")
         return bundle
+
+    def check_against(self, chain_root: bytes) -> list[str]:
+        """What does not match the on-chain root, in plain words (empty: everything matches).
+
+        A claim bundle must hash to the root; a jury copy's original manifest must, and each
+        file it did not redact must be byte-for-byte the original."""
+        if self.original is None:
+            if self.root == chain_root:
+                return []
+            return [f"root {'0x' + self.root.hex()} is not the one on chain"]
+        problems = []
+        if self.original.root != chain_root:
+            problems.append("the jury copy names an evidence root that is not the one on chain")
+        originals = dict(self.original.entries)
+        for name, leaf in self.manifest.entries:
+            if name in self.redacted:
+                continue
+            if originals.get(name) != leaf:
+                problems.append(f"{name}: content differs from the original evidence")
+        return problems
+
+
+def open_readable(blobs: list[bytes], private_key: bytes, kind: str | None = None) -> Bundle:
+    """The first envelope among `blobs` this key may read (of `kind`, when given)."""
+    if not blobs:
+        raise NotAReader("no evidence is stored under this root")
+    refused = None
+    for blob in blobs:
+        try:
+            bundle = Bundle.open(blob, private_key)
+        except NotAReader as exc:
+            refused = exc
+            continue
+        if kind is None or bundle.kind == kind:
+            return bundle
+    raise refused or NotAReader(f"no {kind} copy of this evidence is stored for this account")

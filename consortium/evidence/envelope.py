@@ -3,6 +3,10 @@
 The content is sealed once with a random AES-256-GCM data key; the data key is wrapped for each
 reader by ECIES (ephemeral ECDH on secp256k1, HKDF-SHA256, AES-256-GCM). A reader needs only the
 private key of the Ethereum account they already hold. The store keeps envelopes, never plaintext.
+
+An envelope may carry the evidence's Merkle leaves in the clear (hashes of hashes of the files, in
+name order, no names): anyone can then check them against the root on chain and tell which file of
+a set someone holds was changed, without being able to read any file.
 """
 
 from __future__ import annotations
@@ -53,6 +57,7 @@ class Envelope:
     readers: dict[str, dict[str, str]]  # checksum address -> {ephemeral, nonce, wrapped}
     nonce: bytes
     ciphertext: bytes
+    leaves: tuple[bytes, ...] = ()  # public Merkle leaves of the evidence, in name order
 
     def to_bytes(self) -> bytes:
         body = {
@@ -61,6 +66,8 @@ class Envelope:
             "nonce": self.nonce.hex(),
             "ciphertext": self.ciphertext.hex(),
         }
+        if self.leaves:
+            body["leaves"] = [leaf.hex() for leaf in self.leaves]
         return json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
 
     @classmethod
@@ -69,12 +76,17 @@ class Envelope:
             body = json.loads(raw)
             if body.get("version") != VERSION:
                 raise CorruptEnvelope(f"unsupported evidence envelope version {body.get('version')!r}")
-            return cls(body["readers"], bytes.fromhex(body["nonce"]), bytes.fromhex(body["ciphertext"]))
+            return cls(
+                body["readers"],
+                bytes.fromhex(body["nonce"]),
+                bytes.fromhex(body["ciphertext"]),
+                tuple(bytes.fromhex(leaf) for leaf in body.get("leaves", ())),
+            )
         except (ValueError, KeyError, TypeError) as exc:
             raise CorruptEnvelope("not an evidence envelope") from exc
 
 
-def seal(plaintext: bytes, reader_public_keys: list[bytes]) -> Envelope:
+def seal(plaintext: bytes, reader_public_keys: list[bytes], leaves: tuple[bytes, ...] = ()) -> Envelope:
     if not reader_public_keys:
         raise ValueError("evidence must have at least one reader")
     data_key = AESGCM.generate_key(bit_length=256)
@@ -91,7 +103,7 @@ def seal(plaintext: bytes, reader_public_keys: list[bytes]) -> Envelope:
             "nonce": wrap_nonce.hex(),
             "wrapped": AESGCM(kek).encrypt(wrap_nonce, data_key, None).hex(),
         }
-    return Envelope(readers, nonce, ciphertext)
+    return Envelope(readers, nonce, ciphertext, tuple(leaves))
 
 
 def open_envelope(envelope: Envelope, private_key: bytes) -> bytes:

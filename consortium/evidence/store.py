@@ -16,7 +16,7 @@ from eth_utils import keccak
 
 from .envelope import Envelope
 
-MAX_BLOB = 16 * 1024 * 1024
+MAX_BLOB = 2 * 1024 * 1024  # hex doubles it: within the node's 5 MB JSON-RPC body limit
 _HEX32 = re.compile(r"^0x[0-9a-f]{64}$")
 
 

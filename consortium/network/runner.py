@@ -73,6 +73,11 @@ class ConsortiumNode:
         self.gossip = TxGossip(self.network, self.node.txpool)
         self.node.chain.subscribe_new_heads(lambda block, receipts: self.network.enforce_allowlist())
         register_rpc(self.node.rpc, self)
+        # the consortium's evidence store: kept by every node, replicated over the p2p topic "evidence"
+        from consortium.evidence.service import EvidenceService
+
+        self.evidence = EvidenceService(config.datadir, self.network)
+        self.evidence.attach(self.node)
 
     def _node_allowed(self, node_id: str) -> bool:
         return not self.check_nodes or self.allowlist.is_node_allowed(node_id)

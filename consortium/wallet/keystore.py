@@ -16,6 +16,7 @@ from eth_account import Account
 from eth_utils import to_checksum_address
 
 DEFAULT_DIR = Path(os.environ.get("HUBAO_WALLET", Path.home() / ".hubao" / "wallet"))
+LIGHT_SCRYPT_N = 1 << 12  # geth's --lightkdf: for test and throw-away keys only
 
 
 class KeystoreError(Exception):
@@ -60,13 +61,15 @@ class Keystore:
                 return key
         raise KeystoreError(f"no key for {address} in {self.directory}")
 
-    def create(self, password: str) -> StoredKey:
-        return self.save(Account.create().key, password)
+    def create(self, password: str, light: bool = False) -> StoredKey:
+        return self.save(Account.create().key, password, light)
 
-    def save(self, private_key: bytes, password: str) -> StoredKey:
+    def save(self, private_key: bytes, password: str, light: bool = False) -> StoredKey:
         if not password:
             raise KeystoreError("refusing to store a key with an empty password")
-        keyfile = Account.encrypt(private_key, password, kdf="scrypt")
+        keyfile = Account.encrypt(
+            private_key, password, kdf="scrypt", iterations=LIGHT_SCRYPT_N if light else None
+        )
         address = to_checksum_address(keyfile["address"])
         if any(k.address == address for k in self.keys()):
             raise KeystoreError(f"the wallet already holds {address}")

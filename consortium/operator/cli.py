@@ -1,0 +1,349 @@
+"""`hubao operator`: the platform staff's commands (enrollers, investigators, juror registrar,
+operator, treasurer). The work itself is in consortium.operator.* so the simulator runs the same code."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from consortium.cliutil import Output, chain_options, connect, password_option, read_password
+from consortium.wallet.keystore import DEFAULT_DIR, Keystore, KeystoreError
+from consortium.wallet.words import PlanError, day, in_words, moment, rmb
+
+REGISTRY = Path.home() / ".hubao" / "enroller" / "registry.json"
+
+
+@click.group()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_context
+def operator(ctx: click.Context, as_json: bool) -> None:
+    """Enroll members, review claims, qualify jurors, settle periods."""
+    ctx.obj = {"out": Output(as_json)}
+
+
+def staff_command(group, name: str | None = None):
+    """A signed command: --rpc, --deployment and the staff key (--key-file, or a keystore)."""
+
+    def wrap(fn):
+        fn = in_words(fn)
+        fn = click.option(
+            "--key-file",
+            type=click.Path(exists=True, dir_okay=False, path_type=Path),
+            envvar="HUBAO_KEY_FILE",
+            help="File holding the private key as hex (instead of a keystore).",
+        )(fn)
+        fn = click.option("--account", help="Which keystore key, when there are several.")(fn)
+        fn = click.option(
+            "--keystore",
+            "keystore_dir",
+            type=click.Path(file_okay=False, path_type=Path),
+            default=DEFAULT_DIR,
+            envvar="HUBAO_WALLET",
+            help="Folder of keystore files (same format as the wallet).",
+        )(fn)
+        fn = password_option(fn)
+        fn = chain_options(fn)
+        fn = click.pass_obj(fn)
+        return group.command(name)(fn)
+
+    return wrap
+
+
+def staff_suite(rpc, deployment_path, keystore_dir, account, password_file, key_file):
+    from consortium.client import Suite
+
+    w3, deployment = connect(rpc, deployment_path)
+    if key_file is not None:
+        text = key_file.read_text().strip().removeprefix("0x")
+        try:
+            key = bytes.fromhex(text)
+            if len(key) != 32:
+                raise ValueError
+        except ValueError:
+            raise KeystoreError(f"{key_file} does not hold a 32-byte hex private key") from None
+    else:
+        _, key = Keystore(keystore_dir).unlock(account, read_password(password_file))
+    return Suite(w3, deployment, key)
+
+
+def _keyargs(kw: dict) -> tuple:
+    return tuple(
+        kw.pop(k) for k in ("rpc", "deployment_path", "keystore_dir", "account", "password_file", "key_file")
+    )
+
+
+# ---- enrollment ----
+
+registry_option = click.option(
+    "--registry",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=REGISTRY,
+    envvar="HUBAO_REGISTRY",
+    show_default=True,
+    help="The enroller's registry of identity commitments.",
+)
+
+
+@staff_command(operator)
+@click.option("--member", required=True, help="The person's wallet address.")
+@click.option("--national-id", required=True, help="Their identity number (only a salted hash is kept).")
+@click.option("--birth-date", required=True, help="YYYY-MM-DD.")
+@click.option("--health", required=True, type=click.Choice(["pass", "fail"]), help="Health declaration.")
+@click.option(
+    "--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Attestation file."
+)
+@registry_option
+def enroll(obj, member, national_id, birth_date, health, out, registry, **kw) -> None:
+    """Issue a signed attestation for an eligible person (the enroller's key signs)."""
+    from consortium.operator import enrollment as e
+
+    suite = staff_suite(*_keyargs(kw))
+    applicant = e.Applicant(member, national_id, e.parse_birth_date(birth_date), health == "pass")
+    content = e.enroll(suite, e.Registry(registry), applicant)
+    e.write_attestation(out, content)
+    obj["out"].result({**content, "file": str(out)}, f"{e.describe(content)} -> {out}")
+
+
+@staff_command(operator, "enroll-batch")
+@click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--out-dir", type=click.Path(file_okay=False, path_type=Path), required=True)
+@registry_option
+def enroll_batch(obj, csv_file, out_dir, registry, **kw) -> None:
+    """Attest every eligible person of a CSV (member,national_id,birth_date,health)."""
+    from consortium.operator import enrollment as e
+
+    suite = staff_suite(*_keyargs(kw))
+    rows = e.enroll_batch(suite, e.Registry(registry), csv_file, out_dir)
+    columns = ["line", "member", "issued", "refused"]
+    obj["out"].table("Enrollment", columns, [[r[c] for c in columns] for r in rows], empty="empty file")
+
+
+@staff_command(operator, "publish-key")
+def publish_key(obj, **kw) -> None:
+    """Publish this investigator's evidence key in the deployment file (checked on chain by wallets)."""
+    from consortium.evidence.envelope import public_key_of
+    from consortium.evidence.readers import publish_reader
+
+    deployment_path = kw["deployment_path"]
+    suite = staff_suite(*_keyargs(kw))
+    if not suite.claims.has_role("INVESTIGATOR_ROLE", suite.address):
+        raise PlanError(f"{suite.address} does not hold INVESTIGATOR_ROLE: its key would not be used")
+    address = publish_reader(deployment_path, public_key_of(suite.tx.account.key))
+    obj["out"].result(
+        {"investigator": address, "deployment": str(deployment_path)},
+        f"evidence key of investigator {address} published in {deployment_path}",
+    )
+
+
+# ---- review ----
+
+
+@operator.group()
+def review() -> None:
+    """Investigators: the queue, the evidence, the decision."""
+
+
+@staff_command(review, "list")
+def review_list(obj, **kw) -> None:
+    """Claims waiting for review."""
+    from consortium.operator.review import review_queue
+
+    rows = review_queue(staff_suite(*_keyargs(kw)))
+    if obj["out"].as_json:
+        click.echo(json.dumps(rows))
+        return
+    obj["out"].table(
+        "Review queue",
+        ["claim", "claimant", "illness", "amount", "submitted", "objections"],
+        [
+            [
+                r["claim_id"],
+                r["claimant"],
+                f"{r['illness']}{' (accident)' if r['accident'] else ''}",
+                rmb(r["amount"]),
+                day(r["submitted_at"]),
+                r["objections"],
+            ]
+            for r in rows
+        ],
+        empty="no claim waits for review",
+    )
+
+
+@staff_command(review, "show")
+@click.argument("claim_id", type=int)
+@click.option(
+    "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), help="Write the files here."
+)
+def review_show(obj, claim_id, out_dir, **kw) -> None:
+    """Decrypt a claim's evidence (and objections) and check every file against the chain."""
+    from consortium.evidence.client import EvidenceClient
+    from consortium.operator.review import review_evidence
+
+    suite = staff_suite(*_keyargs(kw))
+    found = review_evidence(suite, EvidenceClient(suite.w3), claim_id)
+    bundle, problems = found["claim"]
+    sets = [("claim", bundle, problems)] + [
+        (f"objection by {who}", b, p) for who, b, p in found["objections"]
+    ]
+    rows, all_problems = [], []
+    for label, b, p in sets:
+        for name, data in sorted(b.files.items()):
+            rows.append(
+                [label, name, len(data), "CHANGED" if any(x.startswith(name + ":") for x in p) else "ok"]
+            )
+            if out_dir is not None:
+                folder = out_dir / ("claim" if label == "claim" else f"objection-{sets.index((label, b, p))}")
+                folder.mkdir(parents=True, exist_ok=True)
+                (folder / name).write_bytes(data)
+        all_problems += [f"{label}: {x}" for x in p]
+    if all_problems:
+        raise PlanError(f"evidence of claim #{claim_id} does not match the chain: {'; '.join(all_problems)}")
+    obj["out"].table(
+        f"Evidence of claim #{claim_id}: every file matches its root on chain",
+        ["from", "file", "bytes", "check"],
+        rows,
+    )
+
+
+def _decide(obj, claim_id, report, approve, kw) -> None:
+    from consortium.operator.review import decide
+
+    r = decide(staff_suite(*_keyargs(kw)), claim_id, approve, report)
+    until = "public notice until" if approve else "the claimant may dispute until"
+    obj["out"].result(r, f"claim #{claim_id} {r['decision']}; {until} {moment(r['deadline'])}")
+
+
+report_option = click.option(
+    "--report",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    required=True,
+    help="The investigation report (its hash goes on chain).",
+)
+
+
+@staff_command(review, "approve")
+@click.argument("claim_id", type=int)
+@report_option
+def review_approve(obj, claim_id, report, **kw) -> None:
+    """Approve: the case goes under public notice."""
+    _decide(obj, claim_id, report, True, kw)
+
+
+@staff_command(review, "reject")
+@click.argument("claim_id", type=int)
+@report_option
+def review_reject(obj, claim_id, report, **kw) -> None:
+    """Reject: the claimant may dispute before the review board."""
+    _decide(obj, claim_id, report, False, kw)
+
+
+@staff_command(review, "jury-copy")
+@click.argument("claim_id", type=int)
+@click.option("--withhold", multiple=True, help="A file jurors must not see at all (repeatable).")
+def review_jury_copy(obj, claim_id, withhold, **kw) -> None:
+    """Seal the evidence, personal fields removed, for the jurors of a disputed case."""
+    from consortium.evidence.client import EvidenceClient
+    from consortium.operator.review import jury_copy
+
+    suite = staff_suite(*_keyargs(kw))
+    r = jury_copy(suite, EvidenceClient(suite.w3), claim_id, set(withhold))
+    obj["out"].result(
+        r,
+        f"jury copy of claim #{claim_id} sealed for {len(r['jurors'])} jurors; "
+        f"redacted: {', '.join(r['redacted']) or 'nothing'}",
+    )
+
+
+# ---- jurors ----
+
+
+@operator.group()
+def juror() -> None:
+    """The juror registrar: members who passed the exam."""
+
+
+@staff_command(juror, "qualify")
+@click.argument("addresses", nargs=-1, required=True)
+def juror_qualify(obj, addresses, **kw) -> None:
+    """Qualify members as jurors (they may vote after the juror delay)."""
+    from consortium.operator.jurors import qualify
+
+    r = qualify(staff_suite(*_keyargs(kw)), list(addresses))
+    obj["out"].result(r, f"{len(r['jurors'])} juror(s) qualified; they may vote from {day(r['eligible_at'])}")
+
+
+# ---- money ----
+
+
+@staff_command(operator)
+@click.option("--max-payouts", default=50, show_default=True, help="Payouts per disburse transaction.")
+def settle(obj, max_payouts, **kw) -> None:
+    """Close every period that ended: accept due claims, close, collect by auto-debit, pay out."""
+    from consortium.operator.settlement import settle as run
+
+    r = run(staff_suite(*_keyargs(kw)), max_payouts)
+    if obj["out"].as_json:
+        obj["out"].result(r, "")
+        return
+    obj["out"].table(
+        "Periods closed",
+        ["period", "share per member", "members sharing", "cases", "payouts", "fees", "shortfall"],
+        [
+            [
+                c["period"],
+                rmb(c["share"]),
+                c["sharing"],
+                c["cases"],
+                rmb(c["payouts"]),
+                rmb(c["fees"]),
+                rmb(c["shortfall"]),
+            ]
+            for c in r["closed"]
+        ],
+        empty="no period ended since the last close",
+    )
+    lines = []
+    if r["finalized"]:
+        lines.append(f"accepted after notice: {', '.join(f'#{i}' for i in r['finalized'])}")
+    for x in r["resolved"]:
+        lines.append(f"review board decided claim #{x['claim_id']}: {x['status']}")
+    lines.append(
+        f"collected {rmb(r['collected'])} from {r['owing']} member(s); {r['debits_failed']} debit(s) failed"
+    )
+    for p in r["paid"]:
+        lines.append(
+            f"paid claim #{p['claim_id']}: {rmb(p['amount'])}"
+            + (f" ({rmb(p['still_owed'])} still owed)" if p["still_owed"] else "")
+        )
+    lines.append(f"pool balance {rmb(r['pool_balance'])}")
+    obj["out"].result(r, "\n".join(lines))
+
+
+@staff_command(operator, "remove-defaulters")
+def remove_defaulters(obj, **kw) -> None:
+    """Remove members whose share is unpaid after the grace period."""
+    from consortium.operator.settlement import remove_defaulters as run
+
+    removed = run(staff_suite(*_keyargs(kw)))
+    obj["out"].result(
+        {"removed": removed},
+        f"removed {len(removed)} member(s)" + (": " + ", ".join(removed) if removed else ""),
+    )
+
+
+@staff_command(operator)
+@click.argument("to")
+@click.argument("amount", type=int)
+def fund(obj, to, amount, **kw) -> None:
+    """Treasurer: credit AMOUNT fen to the account TO (money entering the platform)."""
+    from eth_utils import is_address, to_checksum_address
+
+    from consortium.operator.settlement import fund as run
+
+    if not is_address(to):
+        raise PlanError(f"{to!r} is not an account address")
+    r = run(staff_suite(*_keyargs(kw)), to_checksum_address(to), amount)
+    obj["out"].result(r, f"credited {rmb(amount)} to {r['account']}; balance {rmb(r['balance'])}")

@@ -1,0 +1,177 @@
+"""Enrollment: check a person is eligible, issue a signed attestation, keep the enroller's registry.
+
+The registry holds one secret salt and the identity commitments keccak(salt || national id) the
+enroller has attested, never an ID in clear. The same salt makes the same person give the same
+commitment, so a second enrollment of one person is refused here (and, for whoever joined, by the
+chain's one-identity-one-membership rule).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from eth_utils import is_address, to_checksum_address
+
+from consortium.client import TIER_40_TO_59, TIER_UNDER_40, Attestation, identity_commitment, sign_attestation
+from consortium.wallet.attestation import attestation_to_json
+from consortium.wallet.files import write_atomically
+from consortium.wallet.words import PlanError, day
+
+MIN_AGE_DAYS = 30
+MAX_AGE_YEARS = 60
+YOUNGER_TIER_BELOW = 40
+ATTESTATION_VALIDITY = 30 * 86_400
+
+
+class Ineligible(PlanError):
+    """The person may not join: why, in words."""
+
+
+@dataclass(frozen=True)
+class Applicant:
+    member: str
+    national_id: str
+    birth_date: date
+    health_ok: bool
+
+
+def _birthday(born: date, years: int) -> date:
+    try:
+        return born.replace(year=born.year + years)
+    except ValueError:  # 29 February
+        return date(born.year + years, 3, 1)
+
+
+def _midnight(d: date) -> int:
+    return int(datetime(d.year, d.month, d.day, tzinfo=UTC).timestamp())
+
+
+def eligibility(applicant: Applicant, now: int) -> tuple[int, int]:
+    """(tier, cover_ends_at) for an eligible person; raises Ineligible with the reason."""
+    today = datetime.fromtimestamp(now, UTC).date()
+    if (today - applicant.birth_date).days < MIN_AGE_DAYS:
+        joinable = date.fromordinal(applicant.birth_date.toordinal() + MIN_AGE_DAYS)
+        raise Ineligible(f"too young: the plan is open from 30 days of age (from {joinable})")
+    sixty = _birthday(applicant.birth_date, MAX_AGE_YEARS)
+    if today >= sixty:
+        raise Ineligible(f"too old: the plan is open until age 60 (turned 60 on {sixty})")
+    if not applicant.health_ok:
+        raise Ineligible("the health declaration was not passed")
+    forty = _birthday(applicant.birth_date, YOUNGER_TIER_BELOW)
+    return (TIER_UNDER_40 if today < forty else TIER_40_TO_59), _midnight(sixty)
+
+
+class Registry:
+    """The enroller's registry of identity commitments (a JSON file, rewritten atomically)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        if self.path.exists():
+            data = json.loads(self.path.read_text())
+        else:
+            data = {"salt": "0x" + os.urandom(32).hex(), "enrolled": {}}
+        self.salt = bytes.fromhex(data["salt"][2:])
+        self.enrolled: dict[str, dict] = data["enrolled"]
+
+    def commitment(self, national_id: str) -> bytes:
+        return identity_commitment(national_id.strip().upper(), self.salt)
+
+    def holder(self, commitment: bytes) -> str | None:
+        entry = self.enrolled.get("0x" + commitment.hex())
+        return entry["member"] if entry else None
+
+    def record(self, commitment: bytes, member: str, at: int) -> None:
+        self.enrolled["0x" + commitment.hex()] = {"member": member, "at": at}
+        self.save()
+
+    def save(self) -> None:
+        body = {"salt": "0x" + self.salt.hex(), "enrolled": self.enrolled}
+        write_atomically(self.path, json.dumps(body, indent=1))
+
+
+def enroll(suite, registry: Registry, applicant: Applicant, validity: int = ATTESTATION_VALIDITY) -> dict:
+    """Check, sign and record; returns the attestation file's content. `suite` signs as an enroller."""
+    if not is_address(applicant.member):
+        raise Ineligible(f"{applicant.member!r} is not an account address")
+    member = to_checksum_address(applicant.member)
+    now = suite.now()
+    tier, cover_ends_at = eligibility(applicant, now)
+    commitment = registry.commitment(applicant.national_id)
+    holder = registry.holder(commitment)
+    on_chain = to_checksum_address(suite.membership.call("identityHolder", commitment))
+    if int(on_chain, 16) != 0 and on_chain != member:
+        raise Ineligible(f"this person is already a member (account {on_chain})")
+    if holder is not None and holder != member:
+        raise Ineligible(f"this person is already enrolled (attested for account {holder})")
+    if suite.membership.call("memberOf", member).status != 0:
+        raise Ineligible(f"account {member} already has a membership")
+    a = Attestation(member, commitment, tier, cover_ends_at, now + validity)
+    signature = sign_attestation(suite.tx.account.key, a, suite.tx.chain_id, suite.membership.address)
+    registry.record(commitment, member, now)
+    cover = (
+        suite.deployment.rules.cover_under_40
+        if tier == TIER_UNDER_40
+        else suite.deployment.rules.cover_40_to_59
+    )
+    return attestation_to_json(a, signature, suite.tx.chain_id, suite.membership.address, cover)
+
+
+def parse_health(value: str) -> bool:
+    value = value.strip().lower()
+    if value in {"pass", "passed", "yes", "ok", "true", "1"}:
+        return True
+    if value in {"fail", "failed", "no", "false", "0"}:
+        return False
+    raise Ineligible(f"health declaration must be pass or fail, not {value!r}")
+
+
+def parse_birth_date(value: str) -> date:
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise Ineligible(f"birth date must be YYYY-MM-DD, not {value!r}") from None
+
+
+def enroll_batch(suite, registry: Registry, csv_path: str | Path, out_dir: str | Path) -> list[dict]:
+    """One row per person (member,national_id,birth_date,health); writes <out>/<member>.json for
+    each eligible one and returns a line per row: issued, or refused and why. Nothing half-done."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    results = []
+    with open(csv_path, newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    needed = {"member", "national_id", "birth_date", "health"}
+    if rows and not needed <= set(rows[0]):
+        raise PlanError(f"{csv_path} needs the columns {', '.join(sorted(needed))}")
+    for line, row in enumerate(rows, start=2):
+        try:
+            applicant = Applicant(
+                row["member"].strip(),
+                row["national_id"],
+                parse_birth_date(row["birth_date"]),
+                parse_health(row["health"]),
+            )
+            content = enroll(suite, registry, applicant)
+            path = out_dir / f"{content['attestation']['member']}.json"
+            write_attestation(path, content)
+            results.append({"line": line, "member": applicant.member, "issued": str(path), "refused": ""})
+        except Ineligible as exc:
+            results.append({"line": line, "member": row.get("member", ""), "issued": "", "refused": str(exc)})
+    return results
+
+
+def write_attestation(path: str | Path, content: dict) -> None:
+    write_atomically(path, json.dumps(content, indent=2) + "\n", mode=0o644)
+
+
+def describe(content: dict) -> str:
+    a = content["attestation"]
+    return (
+        f"attestation for {a['member']}: cover {content['cover'] // 100:,} RMB, "
+        f"until {day(a['cover_ends_at'])}, join before {day(a['expiry'])}"
+    )

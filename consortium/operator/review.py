@@ -1,0 +1,101 @@
+"""Claim review by the investigators: the queue, the evidence (decrypted and checked against the
+chain), the decision with a report hash, and the redacted copy sealed for a disputed case's jurors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from eth_utils import keccak
+
+from consortium.client import Suite
+from consortium.evidence.bundle import Bundle, open_readable
+from consortium.evidence.client import EvidenceClient
+from consortium.evidence.envelope import public_key_of
+from consortium.evidence.redact import redact
+from consortium.operator.jurors import eligible_jurors
+from consortium.wallet.words import PlanError
+
+
+def review_queue(suite: Suite) -> list[dict]:
+    """Claims waiting for an investigator (new, or sent back by an objection)."""
+    rows = []
+    for claim_id in range(suite.claims.count()):
+        c = suite.claims.claim(claim_id)
+        if suite.claims.STATUSES[c.status] != "UnderReview":
+            continue
+        objections = suite.claims.events("ClaimObjected", from_block=suite.deployment.block, claimId=claim_id)
+        rows.append(
+            {
+                "claim_id": claim_id,
+                "claimant": c.claimant,
+                "illness": c.illness,
+                "accident": c.accident,
+                "amount": c.amount,
+                "submitted_at": c.submittedAt,
+                "objections": len(objections),
+                "evidence_root": "0x" + bytes(c.evidenceRoot).hex(),
+            }
+        )
+    return rows
+
+
+def review_evidence(suite: Suite, evidence: EvidenceClient, claim_id: int) -> dict:
+    """Decrypt the claim's evidence and every objection's with the investigator's key; check each
+    against its root on chain. Returns {"claim": (bundle, problems), "objections": [...]}."""
+    key = suite.tx.account.key
+    root = bytes(suite.claims.claim(claim_id).evidenceRoot)
+    bundle = open_readable(evidence.get(root), key, "claim")
+    found = {"claim": (bundle, bundle.check_against(root)), "objections": []}
+    for event in suite.claims.events("ClaimObjected", from_block=suite.deployment.block, claimId=claim_id):
+        objection_root = bytes(event["args"]["evidenceHash"])
+        objection = open_readable(evidence.get(objection_root), key, "objection")
+        found["objections"].append(
+            (event["args"]["objector"], objection, objection.check_against(objection_root))
+        )
+    return found
+
+
+def decide(suite: Suite, claim_id: int, approve: bool, report: Path) -> dict:
+    """Approve (public notice starts) or reject (the claimant may dispute) with the report's hash."""
+    report_hash = keccak(Path(report).read_bytes())
+    receipt = (suite.claims.approve if approve else suite.claims.reject)(claim_id, report_hash)
+    c = suite.claims.claim(claim_id)
+    return {
+        "claim_id": claim_id,
+        "decision": "approved" if approve else "rejected",
+        "report_hash": "0x" + report_hash.hex(),
+        "deadline": c.deadline,
+        "tx": receipt["transactionHash"].hex(),
+    }
+
+
+def jury_copy(
+    suite: Suite, evidence: EvidenceClient, claim_id: int, withhold: set[str] = frozenset()
+) -> dict:
+    """Seal the evidence, personal fields removed, for the jurors who may vote on a disputed case;
+    filed under the claim's root next to the original."""
+    c = suite.claims.claim(claim_id)
+    if suite.claims.STATUSES[c.status] != "Disputed":
+        raise PlanError(f"claim #{claim_id} is not disputed: only a disputed case has jurors")
+    root = bytes(c.evidenceRoot)
+    original = open_readable(evidence.get(root), suite.tx.account.key, "claim")
+    problems = original.check_against(root)
+    if problems:
+        raise PlanError(f"the stored evidence does not match the chain: {'; '.join(problems)}")
+    try:
+        copy: Bundle = redact(original, set(withhold))
+    except ValueError as exc:
+        raise PlanError(str(exc)) from None
+    jurors, skipped = eligible_jurors(suite, claim_id)
+    if not jurors:
+        raise PlanError(f"no juror can vote on claim #{claim_id} yet (none qualified long enough ago)")
+    own = public_key_of(suite.tx.account.key)
+    blob_id = evidence.put(root, copy.seal_for([own, *jurors.values()]))
+    return {
+        "claim_id": claim_id,
+        "jurors": sorted(jurors),
+        "skipped": skipped,
+        "redacted": list(copy.redacted),
+        "files": sorted(copy.files),
+        "blob": blob_id,
+    }

@@ -1,0 +1,99 @@
+"""Closing periods and moving money: finalize what is due, close every period that ended, collect
+shares by auto-debit, pay claimants and the fee, remove defaulters. The treasurer mints money in."""
+
+from __future__ import annotations
+
+from consortium.client import Suite
+
+COLLECT_BATCH = 100
+MAX_CLOSES = 400
+# collect() skips a failed debit (try/catch), so eth_estimateGas's binary search finds a gas limit at
+# which every debit fails for want of gas; give each debit its own allowance instead.
+GAS_PER_DEBIT = 90_000
+
+
+def members(suite: Suite) -> list[str]:
+    """Everyone who ever joined, from MemberJoined events (an operator's index; the chain never loops)."""
+    seen: dict[str, None] = {}
+    for event in suite.membership.events("MemberJoined", from_block=suite.deployment.block):
+        seen[event["args"]["member"]] = None
+    return list(seen)
+
+
+def finalize_due(suite: Suite) -> dict:
+    """Claims whose notice passed without objection are accepted; votes that ended are closed."""
+    now = suite.now()
+    finalized, resolved = [], []
+    for claim_id in range(suite.claims.count()):
+        c = suite.claims.claim(claim_id)
+        name = suite.claims.STATUSES[c.status]
+        if name == "InNotice" and c.deadline <= now:
+            suite.claims.finalize(claim_id)
+            finalized.append(claim_id)
+        elif name == "Disputed" and suite.jury.case(claim_id).revealEndsAt <= now:
+            suite.claims.resolve_dispute(claim_id)
+            resolved.append({"claim_id": claim_id, "status": suite.claims.status(claim_id)})
+    return {"finalized": finalized, "resolved": resolved}
+
+
+def close_periods(suite: Suite) -> list[dict]:
+    now = suite.now()
+    closed = []
+    for _ in range(MAX_CLOSES):
+        period = suite.pool.open_period()
+        if suite.pool.period_end(period) > now:
+            break
+        receipt = suite.pool.close_period()
+        args = suite.pool.in_receipt(receipt, "PeriodClosed")[0]["args"]
+        closed.append(
+            {k: args[k] for k in ("period", "share", "sharing", "cases", "payouts", "fees", "shortfall")}
+        )
+    return closed
+
+
+def collect(suite: Suite, who: list[str] | None = None) -> dict:
+    """Auto-debit every member who owes; a failed debit is reported, never fatal."""
+    owing = [m for m in (who if who is not None else members(suite)) if suite.pool.owed(m) > 0]
+    collected = failed = 0
+    for i in range(0, len(owing), COLLECT_BATCH):
+        batch = owing[i : i + COLLECT_BATCH]
+        suite.tx.estimate(suite.pool.contract.functions.collect(batch))  # a refusal (role) surfaces here
+        receipt = suite.pool.collect(batch, gas=100_000 + GAS_PER_DEBIT * len(batch))
+        collected += sum(e["args"]["amount"] for e in suite.pool.in_receipt(receipt, "SharePaid"))
+        failed += len(suite.pool.in_receipt(receipt, "DebitFailed"))
+    return {"owing": len(owing), "collected": collected, "debits_failed": failed}
+
+
+def disburse(suite: Suite, max_payouts: int = 50) -> dict:
+    receipt = suite.pool.disburse(max_payouts)
+    paid = [e["args"] for e in suite.pool.in_receipt(receipt, "ClaimantPaid")]
+    fees = sum(e["args"]["amount"] for e in suite.pool.in_receipt(receipt, "FeePaid"))
+    paid = [{"claim_id": p["claimId"], "amount": p["amount"], "still_owed": p["stillOwed"]} for p in paid]
+    return {"paid": paid, "fees": fees}
+
+
+def settle(suite: Suite, max_payouts: int = 50) -> dict:
+    """The operator's settlement run, in order: decide what is due, close, collect, pay out."""
+    due = finalize_due(suite)
+    closed = close_periods(suite)
+    collected = collect(suite)
+    paid = disburse(suite, max_payouts)
+    return {**due, "closed": closed, **collected, **paid, "pool_balance": suite.pool.balance()}
+
+
+def remove_defaulters(suite: Suite, who: list[str] | None = None) -> list[str]:
+    defaulters = [m for m in (who if who is not None else members(suite)) if suite.pool.is_defaulter(m)]
+    for i in range(0, len(defaulters), COLLECT_BATCH):
+        suite.pool.remove_defaulters(defaulters[i : i + COLLECT_BATCH])
+    return defaulters
+
+
+def fund(suite: Suite, account: str, amount: int) -> dict:
+    """Money entering the platform: the treasurer mints settlement tokens to a member's balance."""
+    receipt = suite.token.mint(account, amount)
+    return {
+        "account": account,
+        "amount": amount,
+        "balance": suite.token.balance_of(account),
+        "tx": receipt["transactionHash"].hex(),
+    }

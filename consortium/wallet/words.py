@@ -1,0 +1,169 @@
+"""Plain words for people: dates, money, and every refusal of the suite as a sentence a claimant
+understands ("your waiting period ends on 2027-03-01"), never a custom error's name."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from consortium.client import ContractRefusal
+
+STATUS_WORDS = {
+    0: "not a member",
+    1: "in the plan",
+    2: "exited",
+    3: "removed for an unpaid share",
+    4: "paid out",
+    5: "ended by an illness claimed in the waiting period",
+    6: "ended at age 60",
+}
+CLAIM_WORDS = {
+    "UnderReview": "under review by the investigators",
+    "InNotice": "approved, under public notice",
+    "Rejected": "rejected (the claimant may dispute it)",
+    "Disputed": "disputed, before the review board",
+    "Accepted": "accepted, payout queued",
+    "Denied": "denied",
+    "RefusedInWaitingPeriod": "refused: illness in the waiting period",
+    "Lapsed": "lapsed (membership ended before the decision)",
+}
+CLAIM_STATUSES = ("None", *CLAIM_WORDS)
+
+
+def day(ts: int) -> str:
+    return datetime.fromtimestamp(int(ts), UTC).strftime("%Y-%m-%d")
+
+
+def moment(ts: int) -> str:
+    return datetime.fromtimestamp(int(ts), UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def rmb(fen: int) -> str:
+    fen = int(fen)
+    sign = "-" if fen < 0 else ""
+    return f"{sign}RMB {abs(fen) // 100:,}.{abs(fen) % 100:02d}"
+
+
+def _claim_state(status: int) -> str:
+    name = CLAIM_STATUSES[status] if status < len(CLAIM_STATUSES) else str(status)
+    return CLAIM_WORDS.get(name, name)
+
+
+def _explain(name: str, a: tuple) -> str | None:
+    table = {
+        # joining
+        "AttestationExpired": lambda: (
+            f"this attestation expired on {moment(a[0])}: ask the enroller for a new one"
+        ),
+        "NotSignedByEnroller": lambda: "this attestation was not signed by one of the plan's enrollers",
+        "AttestationForAnotherMember": lambda: (
+            f"this attestation was issued for {a[0]}, not for your account {a[1]}"
+        ),
+        "AlreadyAMember": lambda: "this account already has a membership (one person, one membership)",
+        "IdentityAlreadyUsed": lambda: "this person is already enrolled under another account",
+        "UnknownTier": lambda: f"the attestation names an unknown coverage tier ({a[0]})",
+        "CoverAlreadyEnded": lambda: f"cover for this person ended on {day(a[0])} (age 60)",
+        "CoverNotEnded": lambda: f"cover runs until {day(a[0])}",
+        # membership and claims
+        "NotAMember": lambda: "this account is not a member of the plan",
+        "NotInPlan": lambda: (
+            "this account is not a member of the plan"
+            if len(a) < 2 or a[1] == 0
+            else f"this membership has ended: {STATUS_WORDS.get(a[1], a[1])}"
+        ),
+        "StillInWaitingPeriod": lambda: f"your waiting period ends on {day(a[0])}",
+        "CoverExpired": lambda: f"your cover ended on {day(a[0])} (age 60)",
+        "SharesOverdue": lambda: "you have an overdue share: pay it first (`hubao wallet pay`)",
+        "IllnessNotCovered": lambda: f"illness code {a[0]} is not in the catalogue of 100 covered illnesses",
+        "ClaimAlreadyOpen": lambda: f"you already have an open claim (#{a[1]}); one claim at a time",
+        "UnknownClaim": lambda: f"there is no claim #{a[0]}",
+        "WrongStatus": lambda: f"claim #{a[0]} is {_claim_state(a[1])}, so this is not possible now",
+        "NoticeNotOver": lambda: f"the public notice runs until {moment(a[0])}",
+        "NoticeOver": lambda: f"the public notice ended on {moment(a[0])}",
+        "NotTheClaimant": lambda: "only the claimant can dispute this claim",
+        "DisputeWindowClosed": lambda: f"the time to dispute this decision ended on {moment(a[0])}",
+        "ClaimantCannotObject": lambda: "you cannot object to your own claim",
+        "NotAnActiveMember": lambda: "only members past their waiting period may object",
+        # jury
+        "NotAQualifiedJuror": lambda: "this account has not qualified as a juror",
+        "JurorNotYetEligible": lambda: f"you may serve as a juror from {day(a[0])}",
+        "JurorNotActiveMember": lambda: "jurors must be active members of the plan",
+        "ClaimantCannotVote": lambda: "a claimant cannot vote on their own case",
+        "UnknownCase": lambda: f"claim #{a[0]} is not before the review board",
+        "CaseClosed": lambda: f"the vote on claim #{a[0]} is closed",
+        "CaseAlreadyOpen": lambda: f"the vote on claim #{a[0]} is already open",
+        "CommitWindowClosed": lambda: f"voting closed on {moment(a[0])}; reveal your vote now",
+        "NotInRevealWindow": lambda: f"votes are revealed between {moment(a[0])} and {moment(a[1])}",
+        "AlreadyCommitted": lambda: f"you already voted on claim #{a[0]}; a vote cannot be changed",
+        "NothingCommitted": lambda: f"you did not vote on claim #{a[0]}",
+        "AlreadyRevealed": lambda: f"you already revealed your vote on claim #{a[0]}",
+        "CommitmentMismatch": lambda: (
+            f"this reveal does not match the vote you committed on claim #{a[0]} (wrong vote or salt)"
+        ),
+        "VoteNotOver": lambda: f"the vote runs until {moment(a[0])}",
+        # paying
+        "PeriodNotOver": lambda: f"period {a[0]} ends on {moment(a[1])}",
+        "NotADefaulter": lambda: f"{a[0]} owes nothing overdue",
+        "NothingOwed": lambda: "you owe nothing",
+        "NotSharing": lambda: "this account does not share costs",
+        "AlreadySharing": lambda: "this account already shares costs",
+        "ERC20InsufficientBalance": lambda: f"not enough money: you hold {rmb(a[1])} and need {rmb(a[2])}",
+        "ERC20InsufficientAllowance": lambda: (
+            f"the pool may only debit {rmb(a[1])} and needs {rmb(a[2])}: allow more (`hubao wallet pay`)"
+        ),
+        "AccessControlUnauthorizedAccount": lambda: f"account {a[0]} does not hold the role this needs",
+    }
+    make = table.get(name)
+    return make() if make else None
+
+
+def explain(refusal: ContractRefusal) -> str:
+    """One sentence for a refusal; an unknown one keeps its name so nothing is hidden."""
+    try:
+        words = _explain(refusal.name, refusal.args_)
+    except (IndexError, TypeError, ValueError, OverflowError):
+        words = None
+    return words or f"the plan refused this: {refusal}"
+
+
+class PlanError(Exception):
+    """A refusal decided here, before anything is sent (the wallet checks what it can first)."""
+
+
+def in_words(fn):
+    """Every failure a user can meet becomes one line on stderr and exit code 1, never a traceback."""
+    import functools
+    import sys
+
+    from consortium.client import TransactionError
+    from consortium.cliutil import ChainUnavailable, err_console
+    from consortium.evidence.envelope import CorruptEnvelope, NotAReader
+    from consortium.evidence.readers import ReaderError
+    from consortium.evidence.store import EvidenceError
+    from consortium.wallet.keystore import KeystoreError
+
+    plain = (
+        PlanError,
+        KeystoreError,
+        ChainUnavailable,
+        NotAReader,
+        CorruptEnvelope,
+        EvidenceError,
+        ReaderError,
+    )
+
+    @functools.wraps(fn)
+    def inner(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except ContractRefusal as exc:
+            message = explain(exc)
+        except plain as exc:
+            message = str(exc)
+        except TransactionError as exc:
+            message = f"the transaction failed: {exc}"
+        except (ConnectionError, TimeoutError, OSError) as exc:
+            message = f"could not reach the node: {exc.__class__.__name__}: {exc}"
+        err_console.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
+        sys.exit(1)
+
+    return inner
