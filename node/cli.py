@@ -13,6 +13,7 @@ import time
 
 import click
 
+from node.errors import NodeError
 from node.genesis import DEV_BALANCE, DEV_MNEMONIC, dev_accounts, dev_genesis
 
 
@@ -88,20 +89,27 @@ def run(
     temporary = datadir is None
     datadir = datadir or tempfile.mkdtemp(prefix="hubao-dev-")
     keys = dev_accounts(accounts)
-    node_obj = Node(
-        datadir,
-        dev_genesis(accounts, timestamp=int(time.time())),
-        producer=DevSealer(block_time),
-        host=host,
-        port=port,
-        dev_keys={addr: key for addr, key in keys},
-    )
+    try:
+        node_obj = Node(
+            datadir,
+            dev_genesis(accounts, timestamp=int(time.time())),
+            producer=DevSealer(block_time),
+            host=host,
+            port=port,
+            dev_keys={addr: key for addr, key in keys},
+        )
+    except NodeError as exc:
+        raise click.ClickException(str(exc)) from exc
     from consortium.evidence.service import EvidenceService
 
     EvidenceService(datadir).attach(node_obj)  # hubao_putEvidence / hubao_getEvidence
 
     async def main() -> None:
-        stop = await _serve(node_obj)
+        try:
+            stop = await _serve(node_obj)
+        except OSError as exc:
+            node_obj.store.close()
+            raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
         print_dev_banner(keys, node_obj.chain.chain_id, datadir, host, node_obj.port)
         await stop.wait()
         await node_obj.stop()

@@ -16,6 +16,7 @@ Sub-databases (keys are raw bytes):
 
 from __future__ import annotations
 
+import fcntl
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -23,8 +24,41 @@ import lmdb
 from eth.db.atomic import AtomicDB
 from eth.db.backends.base import BaseDB
 
+from node.errors import NodeError
+
 SUBDBS = ("state", "headers", "bodies", "receipts", "canon", "txs", "logs", "meta")
 MAP_SIZE = 1 << 36  # 64 GiB of address space; the file grows only as data is written
+
+
+class DatadirInUse(NodeError):
+    pass
+
+
+_LOCKS: dict[str, object] = {}  # datadir -> open LOCK file held by this process
+
+
+def lock_datadir(path: Path) -> str:
+    """One node process per datadir (as geth): a second writer would race the first for the head.
+
+    An exclusive flock on DATADIR/LOCK; the kernel drops it when the process dies, kill -9
+    included. Re-opening in the same process (tests that restart a chain in place) reuses it.
+    """
+    key = str(path.resolve())
+    if key not in _LOCKS:
+        handle = open(path / "LOCK", "a+")  # noqa: SIM115 (held until unlock_datadir)
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            raise DatadirInUse(f"datadir {path} is in use by another node process") from None
+        _LOCKS[key] = handle
+    return key
+
+
+def unlock_datadir(key: str) -> None:
+    handle = _LOCKS.pop(key, None)
+    if handle is not None:
+        handle.close()
 
 
 def number_key(number: int) -> bytes:
@@ -37,6 +71,7 @@ class Store:
     def __init__(self, path: str | Path) -> None:
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
+        self._lock_key = lock_datadir(path)
         self.env = lmdb.open(str(path / "chain.lmdb"), map_size=MAP_SIZE, max_dbs=len(SUBDBS), sync=True)
         self.dbs = {name: self.env.open_db(name.encode()) for name in SUBDBS}
         self._read = self.env.begin(buffers=False)
@@ -70,6 +105,7 @@ class Store:
     def close(self) -> None:
         self._read.abort()
         self.env.close()
+        unlock_datadir(self._lock_key)
 
 
 class StateOverlay(BaseDB):

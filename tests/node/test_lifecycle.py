@@ -33,3 +33,20 @@ def test_refuses_to_run_without_a_mode():
         [sys.executable, "-m", "consortium.cli", "node", "run"], capture_output=True, text=True, cwd=ROOT
     )
     assert out.returncode == 2 and "--dev" in out.stderr
+
+
+def test_a_second_node_on_the_same_datadir_is_refused(tmp_path):
+    from tests.support.processes import DevNode
+
+    with DevNode.start(tmp_path / "data") as first:
+        second = subprocess.run(
+            [sys.executable, "-m", "consortium.cli", "node", "run", "--dev", "--port", str(free_port())]
+            + ["--datadir", str(tmp_path / "data")],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=60,
+        )
+        assert second.returncode != 0
+        assert "in use by another node process" in second.stdout + second.stderr
+        assert first.rpc("eth_chainId") == "0x539"
