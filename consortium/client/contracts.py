@@ -25,8 +25,9 @@ class Bound:
 
     artifact = ""
 
-    def __init__(self, w3: Web3, address: str, tx: Transactor | None):
+    def __init__(self, w3: Web3, address: str, tx: Transactor | None, first_block: int = 0):
         self.w3 = w3
+        self.first_block = first_block  # the deployment block: no log of ours is older
         self.address = Web3.to_checksum_address(address)
         self.contract = _factory(w3, self.artifact)(address=self.address)
         self.tx = tx
@@ -39,12 +40,13 @@ class Bound:
             raise RuntimeError("this client has no signing key")
         return self.tx.send(getattr(self.contract.functions, name)(*args), wait=wait, gas=gas, value=value)
 
-    def events(self, name: str, from_block: int = 0, to_block: int | str = "latest", **filters) -> list:
+    def events(
+        self, name: str, from_block: int | None = None, to_block: int | str = "latest", **filters
+    ) -> list:
         """Decoded logs of one event, oldest first; keyword filters apply to indexed arguments."""
         event = getattr(self.contract.events, name)()
-        return list(
-            event.get_logs(from_block=from_block, to_block=to_block, argument_filters=filters or None)
-        )
+        start = self.first_block if from_block is None else from_block
+        return list(event.get_logs(from_block=start, to_block=to_block, argument_filters=filters or None))
 
     def in_receipt(self, receipt, name: str) -> list:
         return list(getattr(self.contract.events, name)().process_receipt(receipt, errors=DISCARD))

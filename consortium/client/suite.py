@@ -80,13 +80,13 @@ class Suite:
         self.w3 = w3
         self.deployment = deployment
         self.tx = Transactor(w3, key) if key is not None else None
-        a = deployment.addresses
-        self.governor = contracts.Governor(w3, a["governor"], self.tx)
-        self.token = contracts.Token(w3, a["token"], self.tx)
-        self.membership = contracts.Membership(w3, a["membership"], self.tx)
-        self.pool = contracts.CostSharing(w3, a["pool"], self.tx)
-        self.claims = contracts.Claims(w3, a["claims"], self.tx)
-        self.jury = contracts.Jury(w3, a["jury"], self.tx)
+        a, first = deployment.addresses, deployment.block
+        self.governor = contracts.Governor(w3, a["governor"], self.tx, first)
+        self.token = contracts.Token(w3, a["token"], self.tx, first)
+        self.membership = contracts.Membership(w3, a["membership"], self.tx, first)
+        self.pool = contracts.CostSharing(w3, a["pool"], self.tx, first)
+        self.claims = contracts.Claims(w3, a["claims"], self.tx, first)
+        self.jury = contracts.Jury(w3, a["jury"], self.tx, first)
 
     @property
     def address(self) -> str:

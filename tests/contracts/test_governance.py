@@ -2,6 +2,8 @@
 
 from eth_utils import keccak
 
+from consortium.client.contracts import Governor
+from consortium.client.errors import decode_revert
 from tests.contracts.world import refused
 
 ADMIN = b"\0" * 32
@@ -69,13 +71,50 @@ def test_organisations_change_only_by_vote_and_a_removed_vote_lapses(world):
     assert len(gov.organisations()) == 3
 
 
-def test_failing_proposal_reports_the_inner_refusal(world):
+def failing_vote(world, target, data) -> str:
+    """Passes a vote on a call that reverts; returns the inner refusal's name."""
     a, b, _ = world.orgs
-    data = a.pool.contract.encode_abi("setTreasury", ["0x" + "00" * 20])
-    pid = a.governor.propose(a.pool.address, data, "bad treasury")
+    pid = a.governor.propose(target, data, "doomed")
     b.governor.approve(pid)
-    with refused("ProposalCallFailed"):
+    with refused("ProposalCallFailed") as err:
         a.governor.execute(pid)
+    assert err.value.args_[0] == pid
+    return decode_revert(err.value.args_[1]).name
+
+
+def test_failing_proposal_reports_the_inner_refusal(world):
+    pool, gov, membership = world.admin.pool, world.admin.governor, world.admin.membership
+    assert failing_vote(world, pool.address, pool.contract.encode_abi("setTreasury", ["0x" + "00" * 20])) == (
+        "ZeroAddress"
+    )
+    a = world.orgs[0].address
+    assert (
+        failing_vote(world, gov.address, gov.contract.encode_abi("addOrganisation", [a]))
+        == "AlreadyAnOrganisation"
+    )
+    wiring = membership.contract.encode_abi("connect", [pool.address, world.admin.token.address])
+    assert failing_vote(world, membership.address, wiring) == "AlreadyConnected"  # wired once, for good
+
+
+def test_unknown_proposal(world):
+    with refused("UnknownProposal"):
+        world.orgs[0].governor.approve(99)
+
+
+def test_a_governor_needs_organisations_and_keeps_its_last_one(world):
+    from consortium.client.abi import artifacts
+
+    art = artifacts()["ConsortiumGovernor"]
+    factory = world.w3.eth.contract(abi=art["abi"], bytecode=art["bytecode"])
+    org = world.orgs[0]
+    with refused("NoOrganisations"):
+        org.tx.send(factory.constructor([]))
+    receipt = org.tx.send(factory.constructor([org.address]))
+    lone = Governor(world.w3, receipt["contractAddress"], org.tx)
+    pid = lone.propose(lone.address, lone.contract.encode_abi("removeOrganisation", [org.address]))
+    with refused("ProposalCallFailed") as err:
+        lone.execute(pid)
+    assert decode_revert(err.value.args_[1]).name == "CannotRemoveLastOrganisation"
 
 
 def test_token_has_two_decimals_and_only_the_treasurer_mints_and_burns(world):

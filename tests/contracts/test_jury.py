@@ -34,6 +34,12 @@ def test_majority_in_favour_pays(world, dispute):
     world.operator.claims.resolve_dispute(cid)
     assert claimant.claims.status(cid) == "Accepted"
     assert claimant.membership.state_of(claimant.address) == "PaidOut"
+    with refused("CaseClosed"):
+        jurors[3].jury.commit(cid, True)
+    with refused("WrongStatus"):
+        world.operator.claims.resolve_dispute(cid)
+    with refused("UnknownCase"):
+        jurors[3].jury.commit(cid + 1, True)
 
 
 def test_exactly_half_in_favour_pays(world, dispute):

@@ -1,6 +1,5 @@
 """Joining by attestation, one person one membership, batch enrolment, leaving, age 60."""
 
-
 from consortium.client import DAY, TIER_40_TO_59, Attestation, sign_attestation
 from tests.contracts.world import YEAR, refused
 
