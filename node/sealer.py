@@ -47,8 +47,8 @@ class DevSealer(BlockProducerAPI):
                     # let requests already read from the sockets land in the pool first
                     for _ in range(3):
                         await asyncio.sleep(0)
-                    while self.node.txpool.has_pending():
-                        self.seal()
+                    while candidates := self.node.txpool.pending(self.node.chain.gas_limit):
+                        self.seal(candidates=candidates)
                         await asyncio.sleep(0)
             except asyncio.CancelledError:
                 raise
@@ -56,7 +56,7 @@ class DevSealer(BlockProducerAPI):
                 log.exception("sealing failed")
                 await asyncio.sleep(0.5)
 
-    def seal(self, timestamp: int | None = None) -> BlockAPI:
+    def seal(self, timestamp: int | None = None, candidates: list | None = None) -> BlockAPI:
         """Build a block from the pool on top of head and commit it (also used by evm_mine)."""
         node = self.node
         chain, pool = node.chain, node.txpool
@@ -66,7 +66,8 @@ class DevSealer(BlockProducerAPI):
                 timestamp = clock.block_timestamp(chain.head.timestamp)
             else:
                 timestamp = max(int(clock.now()), chain.head.timestamp + 1)
-        candidates = pool.pending(chain.gas_limit)
+        if candidates is None:
+            candidates = pool.pending(chain.gas_limit)
         block, receipts = chain.build_block(candidates, timestamp)
         chain.commit_block(block, receipts)
         if len(block.transactions) < len(candidates):

@@ -184,10 +184,6 @@ class TxPool(TxPoolAPI):
                 heapq.heappush(heap, (-effective_tip(runs[sender][pos + 1], base_fee), i, sender, pos + 1))
         return out
 
-    def has_pending(self) -> bool:
-        state = self._head_state()
-        return any(state.get_nonce(sender) in queue for sender, queue in self.by_sender.items())
-
     # -- upkeep ------------------------------------------------------------------------------
     def remove_included(self, block: BlockAPI) -> None:
         senders = set()

@@ -77,7 +77,7 @@ def resolve_number(chain: Chain, ident: Any) -> int:
         if header is None:
             raise RpcError(SERVER_ERROR, "header not found")
         return header.block_number
-    return min(ident, head)
+    return ident
 
 
 def block_logs(chain: Chain, crit: LogCriteria, block, receipts) -> list[dict]:
@@ -100,7 +100,7 @@ def get_logs(chain: Chain, crit: LogCriteria, lo: int | None = None, hi: int | N
             raise RpcError(SERVER_ERROR, "unknown block")
         return block_logs(chain, crit, block, chain.get_receipts(crit.block_hash))
     lo = resolve_number(chain, crit.from_block) if lo is None else lo
-    hi = resolve_number(chain, crit.to_block) if hi is None else hi
+    hi = min(resolve_number(chain, crit.to_block) if hi is None else hi, chain.head.block_number)
     if lo > hi:
         return []
     if hi - lo > MAX_LOG_RANGE:

@@ -91,6 +91,9 @@ def test_contract_storage_events_and_views(w3, probe):
     assert [lg.transactionHash for lg in by_topic] == [receipt.transactionHash]
     none = w3.eth.get_logs({"fromBlock": 0, "topics": [None, None, "0x" + (43).to_bytes(32, "big").hex()]})
     assert none == []
+    future = w3.eth.block_number + 10
+    assert w3.eth.get_logs({"address": probe.address, "fromBlock": future, "toBlock": future + 5}) == []
+    assert len(w3.eth.get_logs({"address": probe.address, "blockHash": receipt.blockHash})) == 1
 
 
 def test_reverts_carry_reason_and_custom_error_data(w3, probe):
