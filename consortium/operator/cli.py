@@ -337,7 +337,14 @@ def remove_defaulters(obj, **kw) -> None:
 @staff_command(operator)
 @click.argument("to")
 @click.argument("amount", type=int)
-def fund(obj, to, amount, **kw) -> None:
+@click.option(
+    "--gas-money",
+    type=int,
+    default=10**17,
+    show_default=True,
+    help="Wei of gas money sent along when the account runs low (0: none).",
+)
+def fund(obj, to, amount, gas_money, **kw) -> None:
     """Treasurer: credit AMOUNT fen to the account TO (money entering the platform)."""
     from eth_utils import is_address, to_checksum_address
 
@@ -345,5 +352,6 @@ def fund(obj, to, amount, **kw) -> None:
 
     if not is_address(to):
         raise PlanError(f"{to!r} is not an account address")
-    r = run(staff_suite(*_keyargs(kw)), to_checksum_address(to), amount)
-    obj["out"].result(r, f"credited {rmb(amount)} to {r['account']}; balance {rmb(r['balance'])}")
+    r = run(staff_suite(*_keyargs(kw)), to_checksum_address(to), amount, gas_money)
+    gas = f" (and {r['gas_money'] / 10**18:g} ETH of gas money)" if r["gas_money"] else ""
+    obj["out"].result(r, f"credited {rmb(amount)} to {r['account']}{gas}; balance {rmb(r['balance'])}")

@@ -88,12 +88,21 @@ def remove_defaulters(suite: Suite, who: list[str] | None = None) -> list[str]:
     return defaulters
 
 
-def fund(suite: Suite, account: str, amount: int) -> dict:
-    """Money entering the platform: the treasurer mints settlement tokens to a member's balance."""
-    receipt = suite.token.mint(account, amount)
+GAS_MONEY = 10**17  # wei: a member's transactions for years at consortium gas prices
+
+
+def fund(suite: Suite, account: str, amount: int, gas_money: int = GAS_MONEY) -> dict:
+    """Money entering the platform: the treasurer mints settlement tokens to a member's balance, and
+    tops up the member's gas money when it runs low (the platform pays its members' gas)."""
+    topped = 0
+    if gas_money and suite.w3.eth.get_balance(account) < gas_money // 2:
+        suite.tx.transfer_eth(account, gas_money)
+        topped = gas_money
+    receipt = suite.token.mint(account, amount) if amount else None
     return {
         "account": account,
         "amount": amount,
         "balance": suite.token.balance_of(account),
-        "tx": receipt["transactionHash"].hex(),
+        "gas_money": topped,
+        "tx": receipt["transactionHash"].hex() if receipt else None,
     }

@@ -214,7 +214,7 @@ def claim_submit(obj, rpc, deployment_path, account, password_file, illness, acc
     obj["out"].result(
         r,
         f"claim #{r['claim_id']} submitted for {rmb(r['amount'])}; evidence root {r['evidence_root']} "
-        f"({len(r['files'])} files sealed for you and the investigators)",
+        f"({len(r['files'])} file(s) sealed for you and the investigators)",
     )
 
 
