@@ -90,8 +90,11 @@ def revert_data(exc: BaseException) -> bytes | None:
                 return value
         except (ValueError, SyntaxError):
             pass
-    if "reverted" in message and (match := _HEX.search(message)):
-        return bytes.fromhex(match.group(0)[2:])
+    if "revert" in message:
+        for match in _HEX.finditer(message):  # ABI error data: a selector then 32-byte words
+            data = bytes.fromhex(match.group(0)[2:]) if len(match.group(0)) % 2 == 0 else b""
+            if len(data) >= 4 and (len(data) - 4) % 32 == 0:
+                return data
     return None
 
 
@@ -99,6 +102,8 @@ def as_refusal(exc: BaseException) -> ContractRefusal | None:
     data = revert_data(exc)
     if data is None:
         message = str(exc.args[0]) if exc.args else str(exc)
+        if "out of gas" in message.lower():
+            return None  # not a refusal: the caller reports it as a TransactionError
         if "execution reverted" in message or "revert" in message.lower():
             return ContractRefusal("Reverted", (message,))
         return None

@@ -2,7 +2,15 @@
 
 import pytest
 
-from consortium.client import ContractRefusal, Deployment, Transactor, deploy_suite, is_deployed, load_params
+from consortium.client import (
+    ContractRefusal,
+    Deployment,
+    TransactionError,
+    Transactor,
+    deploy_suite,
+    is_deployed,
+    load_params,
+)
 
 
 def test_many_sends_in_flight_then_waited_together(world):
@@ -51,3 +59,9 @@ def test_params_file(tmp_path):
     f.write_text("[rule]\nfee_bps = 1\n")
     with pytest.raises(ValueError, match="unknown table"):
         load_params(f)
+
+
+def test_out_of_gas_is_a_transaction_error_not_a_refusal(world):
+    with pytest.raises(TransactionError, match="out of gas"):
+        world.treasurer.token.mint(world.treasury, 1, gas=30_000)
+    assert world.treasurer.token.mint(world.treasury, 1)["status"] == 1  # the nonce moved on correctly
