@@ -96,6 +96,9 @@ class ChainUnavailable(Exception):
     """No node answers at the URL, or the deployment file does not describe its chain."""
 
 
+_connections: dict = {}
+
+
 def connect(rpc: str, deployment_path: Path):
     """(web3, Deployment) after checking the node answers and runs the deployment's chain."""
     from web3 import Web3
@@ -110,7 +113,9 @@ def connect(rpc: str, deployment_path: Path):
         deployment = Deployment.load(deployment_path)
     except (ValueError, KeyError, TypeError) as exc:
         raise ChainUnavailable(f"{deployment_path} is not a deployment file ({exc})") from None
-    w3 = Web3(Web3.HTTPProvider(rpc, request_kwargs={"timeout": 60}))
+    w3 = _connections.get(rpc)
+    if w3 is None:  # one connection per URL per process: contract bindings are built once
+        w3 = _connections[rpc] = Web3(Web3.HTTPProvider(rpc, request_kwargs={"timeout": 60}))
     try:
         chain_id = w3.eth.chain_id
     except Exception:

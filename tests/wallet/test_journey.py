@@ -31,6 +31,7 @@ from tests.support.processes import DEV_ADDRESSES, DEV_KEYS, HUBAO, ROOT, DevNod
 
 COVER = 30_000  # fen: RMB 300, small so the few members of a test can pay for it
 RULES = Rules(
+    period_length=45 * DAY,  # fewer periods to close on the way past the waiting period
     cover_under_40=COVER,
     cover_40_to_59=10_000,
     case_cap=100_000,
@@ -369,7 +370,7 @@ def test_whole_journey(world: World, tmp_path: Path) -> None:
     # ---- bob leaves; the next settlement finishes alice's payout
     w.signed("bob", "exit")
     assert w.suite().membership.state_of(a["bob"]) == "Exited"
-    w.advance(15 * DAY)
+    w.advance(40 * DAY)
     w.signed("carol", "pay", ok=False)  # nothing is owed until the next close
     second = w.json_of(w.operator("--json", "settle"))
     assert second["closed"]
