@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import math
 import os
 import ssl
 import struct
@@ -47,7 +48,7 @@ VERSION = 1
 MAX_FRAME = 16 * 1024 * 1024
 HANDSHAKE_TIMEOUT = 5.0
 PING_INTERVAL = 2.0
-IDLE_TIMEOUT = 8.0  # no frame at all for this long: the link is dead (e.g. a partition)
+IDLE_TIMEOUT = 20.0  # no frame at all for this long: the link is dead (e.g. a silent partition)
 MAX_QUEUE = 20_000  # frames waiting for a slow peer before it is dropped
 MAX_INBOX = 10_000  # received gossip waiting for handlers; beyond it we stop reading (TCP pushes back)
 MAX_HANDSHAKES = 64  # inbound handshakes in progress at once; more wait (TLS and ECDSA cost CPU)
@@ -142,6 +143,7 @@ class Connection:
         self.outbox: asyncio.Queue[bytes | None] = asyncio.Queue()
         self.inbox: asyncio.Queue[tuple[str, bytes] | None] = asyncio.Queue(MAX_INBOX)
         self.pending: dict[int, asyncio.Future] = {}
+        self.frames = 0  # frames received, for the keep-alive watchdog
         self.closed = asyncio.Event()
         self.tasks: list[asyncio.Task] = []
 
@@ -176,21 +178,31 @@ class Connection:
             self.close(f"write failed: {exc!r}")
 
     async def _ping_loop(self) -> None:
+        """Keep-alive and dead-link detection, counted in wake-ups rather than wall time: after our
+        own event loop was busy (executing a large block) the reader gets its turn before the link
+        is judged, so a busy node never mistakes its own stall for a silent peer."""
+        config = self.net.config
+        allowed = max(2, math.ceil(config.idle_timeout / config.ping_interval))
+        seen, misses = self.frames, 0
         while not self.closed.is_set():
-            await asyncio.sleep(self.net.config.ping_interval)
+            await asyncio.sleep(config.ping_interval)
             self.send(_frame(PING, b""))
+            misses = 0 if self.frames != seen else misses + 1
+            seen = self.frames
+            if misses >= allowed:
+                self.close("idle timeout")
+                return
 
     async def _read_loop(self) -> None:
         reason = "closed by peer"
         try:
             while True:
-                kind, data = await asyncio.wait_for(_read_frame(self.reader), self.net.config.idle_timeout)
+                kind, data = await _read_frame(self.reader)
+                self.frames += 1
                 if kind == GOSSIP:
                     await self.inbox.put(_topic_split(data))
                 else:
                     self._dispatch(kind, data)
-        except TimeoutError:
-            reason = "idle timeout"
         except ProtocolError as exc:
             reason = f"protocol error: {exc}"
             log.warning("dropping peer %s: %s", self.node_id, exc)

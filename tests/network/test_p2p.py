@@ -268,3 +268,33 @@ def test_silent_partition_is_detected_and_heals(tmp_path):
         run(main())
     finally:
         proxy.stop()
+
+
+def test_a_node_busy_longer_than_the_idle_timeout_keeps_its_links(tmp_path):
+    """A validator executing a large block under load blocks its event loop for seconds: neither it
+    nor its peers may take that for a dead link (default keep-alive settings)."""
+    import threading
+    import time
+
+    fleet = Fleet(tmp_path, 2)
+    busy_loop = asyncio.new_event_loop()
+    threading.Thread(target=busy_loop.run_forever, daemon=True).start()
+
+    async def main():
+        a = fleet.node(0, [])
+        b = fleet.node(1, [0])
+        await a.start()
+        asyncio.run_coroutine_threadsafe(b.start(), busy_loop).result(10)
+        await until(lambda: len(a.peers()) == 1 and len(b.peers()) == 1)
+        await asyncio.sleep(1.0)
+        links = (a.peers(), b.peers())
+        busy_loop.call_soon_threadsafe(time.sleep, 9.0)  # b's loop stalls (longer than the old 8 s limit)
+        await asyncio.sleep(10.0)
+        assert (a.peers(), b.peers()) == links  # the very same connections: nothing was dropped
+        asyncio.run_coroutine_threadsafe(b.stop(), busy_loop).result(10)
+        await a.stop()
+
+    try:
+        run(main())
+    finally:
+        busy_loop.call_soon_threadsafe(busy_loop.stop)
