@@ -5,7 +5,8 @@ go through:
   1. our dev node (`hubao node run --dev`, a child process) over JSON-RPC (HTTP batches),
   2. eth-tester in process (web3's EthereumTesterProvider: one auto-mined block per transaction),
   3. py-evm directly (MiningChain.mine_all on full blocks: the execution limit).
-Each workload runs `--rounds` times on each system (nonces continue); the fastest round counts.
+Each workload runs `--rounds` times on each system, rounds interleaving the systems (nonces
+continue); the fastest round counts, and CPU seconds are reported next to wall-clock time.
 Prints throughput and p50/p99 latency for each, and last the line
 `node/py-evm = X.XX node/eth-tester = Y.YY` (ratios of total throughput over both workloads).
 
@@ -17,6 +18,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import os
 import sys
 import tempfile
 import threading
@@ -46,7 +48,7 @@ contract Ledger {
     function record(uint256 key, uint256 value) external { slots[key] = value; writes += 1; }
 }
 """
-console = Console()
+console = Console(width=120)
 
 
 @dataclass
@@ -67,6 +69,9 @@ class Result:
     @property
     def tps(self) -> float:
         return self.count / self.seconds
+
+    cpu: float = 0.0
+    blocks: int = 0
 
     def pct(self, q: float) -> float:
         if not self.latencies:
@@ -141,75 +146,100 @@ def genesis_state() -> dict:
     }
 
 
+def cpu_seconds(pid: int | None = None) -> float:
+    """CPU time (user + system) of this process, or of another one through /proc."""
+    if pid is None:
+        return time.process_time()
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 # -- 3. py-evm directly -----------------------------------------------------------------------
-def bench_pyevm(deploy: bytes, workloads: list[Workload]) -> list[Result]:
-    from eth.chains.base import MiningChain
-    from eth.db.atomic import AtomicDB
-    from eth.vm.forks.prague import PragueVM
+class PyEvmBench:
+    """py-evm's own MiningChain.mine_all on full blocks: the execution limit."""
 
-    class BenchChain(MiningChain):
-        vm_configuration = ((0, PragueVM),)
-        chain_id = CHAIN_ID
+    system = "py-evm"
 
-    genesis = {"difficulty": 0, "gas_limit": GAS_LIMIT, "timestamp": int(time.time()), "extra_data": b""}
-    genesis |= {"base_fee_per_gas": 10**9, "nonce": b"\0" * 8, "mix_hash": b"\0" * 32}
-    chain = BenchChain.from_genesis(AtomicDB(), genesis, genesis_state())
-    builder = chain.get_vm().get_transaction_builder()
-    timestamp = genesis["timestamp"]
+    def __init__(self, deploy: bytes) -> None:
+        from eth.chains.base import MiningChain
+        from eth.db.atomic import AtomicDB
+        from eth.vm.forks.prague import PragueVM
 
-    def mine(txs) -> None:
-        nonlocal timestamp
-        timestamp += 1
+        class BenchChain(MiningChain):
+            vm_configuration = ((0, PragueVM),)
+            chain_id = CHAIN_ID
+
+        genesis = {"difficulty": 0, "gas_limit": GAS_LIMIT, "timestamp": int(time.time()), "extra_data": b""}
+        genesis |= {"base_fee_per_gas": 10**9, "nonce": b"\0" * 8, "mix_hash": b"\0" * 32}
+        self.chain = BenchChain.from_genesis(AtomicDB(), genesis, genesis_state())
+        self.builder = self.chain.get_vm().get_transaction_builder()
+        self.timestamp = genesis["timestamp"]
+        self.mine([self.builder.decode(deploy)])
+
+    def mine(self, txs) -> None:
+        self.timestamp += 1
         # py-evm lets the child's gas limit drift below the parent's; a full block must still fit
-        chain.header = chain.header.copy(gas_limit=GAS_LIMIT)
-        chain.mine_all(txs, timestamp=timestamp)
+        self.chain.header = self.chain.header.copy(gas_limit=GAS_LIMIT)
+        self.chain.mine_all(txs, timestamp=self.timestamp)
 
-    mine([builder.decode(deploy)])
-    results = []
-    for wl in workloads:
+    def run(self, wl: Workload) -> Result:
         latencies = []
-        started = time.perf_counter()
-        txs = [builder.decode(raw) for raw in wl.raws]
-        block, gas = [], 0
+        cpu0, started = cpu_seconds(), time.perf_counter()
+        txs = [self.builder.decode(raw) for raw in wl.raws]
+        blocks, block, gas = [], [], 0
         for tx in txs:
             if gas + tx.gas > GAS_LIMIT:
-                t0 = time.perf_counter()
-                mine(block)
-                latencies += [time.perf_counter() - t0] * len(block)
+                blocks.append(block)
                 block, gas = [], 0
             block.append(tx)
             gas += tx.gas
-        if block:
+        blocks.append(block)
+        for block in blocks:
             t0 = time.perf_counter()
-            mine(block)
+            self.mine(block)
             latencies += [time.perf_counter() - t0] * len(block)
-        results.append(Result("py-evm", wl.name, len(txs), time.perf_counter() - started, latencies))
-    return results
+        result = Result(self.system, wl.name, len(txs), time.perf_counter() - started, latencies)
+        result.cpu = cpu_seconds() - cpu0
+        result.blocks = len(blocks)
+        return result
+
+    def close(self) -> None:
+        pass
 
 
 # -- 2. eth-tester ------------------------------------------------------------------------------
-def bench_eth_tester(deploy: bytes, workloads: list[Workload], limit: int) -> list[Result]:
-    from eth_tester import EthereumTester, PyEVMBackend
-    from web3 import EthereumTesterProvider, Web3
+class EthTesterBench:
+    """web3's EthereumTesterProvider in process: one auto-mined block per transaction."""
 
-    backend = PyEVMBackend(genesis_state=genesis_state())
-    backend.chain.chain_id = CHAIN_ID  # the pre-signed transactions are for chain 1337
-    w3 = Web3(EthereumTesterProvider(EthereumTester(backend)))
-    w3.eth.send_raw_transaction(deploy)
-    results = []
-    for wl in workloads:
-        raws = wl.raws[:limit]
+    system = "eth-tester"
+
+    def __init__(self, deploy: bytes, limit: int) -> None:
+        from eth_tester import EthereumTester, PyEVMBackend
+        from web3 import EthereumTesterProvider, Web3
+
+        backend = PyEVMBackend(genesis_state=genesis_state())
+        backend.chain.chain_id = CHAIN_ID  # the pre-signed transactions are for chain 1337
+        self.w3 = Web3(EthereumTesterProvider(EthereumTester(backend)))
+        self.w3.eth.send_raw_transaction(deploy)
+        self.limit = limit
+
+    def run(self, wl: Workload) -> Result:
+        raws = wl.raws[: self.limit]
         latencies = []
-        started = time.perf_counter()
+        cpu0, started = cpu_seconds(), time.perf_counter()
         for raw in raws:
             t0 = time.perf_counter()
-            w3.eth.send_raw_transaction(raw)
+            self.w3.eth.send_raw_transaction(raw)
             latencies.append(time.perf_counter() - t0)
-        results.append(Result("eth-tester", wl.name, len(raws), time.perf_counter() - started, latencies))
-        if len(raws) < len(wl.raws):  # keep nonces continuous for the next workload
-            for raw in wl.raws[len(raws) :]:
-                w3.eth.send_raw_transaction(raw)
-    return results
+        result = Result(self.system, wl.name, len(raws), time.perf_counter() - started, latencies)
+        result.cpu = cpu_seconds() - cpu0
+        result.blocks = len(raws)
+        for raw in wl.raws[len(raws) :]:  # untimed: keeps the nonces continuous for the next round
+            self.w3.eth.send_raw_transaction(raw)
+        return result
+
+    def close(self) -> None:
+        pass
 
 
 # -- 1. the node ------------------------------------------------------------------------------
@@ -244,124 +274,147 @@ def watch_heads(port: int, arrivals: dict[int, float], stop: threading.Event) ->
                 arrivals[int(msg["params"]["result"]["number"], 16)] = time.perf_counter()
 
 
-def bench_node(deploy: bytes, workloads: list[Workload], batch: int) -> list[Result]:
-    from tests.support.processes import DevNode
+class NodeBench:
+    """`hubao node run --dev` as a child process, fed JSON-RPC batches of eth_sendRawTransaction.
 
-    with tempfile.TemporaryDirectory() as tmp:
-        node = DevNode.start(Path(tmp) / "data")
-        try:
-            rpc = Rpc(node.port)
-            arrivals: dict[int, float] = {}
-            stop = threading.Event()
-            watcher = threading.Thread(target=watch_heads, args=(node.port, arrivals, stop), daemon=True)
-            watcher.start()
-            time.sleep(0.3)
-            h = rpc.call("eth_sendRawTransaction", "0x" + deploy.hex())
-            while rpc.call("eth_getTransactionReceipt", h) is None:
-                time.sleep(0.01)
-            results = []
-            for wl in workloads:
-                bodies = []
-                for start in range(0, len(wl.raws), batch):
-                    chunk = wl.raws[start : start + batch]
-                    calls = [
-                        {
-                            "jsonrpc": "2.0",
-                            "id": i,
-                            "method": "eth_sendRawTransaction",
-                            "params": ["0x" + r.hex()],
-                        }
-                        for i, r in enumerate(chunk)
-                    ]
-                    bodies.append((start, len(chunk), json.dumps(calls).encode()))
-                first_block = int(rpc.call("eth_blockNumber"), 16) + 1
-                sent_at = [0.0] * len(wl.raws)
-                started = time.perf_counter()
-                for start, count, body in bodies:
-                    t = time.perf_counter()
-                    replies = rpc.post(body)
-                    errors = [r["error"] for r in replies if "error" in r]
-                    if errors:
-                        raise RuntimeError(f"node refused transactions: {errors[:3]}")
-                    sent_at[start : start + count] = [t] * count
-                last = wl.hashes[-1]
-                while rpc.call("eth_getTransactionReceipt", last) is None:
-                    time.sleep(0.002)
-                receipt = rpc.call("eth_getTransactionReceipt", last)
-                last_block = int(receipt["blockNumber"], 16)
-                while last_block not in arrivals:
-                    time.sleep(0.002)
-                finished = arrivals[last_block]
-                where = {}
-                for n in range(first_block, last_block + 1):
-                    for tx_hash in rpc.call("eth_getBlockByNumber", hex(n), False)["transactions"]:
-                        where[tx_hash] = n
-                missing = [x for x in wl.hashes if x not in where]
-                if missing:
-                    raise RuntimeError(f"{len(missing)} transactions not included, e.g. {missing[0]}")
-                latencies = [arrivals[where[x]] - sent_at[i] for i, x in enumerate(wl.hashes)]
-                blocks = last_block - first_block + 1
-                res = Result("node", wl.name, len(wl.raws), finished - started, latencies)
-                res.blocks = blocks
-                results.append(res)
-            stop.set()
-            return results
-        finally:
-            node.stop()
+    Throughput runs from the first send to the newHeads notification of the block holding the
+    last transaction; a transaction's latency from its batch's send to its block's notification.
+    """
+
+    system = "node"
+
+    def __init__(self, deploy: bytes, batch: int) -> None:
+        from tests.support.processes import DevNode
+
+        self.tmp = tempfile.TemporaryDirectory()
+        self.node = DevNode.start(Path(self.tmp.name) / "data")
+        self.batch = batch
+        self.rpc = Rpc(self.node.port)
+        self.arrivals: dict[int, float] = {}
+        self.stop = threading.Event()
+        args = (self.node.port, self.arrivals, self.stop)
+        threading.Thread(target=watch_heads, args=args, daemon=True).start()
+        time.sleep(0.3)
+        h = self.rpc.call("eth_sendRawTransaction", "0x" + deploy.hex())
+        while self.rpc.call("eth_getTransactionReceipt", h) is None:
+            time.sleep(0.01)
+
+    def run(self, wl: Workload) -> Result:
+        rpc, arrivals = self.rpc, self.arrivals
+        bodies = []
+        for start in range(0, len(wl.raws), self.batch):
+            chunk = wl.raws[start : start + self.batch]
+            calls = [
+                {"jsonrpc": "2.0", "id": i, "method": "eth_sendRawTransaction", "params": ["0x" + r.hex()]}
+                for i, r in enumerate(chunk)
+            ]
+            bodies.append((start, len(chunk), json.dumps(calls).encode()))
+        first_block = int(rpc.call("eth_blockNumber"), 16) + 1
+        sent_at = [0.0] * len(wl.raws)
+        pid = self.node.proc.pid
+        cpu0, started = cpu_seconds(pid), time.perf_counter()
+        for start, count, body in bodies:
+            t = time.perf_counter()
+            errors = [r["error"] for r in rpc.post(body) if "error" in r]
+            if errors:
+                raise RuntimeError(f"node refused transactions: {errors[:3]}")
+            sent_at[start : start + count] = [t] * count
+        last = wl.hashes[-1]
+        while (receipt := rpc.call("eth_getTransactionReceipt", last)) is None:
+            time.sleep(0.002)
+        last_block = int(receipt["blockNumber"], 16)
+        while last_block not in arrivals:
+            time.sleep(0.002)
+        finished, cpu = arrivals[last_block], cpu_seconds(pid) - cpu0
+        where = {}
+        for n in range(first_block, last_block + 1):
+            for tx_hash in rpc.call("eth_getBlockByNumber", hex(n), False)["transactions"]:
+                where[tx_hash] = n
+        missing = [x for x in wl.hashes if x not in where]
+        if missing:
+            raise RuntimeError(f"{len(missing)} transactions not included, e.g. {missing[0]}")
+        latencies = [arrivals[where[x]] - sent_at[i] for i, x in enumerate(wl.hashes)]
+        result = Result(self.system, wl.name, len(wl.raws), finished - started, latencies)
+        result.cpu = cpu
+        result.blocks = last_block - first_block + 1
+        return result
+
+    def close(self) -> None:
+        self.stop.set()
+        self.node.stop()
+        self.tmp.cleanup()
 
 
-def best(results: list[Result]) -> list[Result]:
+def best(results: list[Result]) -> dict[str, Result]:
     """The fastest round of each workload: the machine is shared, so slower rounds measure others."""
     chosen: dict[str, Result] = {}
     for r in results:
         if r.workload not in chosen or r.seconds < chosen[r.workload].seconds:
             chosen[r.workload] = r
-    return list(chosen.values())
+    return chosen
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--transfers", type=int, default=2000)
-    parser.add_argument("--calls", type=int, default=2000)
+    parser.add_argument("--transfers", type=int, default=1000)
+    parser.add_argument("--calls", type=int, default=1000)
     parser.add_argument("--batch", type=int, default=200, help="transactions per JSON-RPC batch to the node")
     parser.add_argument(
-        "--tester-limit", type=int, default=500, help="transactions timed on eth-tester per workload"
+        "--tester-limit", type=int, default=300, help="transactions timed on eth-tester per workload"
     )
-    parser.add_argument("--rounds", type=int, default=2, help="runs of each workload; the best one counts")
+    parser.add_argument("--rounds", type=int, default=3, help="runs of each workload; the best one counts")
     args = parser.parse_args()
 
     with console.status("pre-signing transactions"):
         deploy, workloads = presign(args.transfers, args.calls, args.rounds)
-    with console.status("py-evm directly"):
-        pyevm = bench_pyevm(deploy, workloads)
-    with console.status("dev node over JSON-RPC"):
-        node = bench_node(deploy, workloads, args.batch)
-    with console.status("eth-tester in process"):
-        tester = bench_eth_tester(deploy, workloads, args.tester_limit)
-    pyevm, node, tester = best(pyevm), best(node), best(tester)
+    with console.status("starting the three systems"):
+        systems = [
+            PyEvmBench(deploy),
+            NodeBench(deploy, args.batch),
+            EthTesterBench(deploy, args.tester_limit),
+        ]
+    runs: dict[str, list[Result]] = {s.system: [] for s in systems}
+    try:
+        # rounds interleave the systems, so a busy spell on the machine does not hit only one of them
+        for i, wl in enumerate(workloads):
+            for s in systems:
+                with console.status(f"round {i // 2 + 1}: {wl.name} on {s.system}"):
+                    runs[s.system].append(s.run(wl))
+    finally:
+        for s in systems:
+            s.close()
+    chosen = {name: best(results) for name, results in runs.items()}
 
-    table = Table(title="Hubao dev node benchmark (same pre-signed transactions)")
-    for col in ("system", "workload", "txs", "seconds", "tx/s", "p50 ms", "p99 ms"):
-        table.add_column(col, justify="right" if col not in ("system", "workload") else "left")
-    for r in pyevm + node + tester:
-        table.add_row(
-            r.system,
-            r.workload,
-            str(r.count),
-            f"{r.seconds:.2f}",
-            f"{r.tps:.0f}",
-            f"{r.pct(0.5) * 1000:.1f}",
-            f"{r.pct(0.99) * 1000:.1f}",
-        )
+    table = Table(title="Hubao dev node benchmark (same pre-signed transactions, best round)")
+    cols = ("system", "workload", "txs", "blocks", "seconds", "tx/s", "tx/CPU-s", "p50 ms", "p99 ms")
+    for col in cols:
+        table.add_column(col, justify="left" if col in ("system", "workload") else "right")
+    for name in runs:
+        for r in chosen[name].values():
+            table.add_row(
+                r.system,
+                r.workload,
+                str(r.count),
+                str(r.blocks),
+                f"{r.seconds:.2f}",
+                f"{r.tps:.0f}",
+                f"{r.count / r.cpu:.0f}" if r.cpu else "-",
+                f"{r.pct(0.5) * 1000:.1f}",
+                f"{r.pct(0.99) * 1000:.1f}",
+            )
     console.print(table)
-    for r in node:
-        console.print(f"node {r.workload}: {r.blocks} blocks, {r.count / r.blocks:.0f} tx/block")
 
-    def total(results: list[Result]) -> float:
-        return sum(r.count for r in results) / sum(r.seconds for r in results)
+    def total(name: str, cpu: bool = False) -> float:
+        results = chosen[name].values()
+        return sum(r.count for r in results) / sum(r.cpu if cpu else r.seconds for r in results)
 
-    x = total(node) / total(pyevm)
-    y = total(node) / total(tester)
+    print(
+        "per CPU second (node process only): "
+        f"node/py-evm = {total('node', True) / total('py-evm', True):.2f} "
+        f"node/eth-tester = {total('node', True) / total('eth-tester', True):.2f}"
+    )
+    x = total("node") / total("py-evm")
+    y = total("node") / total("eth-tester")
     print(f"node/py-evm = {x:.2f} node/eth-tester = {y:.2f}")
 
 
