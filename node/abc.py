@@ -65,6 +65,14 @@ class ChainAPI(ABC):
     def head(self) -> BlockHeaderAPI:
         """The last committed header."""
 
+    @abstractmethod
+    def block_hash(self, header: BlockHeaderAPI) -> bytes:
+        """The header's identity under the consensus rules (also cached as `header.hash`)."""
+
+    @abstractmethod
+    def decode_transaction(self, raw: bytes) -> SignedTransactionAPI:
+        """A raw legacy or typed (EIP-2718) transaction as the VM's transaction object."""
+
     @property
     @abstractmethod
     def genesis(self) -> BlockHeaderAPI: ...
