@@ -29,12 +29,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import solcx  # noqa: E402
 from eth_account import Account  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
-from consortium.compiler import solc_binary  # noqa: E402
 from node.genesis import DEV_BALANCE, dev_accounts  # noqa: E402
 
 CHAIN_ID = 1337
@@ -81,20 +79,10 @@ class Result:
 
 
 def compile_ledger() -> dict:
-    out = solcx.compile_standard(
-        {
-            "language": "Solidity",
-            "sources": {"Ledger.sol": {"content": BENCH_SOURCE}},
-            "settings": {
-                "evmVersion": "prague",
-                "optimizer": {"enabled": True, "runs": 200},
-                "outputSelection": {"*": {"*": ["abi", "evm.bytecode.object"]}},
-            },
-        },
-        solc_binary=solc_binary(),
-    )
-    unit = out["contracts"]["Ledger.sol"]["Ledger"]
-    return {"abi": unit["abi"], "bytecode": bytes.fromhex(unit["evm"]["bytecode"]["object"])}
+    from tests.support.solidity import compile_source
+
+    artifact = compile_source(BENCH_SOURCE, "Ledger")
+    return {"abi": artifact["abi"], "bytecode": bytes.fromhex(artifact["bytecode"][2:])}
 
 
 def presign(transfers: int, calls: int, rounds: int) -> tuple[bytes, list[Workload]]:

@@ -2,47 +2,21 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
 from pathlib import Path
 
 import pytest
-import solcx
 from web3 import Web3
 
-from consortium.compiler import solc_binary
-from tests.support.processes import ROOT, DevNode
+from tests.support.processes import DevNode
+from tests.support.solidity import compile_source
 
 HERE = Path(__file__).parent
 
 
 @pytest.fixture(scope="session")
 def probe_artifact() -> dict:
-    """Compiled once per source text (wasm solc is slow to start), cached under build/."""
-    source = (HERE / "Probe.sol").read_text()
-    cache = ROOT / "build" / f"test-probe-{hashlib.sha256(source.encode()).hexdigest()[:16]}.json"
-    if cache.exists():
-        return json.loads(cache.read_text())
-    out = solcx.compile_standard(
-        {
-            "language": "Solidity",
-            "sources": {"Probe.sol": {"content": source}},
-            "settings": {
-                "evmVersion": "prague",
-                "optimizer": {"enabled": True, "runs": 200},
-                "outputSelection": {"*": {"*": ["abi", "evm.bytecode.object"]}},
-            },
-        },
-        solc_binary=solc_binary(),
-    )
-    unit = out["contracts"]["Probe.sol"]["Probe"]
-    artifact = {"abi": unit["abi"], "bytecode": "0x" + unit["evm"]["bytecode"]["object"]}
-    cache.parent.mkdir(exist_ok=True)
-    tmp = cache.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(artifact))
-    tmp.replace(cache)
-    return artifact
+    return compile_source((HERE / "Probe.sol").read_text(), "Probe")
 
 
 @pytest.fixture(scope="session")
