@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
@@ -204,13 +203,13 @@ def claim() -> None:
 def claim_submit(obj, rpc, deployment_path, account, password_file, illness, accident, force, evidence, more):
     """Submit a claim: the files' Merkle root goes on chain, the files sealed into the evidence store."""
     suite, _ = session(obj, rpc, deployment_path, account, password_file)
+    plan.check_claim(suite, illness, accident, force)  # refusals first, then who may read
     client, readers = evidence_of(suite, deployment_path)
     r = plan.submit_claim(suite, client, readers, illness, accident, _files(evidence, more), force)
     if r["status"] == "RefusedInWaitingPeriod":
-        obj["out"].result(
-            r, f"claim #{r['claim_id']} refused: illness in the waiting period; membership ended"
-        )
-        sys.exit(1)
+        if obj["out"].as_json:
+            obj["out"].result(r, "")
+        raise PlanError(f"claim #{r['claim_id']} refused: illness in the waiting period; membership ended")
     obj["out"].result(
         r,
         f"claim #{r['claim_id']} submitted for {rmb(r['amount'])}; evidence root {r['evidence_root']} "
@@ -322,6 +321,7 @@ def notice_list(obj, rpc, deployment_path, account) -> None:
 def notice_object(obj, rpc, deployment_path, account, password_file, claim_id, evidence, more) -> None:
     """Object to a case under notice, with evidence: it goes back to the investigators."""
     suite, _ = session(obj, rpc, deployment_path, account, password_file)
+    plan.check_objection(suite, claim_id)
     client, readers = evidence_of(suite, deployment_path)
     r = plan.object_to(suite, client, readers, claim_id, _files(evidence, more))
     obj["out"].result(r, f"objection to claim #{claim_id} filed (evidence root {r['evidence_root']})")

@@ -143,6 +143,22 @@ def seal_and_store(
     return bundle, bundle.root
 
 
+def check_claim(suite: Suite, illness: int, accident: bool, force: bool = False) -> None:
+    """Everything that would refuse this claim, before any evidence is sealed or stored."""
+    me = suite.address
+    _check(suite, suite.claims.contract.functions.submit(illness, accident, os.urandom(32)))
+    if not accident and not force and suite.membership.state_of(me) == "Waiting":
+        waiting_ends = suite.membership.call("waitingEndsAt", me)
+        raise PlanError(
+            f"your waiting period ends on {day(waiting_ends)}: an illness claimed before then is "
+            "refused and ends your membership (accidents are exempt; --force submits anyway)"
+        )
+
+
+def check_objection(suite: Suite, claim_id: int) -> None:
+    _check(suite, suite.claims.contract.functions.object(claim_id, os.urandom(32)))
+
+
 def submit_claim(
     suite: Suite,
     evidence: EvidenceClient,
@@ -152,16 +168,7 @@ def submit_claim(
     paths: list[Path],
     force: bool = False,
 ) -> dict:
-    me = suite.address
-    placeholder = os.urandom(32)
-    _check(suite, suite.claims.contract.functions.submit(illness, accident, placeholder))
-    state = suite.membership.state_of(me)
-    if state == "Waiting" and not accident and not force:
-        waiting_ends = suite.membership.call("waitingEndsAt", me)
-        raise PlanError(
-            f"your waiting period ends on {day(waiting_ends)}: an illness claimed before then is "
-            "refused and ends your membership (accidents are exempt; --force submits anyway)"
-        )
+    check_claim(suite, illness, accident, force)
     bundle, root = seal_and_store(suite, evidence, reader_keys, paths, "claim")
     receipt = suite.claims.send("submit", illness, accident, root)
     submitted = suite.claims.in_receipt(receipt, "ClaimSubmitted")[0]["args"]
@@ -259,7 +266,7 @@ def notices(suite: Suite) -> list[dict]:
 def object_to(
     suite: Suite, evidence: EvidenceClient, reader_keys: list[bytes], claim_id: int, paths: list[Path]
 ) -> dict:
-    _check(suite, suite.claims.contract.functions.object(claim_id, os.urandom(32)))
+    check_objection(suite, claim_id)
     bundle, root = seal_and_store(suite, evidence, reader_keys, paths, "objection")
     receipt = suite.claims.object(claim_id, root)
     return {

@@ -134,6 +134,8 @@ def in_words(fn):
     import functools
     import sys
 
+    from web3.exceptions import Web3Exception
+
     from consortium.client import TransactionError
     from consortium.cliutil import ChainUnavailable, err_console
     from consortium.evidence.envelope import CorruptEnvelope, NotAReader
@@ -161,6 +163,11 @@ def in_words(fn):
             message = str(exc)
         except TransactionError as exc:
             message = f"the transaction failed: {exc}"
+        except Web3Exception as exc:  # the node refused it (not allowlisted, no gas money, ...)
+            detail = exc.args[0] if exc.args else exc
+            if isinstance(detail, dict):
+                detail = detail.get("message", detail)
+            message = f"the node refused this: {detail}"
         except (ConnectionError, TimeoutError, OSError) as exc:
             message = f"could not reach the node: {exc.__class__.__name__}: {exc}"
         err_console.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)

@@ -25,6 +25,8 @@ from web3 import Web3
 
 from consortium.cli import main
 from consortium.client import DAY, Params, Roles, Rules, Suite, deploy_suite
+from consortium.evidence.envelope import public_key_of
+from consortium.evidence.readers import publish_reader
 from consortium.wallet import plan
 from consortium.wallet.keystore import Keystore
 from tests.support.processes import DEV_ADDRESSES, DEV_KEYS, HUBAO, ROOT, DevNode
@@ -131,6 +133,7 @@ def world(tmp_path_factory):
         w = World(root, node)
         roles = Roles(investigator=DEV_ADDRESSES[1])
         deploy_suite(w.w3, DEV_KEYS[0], Params(RULES, roles), out=w.deployment)
+        publish_reader(w.deployment, public_key_of(bytes.fromhex(DEV_KEYS[1][2:])))  # the investigator
         yield w
     print(f"\n{len(TIMES)} CLI calls, {sum(t for t, _ in TIMES):.1f}s")
     for t, what in sorted(TIMES, reverse=True)[:12]:
@@ -162,9 +165,11 @@ def _evidence(folder: Path) -> list[Path]:
 def test_whole_journey(world: World, tmp_path: Path) -> None:
     w = world
     started = time.monotonic()
-    # ---- staff set-up: the investigator publishes an evidence key (checked on chain by wallets)
+    # ---- staff set-up: the investigator publishes an evidence key (again: it is kept once)
     w.operator("publish-key", key=w.inv_key)
-    assert json.loads(w.deployment.read_text())["evidence_readers"][0]["address"] == DEV_ADDRESSES[1]
+    assert [r["address"] for r in json.loads(w.deployment.read_text())["evidence_readers"]] == [
+        DEV_ADDRESSES[1]
+    ]
     refused = w.operator("publish-key", ok=False)  # the operator key is no investigator
     assert "does not hold INVESTIGATOR_ROLE" in refused.stderr
 
@@ -422,6 +427,23 @@ def test_refusals_outside_the_journey(world: World, tmp_path: Path) -> None:
     w.add_person("eve")
     stolen = w.signed("eve", "join", "--attestation", str(other), ok=False)
     assert "was issued for" in stolen.stderr
+
+    # no gas money: the node's refusal, in one line; with gas money the join goes through
+    frank_dir = w.root / "frank"
+    frank = Keystore(frank_dir).create(PASSWORD, light=True).address
+    w.keys["frank"] = Keystore(frank_dir).unlock(None, PASSWORD)[1]
+    w.enroll(frank, "F1", "1991-01-01", tmp_path / "frank.json")
+    broke = w.signed("frank", "join", "--attestation", str(tmp_path / "frank.json"), ok=False)
+    assert "the node refused this" in broke.stderr and "insufficient" in broke.stderr.lower()
+    w.give_gas(frank)
+    w.signed("frank", "join", "--attestation", str(tmp_path / "frank.json"))
+
+    # an illness inside the waiting period: refused by the wallet; forced, the chain ends the cover
+    forced = w.signed(
+        "frank", "claim", "submit", "--illness", "5", "--force", "--evidence", str(note), ok=False
+    )
+    assert "refused: illness in the waiting period; membership ended" in forced.stderr
+    assert w.suite().membership.state_of(frank) == "EndedInWaitingPeriod"
 
     # no node: one line
     down = subprocess.run(
