@@ -406,6 +406,15 @@ def test_refusals_outside_the_journey(world: World, tmp_path: Path) -> None:
     refused = w.signed("stranger", "claim", "submit", "--illness", "3", "--evidence", str(note), ok=False)
     assert "not a member of the plan" in refused.stderr
     assert w.suite().membership.state_of(stranger) == "None"
+    assert w.json_of(w.wallet("stranger", "--json", "status"))["state"] == "None"
+
+    # staff keys from a keystore (the wallet's format) work as well as a key file
+    staff = w.root / "staff-keys"
+    Keystore(staff).save(bytes.fromhex(DEV_KEYS[1][2:]), PASSWORD, light=True)
+    queue = w.run(
+        "operator", "--json", "review", "list", "--keystore", str(staff), "--password-file", str(w.password)
+    )
+    assert isinstance(json.loads(queue.stdout), list)
 
     # wrong password: one line, nothing sent
     bad = tmp_path / "bad"
