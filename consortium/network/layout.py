@@ -5,6 +5,7 @@ DIR/
   genesis.json            Besu-style QBFT genesis (also copied into every node folder)
   accounts.json           0600: deployer, operator, organisation admins and user keys (all funded
                           and on the account allowlist) for scripts/deploy.py and the simulator
+  keys/deployer.key keys/operator.key   0600: the same two keys alone (`deploy.py --key-file`)
   ca/ca.crt ca/ca.key     the consortium CA (the key stays here, never in a node folder)
   validator-0/ ... member-0/ ...
     node.toml nodekey(0600) tls.crt tls.key(0600) ca.crt genesis.json admin.key(0600)
@@ -141,6 +142,8 @@ def init_network(
         "users": users_list,
     }
     write_private(root / "accounts.json", (json.dumps(book, indent=2) + "\n").encode())
+    for role in ("deployer", "operator"):  # for `scripts/deploy.py --key-file` and operator tools
+        write_private(root / "keys" / f"{role}.key", accounts[role]["privateKey"].encode() + b"\n")
     (root / "network.json").write_text(
         json.dumps({"chainId": chain_id, "nodes": [e.__dict__ for e in entries]}, indent=2) + "\n"
     )

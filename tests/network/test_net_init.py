@@ -29,8 +29,11 @@ def test_init_writes_keys_certs_configs_and_genesis(tmp_path):
 
     network = json.loads((root / "network.json").read_text())["nodes"]
     ca = x509.load_pem_x509_certificate((root / "ca" / "ca.crt").read_bytes())
-    for secret in [root / "ca" / "ca.key", root / "accounts.json"]:
+    book = json.loads((root / "accounts.json").read_text())
+    for secret in [root / "ca" / "ca.key", root / "accounts.json", *(root / "keys").iterdir()]:
         assert stat.S_IMODE(secret.stat().st_mode) == 0o600
+    for role in ("deployer", "operator"):
+        assert (root / "keys" / f"{role}.key").read_text().strip() == book[role]["privateKey"]
     for i, node in enumerate(network):
         folder = root / node["name"]
         for secret in ("nodekey", "tls.key", "admin.key"):
@@ -62,7 +65,6 @@ def test_init_writes_keys_certs_configs_and_genesis(tmp_path):
     assert extra.round == 0 and extra.seals == () and extra.vote is None and extra.vanity == b"\0" * 32
     assert genesis["mixHash"] == "0x63746963616c2062797a616e74696e65206661756c7420746f6c6572616e6365"
     parsed = Genesis.from_json(genesis)
-    book = json.loads((root / "accounts.json").read_text())
     for who in [book["deployer"], book["operator"], *book["admins"], *book["users"]]:
         assert parsed.alloc[bytes.fromhex(who["address"][2:])]["balance"] > 0
     assert parsed.alloc[bytes.fromhex(ALLOWLIST_ADDRESS[2:])]["code"]

@@ -26,6 +26,14 @@ from node.p2p.transport import P2PConfig, TlsPeerNetwork
 from tests.support.processes import HUBAO, rpc
 
 
+def running(pid: int) -> bool:
+    """Alive and not a zombie waiting for its parent."""
+    try:
+        return open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
 def hubao(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
     return subprocess.run([*HUBAO, *args], capture_output=True, text=True, timeout=timeout)
 
@@ -46,6 +54,10 @@ def net(tmp_path_factory):
     finally:
         down = hubao("net", "down", "--dir", str(root), "--json")
         assert down.returncode == 0, down.stderr
+        assert {row["result"] for row in json.loads(down.stdout)} <= {"stopped", "not running"}
+        network = json.loads((root / "network.json").read_text())["nodes"]
+        assert not any((root / n["name"] / "node.pid").exists() for n in network)
+        assert not [p for p in (s["pid"] for s in json.loads(up.stdout or "[]")) if running(p)]
 
 
 def status(root) -> list[dict]:
