@@ -146,8 +146,18 @@ def register_rpc(rpc, cnode: ConsortiumNode) -> None:
 
 
 def run_from_config(path: str) -> None:
-    """Run until SIGTERM/SIGINT; exits non-zero with one line when the config is unusable."""
-    config = load_config(path)
+    """Run until SIGTERM/SIGINT. An unusable config or a busy port is one line and exit code 1."""
+    import tomllib
+
+    import click
+
+    try:
+        config = load_config(path)
+        config.secret()
+    except KeyError as exc:
+        raise click.ClickException(f"{path}: missing setting {exc}") from exc
+    except (OSError, ValueError, tomllib.TOMLDecodeError) as exc:
+        raise click.ClickException(f"{path}: {exc}") from exc
     logging.getLogger().setLevel(config.log_level)
 
     async def main() -> None:
@@ -161,4 +171,7 @@ def run_from_config(path: str) -> None:
         log.info("stopping")
         await cnode.stop()
 
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    except OSError as exc:  # a port in use, an unreadable certificate
+        raise click.ClickException(f"{config.name}: {exc}") from exc

@@ -71,3 +71,14 @@ def test_init_writes_keys_certs_configs_and_genesis(tmp_path):
 
     again = subprocess.run(cmd[:-1], capture_output=True, text=True, timeout=60)
     assert again.returncode == 1 and "already holds a network" in " ".join(again.stderr.split())
+
+
+def test_node_run_with_a_broken_config_says_what_is_wrong_in_one_line(tmp_path):
+    config = tmp_path / "node.toml"
+    config.write_text('[node]\nname = "x"\nrole = "validator"\n[p2p]\nport = 1\n')
+    result = subprocess.run(
+        [sys.executable, "-m", "consortium.cli", "node", "run", "--config", str(config)],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert "missing setting 'rpc'" in result.stderr and "Traceback" not in result.stderr
