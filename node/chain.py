@@ -17,7 +17,7 @@ from eth_hash.auto import keccak
 from eth_utils import ValidationError
 
 from node.abc import AccountFilterAPI, ChainAPI, ConsensusRulesAPI, TxLocation
-from node.errors import InvalidBlock
+from node.errors import InvalidBlock, NodeError
 from node.genesis import Genesis
 from node.storage import StateOverlay, Store, log_index_keys, number_key
 from node.vm import BlockClass, HeaderClass, HubaoVM, floor_data_gas
@@ -87,7 +87,13 @@ class Chain(ChainAPI):
         head_hash = store.get("meta", b"head")
         if head_hash is None:
             self._init_genesis(genesis)
+            store.commit({"meta": {b"chain_id": genesis.chain_id.to_bytes(8, "big")}})
             head_hash = store.get("meta", b"head")
+        stored_id = store.get("meta", b"chain_id")
+        if stored_id is not None and int.from_bytes(stored_id, "big") != genesis.chain_id:
+            raise NodeError(
+                f"the datadir holds chain {int.from_bytes(stored_id, 'big')}, not chain {genesis.chain_id}"
+            )
         self._head = self.get_header_by_hash(head_hash)
         self._genesis = self.get_header_by_number(0)
 

@@ -10,7 +10,7 @@ from eth_hash.auto import keccak
 
 from node.abc import ConsensusRulesAPI
 from node.chain import Chain
-from node.errors import InvalidBlock, TxRejected
+from node.errors import InvalidBlock, NodeError, TxRejected
 from node.genesis import dev_accounts, dev_genesis
 from node.storage import Store
 from node.txpool import TxPool
@@ -184,3 +184,11 @@ def test_pool_orders_by_nonce_then_fee(tmp_path, genesis):
     assert len(pool) == 1 and pool.pending() == []
     pool.add(tx(KEYS[1], 1, 1))
     assert [(t.sender, t.nonce) for t in pool.pending()] == [(b, 1), (b, 2)]
+
+
+def test_a_datadir_of_another_chain_is_refused(tmp_path, genesis):
+    Chain(Store(tmp_path / "x"), genesis).store.close()
+    other = dev_genesis(3, timestamp=1_700_000_000)
+    other.chain_id = 4242
+    with pytest.raises(NodeError, match="holds chain 1337, not chain 4242"):
+        Chain(Store(tmp_path / "x"), other)
