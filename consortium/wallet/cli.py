@@ -178,10 +178,11 @@ def pay(obj, rpc, deployment_path, account, password_file) -> None:
 
 
 @plan_command(wallet, name="exit")
-def exit_(obj, rpc, deployment_path, account, password_file) -> None:
+@click.option("--force", is_flag=True, help="Leave even with an open claim (it lapses).")
+def exit_(obj, rpc, deployment_path, account, password_file, force) -> None:
     """Leave the plan (you still share the cases settled at this period's close)."""
     suite, _ = session(obj, rpc, deployment_path, account, password_file)
-    r = plan.leave(suite)
+    r = plan.leave(suite, force)
     obj["out"].result(
         r, f"you left the plan; you share the cases settled at the close on {moment(r['shares_until'])}"
     )

@@ -70,6 +70,18 @@ def join(suite: Suite, attestation_path: str | Path, allowance: int | None = Non
     }
 
 
+def open_claim_of(suite: Suite, member: str) -> int | None:
+    """The member's claim still under way (as Claims counts one open), if any."""
+    recorded = suite.claims.call("openClaimOf", member)
+    if not recorded:
+        return None
+    c = suite.claims.claim(recorded - 1)
+    name = suite.claims.STATUSES[c.status]
+    if name in ("UnderReview", "InNotice", "Disputed") or (name == "Rejected" and suite.now() < c.deadline):
+        return recorded - 1
+    return None
+
+
 def status(suite: Suite, member: str) -> dict:
     m = suite.membership.member(member)
     state = suite.membership.state_of(member)
@@ -78,7 +90,6 @@ def status(suite: Suite, member: str) -> dict:
     closed = pool.open_period()
     owed = pool.owed(member)
     due_at = pool.period(closed - 1).dueAt if closed and owed else None
-    open_claim = suite.claims.call("openClaimOf", member)
     return {
         "member": member,
         "state": state,
@@ -92,7 +103,7 @@ def status(suite: Suite, member: str) -> dict:
         "next_settlement_at": pool.period_end(closed),
         "balance": suite.token.balance_of(member),
         "auto_debit_allowance": suite.token.allowance(member, pool.address),
-        "open_claim": open_claim - 1 if open_claim else None,
+        "open_claim": open_claim_of(suite, member),
         "now": suite.now(),
     }
 
@@ -112,8 +123,15 @@ def pay(suite: Suite) -> dict:
     return {"member": me, "paid": owed, "tx": receipt["transactionHash"].hex()}
 
 
-def leave(suite: Suite) -> dict:
+def leave(suite: Suite, force: bool = False) -> dict:
+    """Cover ends now; the member still shares the cases settled at this period's close."""
     me = suite.address
+    open_claim = open_claim_of(suite, me)
+    if open_claim is not None and not force:
+        raise PlanError(
+            f"you have an open claim (#{open_claim}): leaving now means it can never be paid "
+            "(--force leaves anyway)"
+        )
     closed = suite.pool.open_period()
     receipt = suite.membership.exit()
     return {

@@ -317,6 +317,8 @@ def test_whole_journey(world: World, tmp_path: Path) -> None:
     assert "objection.txt" in shown.stdout
     w.operator("review", "reject", cid, "--report", str(report), key=w.inv_key)
     w.signed("alice", "claim", "dispute", cid)
+    leaving = w.signed("alice", "exit", ok=False)  # her claim is before the board: leaving would void it
+    assert f"you have an open claim (#{cid})" in leaving.stderr
 
     # ---- the jurors' copy: personal fields removed, the identity card withheld
     copy = w.json_of(
