@@ -170,6 +170,17 @@ def status(obj, rpc, deployment_path, account) -> None:
 
 
 @plan_command(wallet)
+@click.option("--amount", type=int, help="Fen the pool may debit (default: the plan's year cap; 0 stops it).")
+def allow(obj, rpc, deployment_path, account, password_file, amount) -> None:
+    """Renew auto-debit of your shares (once a year)."""
+    suite, _ = session(obj, rpc, deployment_path, account, password_file)
+    r = plan.allow(suite, amount)
+    obj["out"].result(
+        r, f"the pool may now auto-debit up to {rmb(r['auto_debit_allowance'])} for your shares"
+    )
+
+
+@plan_command(wallet)
 def pay(obj, rpc, deployment_path, account, password_file) -> None:
     """Pay the shares you owe now."""
     suite, _ = session(obj, rpc, deployment_path, account, password_file)

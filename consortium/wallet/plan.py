@@ -65,9 +65,17 @@ def join(suite: Suite, attestation_path: str | Path, allowance: int | None = Non
         "cover": joined["coverAmount"],
         "waiting_ends_at": joined["waitingEndsAt"],
         "cover_ends_at": joined["coverEndsAt"],
-        "auto_debit_allowance": allowance,
+        "auto_debit_allowance": suite.token.allowance(me, suite.pool.address),  # what the permit gave
         "tx": receipt["transactionHash"].hex(),
     }
+
+
+def allow(suite: Suite, amount: int | None = None) -> dict:
+    """Renew auto-debit: let the pool debit shares up to `amount` (default: the year cap). With
+    joining, this is the member's one transaction a year."""
+    amount = suite.deployment.rules.year_cap if amount is None else amount
+    receipt = suite.token.approve(suite.pool.address, amount)
+    return {"member": suite.address, "auto_debit_allowance": amount, "tx": receipt["transactionHash"].hex()}
 
 
 def open_claim_of(suite: Suite, member: str) -> int | None:

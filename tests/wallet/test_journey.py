@@ -369,6 +369,7 @@ def test_whole_journey(world: World, tmp_path: Path) -> None:
     assert w.suite().pool.owed(a["carol"]) == 0
     again = w.signed("carol", "pay", ok=False)
     assert "you owe nothing" in again.stderr
+    w.signed("carol", "allow")  # from now on her shares are auto-debited too
     w.advance(6 * DAY)
     removed = w.json_of(w.operator("--json", "remove-defaulters"))
     assert removed["removed"] == [a["dave"]]
@@ -381,6 +382,7 @@ def test_whole_journey(world: World, tmp_path: Path) -> None:
     w.signed("carol", "pay", ok=False)  # nothing is owed until the next close
     second = w.json_of(w.operator("--json", "settle"))
     assert second["closed"]
+    assert second["debits_failed"] == 0 and w.suite().pool.owed(a["carol"]) == 0
     final = w.json_of(w.wallet("alice", "--json", "claim", "status", cid))
     assert final["status"] == "Accepted" and final["paid"] == COVER
     assert w.suite().token.balance_of(alice) - paid_before == COVER
