@@ -62,8 +62,24 @@ class Stage:
 
 
 @click.command("demo")
-@click.option("--members", default=OTHERS + 1, show_default=True, help="Members in the plan, Alice included.")
-def demo(members: int) -> None:
+@click.option("--walkthrough", is_flag=True, help="Instead: one member's road on an in-process chain.")
+@click.option("--members", type=click.IntRange(2), help="Members (demo: 200; walkthrough: 51).")
+@click.option("--months", type=click.IntRange(1, 24), default=12, show_default=True)
+@click.option("--incidence", type=float, default=0.06, show_default=True, help="Illnesses per member-year.")
+@click.option("--keep", is_flag=True, help="Leave the network running afterwards.")
+def demo(walkthrough: bool, members: int | None, months: int, incidence: float, keep: bool) -> None:
+    """A year of the plan on a 4-validator consortium, reported (or --walkthrough)."""
+    if walkthrough:
+        return walk(members or OTHERS + 1)
+    from consortium.simulation.params import SimConfig
+    from consortium.simulation.showcase import run_demo
+
+    result = run_demo(SimConfig(members=members or 200, months=months, incidence=incidence), keep=keep)
+    if not result["reconciled"]:
+        raise SystemExit(2)
+
+
+def walk(members: int) -> None:
     """Walk one member from joining through a claim to the payout and the others' shares."""
     out = Console()
     step = iter(range(1, 100))
@@ -167,6 +183,11 @@ def demo(members: int) -> None:
         f"[bold]{rmb(closed['share'])} each[/] (rounded up to the fen; "
         f"{rmb(closed['surplus'])} surplus carried)."
     )
+    if closed["shortfall"]:
+        say(
+            f"The per-case cap held the share back: {rmb(closed['shortfall'])} is carried into the next "
+            "period, and Alice is paid that part once it is collected."
+        )
 
     pool.collect([m.address for m in others])
     say(f"The platform auto-debits all {len(others)} members in one transaction; no member sends anything.")

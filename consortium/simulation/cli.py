@@ -34,7 +34,7 @@ from consortium.cliutil import fail_on
 @click.option("--fraud-rate", type=click.FloatRange(0, 0.9), default=0.1, show_default=True)
 @click.option(
     "--default-rate",
-    type=click.FloatRange(0, 1),
+    type=click.FloatRange(0, 10),
     default=0.03,
     show_default=True,
     help="Members per member-year who stop paying.",

@@ -36,6 +36,9 @@ from consortium.client import (
     vote_commitment,
 )
 from consortium.evidence.bundle import Bundle
+from consortium.evidence.client import EvidenceClient
+from consortium.evidence.envelope import public_key_of
+from consortium.evidence.store import EvidenceError
 from consortium.operator import jurors as operator_jurors
 from consortium.operator import review as operator_review
 from consortium.operator import settlement
@@ -71,6 +74,7 @@ class Stats:
     claims: int = 0
     joined: int = 0
     periods_closed: int = 0
+    evidence_filed: int = 0
     refusals: dict[str, int] = field(default_factory=dict)
     samples: list[str] = field(default_factory=list)  # the first few failures, in words
 
@@ -98,6 +102,7 @@ class Driver:
         self.periods = config.months * 2  # collections twice a month
         self.horizon = self.periods * self.rules.period_length  # after the launch
         self.plan_start = 0
+        self.jurors_eligible_at = 0
         self.launch_periods = 0
         self.queue: list[tuple[int, int, str, int]] = []  # (time, seq, what, person)
         self._seq = itertools.count()
@@ -141,6 +146,8 @@ class Driver:
         self.investigator = Suite(self.w3, d, admins[1 % n])
         self.registrar = Suite(self.w3, d, admins[2 % n])
         self.treasurer = Suite(self.w3, d, admins[3 % n])
+        self.evidence = EvidenceClient(self.w3)
+        self.investigator_key = public_key_of(bytes(self.investigator.tx.account.key))
         self.fn = {
             name: getattr(self.read, name).contract.functions
             for name in ("token", "membership", "claims", "jury", "pool")
@@ -168,7 +175,7 @@ class Driver:
         for p in self.people[self.config.members :]:
             self._schedule(self.plan_start + p.join_offset, "join", p)
         last = -1
-        while self.stats.periods_closed < self.last_period:
+        while not self._finished():
             block = self.w3.eth.get_block("latest")
             if block["number"] == last:
                 time.sleep(0.1)
@@ -177,7 +184,6 @@ class Driver:
             now = block["timestamp"]
             self._tick(now)
             self.on_tick(self, now)
-        self._final_collect()
         return {
             "first_block": first_block,
             "launch_periods": self.launch_periods,
@@ -186,9 +192,17 @@ class Driver:
             "wall_seconds": round(time.monotonic() - t0, 1),
             "driver_txs": self.stats.txs,
             "driver_failed": self.stats.failed,
+            "evidence_bundles_filed": self.stats.evidence_filed,
             "refusals": dict(sorted(self.stats.refusals.items())),
             "failure_samples": self.stats.samples,
         }
+
+    def _finished(self) -> bool:
+        """The last period is closed and its collection run to the end: retried, and whoever still
+        had not paid after the grace period removed."""
+        if self.stats.periods_closed < self.last_period:
+            return False
+        return self.retry_due is None and (self.removal_due is None or not self.failed_debits)
 
     def _launch(self) -> None:
         """The founding cohort joins (in as few blocks as the gas limit allows) and the first jurors
@@ -243,6 +257,7 @@ class Driver:
                     ]
                 )
                 illness = 1 + p.rng.randrange(100)
+                self._file_evidence(p, bundle)
                 fn = self.fn["claims"].submit(illness, p.accident, bundle.root)
                 joins.append((p, ("claim", batch.add(signer, fn, GAS["submit"], full=True))))
             elif what == "default":
@@ -301,6 +316,18 @@ class Driver:
             signer, self.fn["membership"].joinWithPermit(a.as_tuple(), sig, permit.as_tuple()), GAS["join"]
         )
 
+    def _file_evidence(self, p: Person, bundle: Bundle) -> None:
+        """The files go to the consortium's evidence store, sealed for the claimant and the
+        investigators; only their Merkle root goes on chain."""
+        readers = [public_key_of(bytes(self.signers[p.index].account.key)), self.investigator_key]
+        try:
+            self.evidence.put(bundle.root, bundle.seal_for(readers))
+            self.stats.evidence_filed += 1
+        except EvidenceError as exc:
+            self.stats.refusals["evidence"] = self.stats.refusals.get("evidence", 0) + 1
+            if len(self.stats.samples) < 10:
+                self.stats.samples.append(str(exc))
+
     def _after_members(self, actions: list, results: list) -> None:
         for p, (what, i) in actions:
             r = results[i]
@@ -338,7 +365,8 @@ class Driver:
         rng = random.Random(f"{self.config.seed}:jurors")
         founders = [p for p in self.people[: self.config.members] if p.in_plan]
         self.jurors = rng.sample(founders, min(self.config.jurors, len(founders)))
-        operator_jurors.qualify(self.registrar, [p.address for p in self.jurors])
+        qualified = operator_jurors.qualify(self.registrar, [p.address for p in self.jurors])
+        self.jurors_eligible_at = qualified["eligible_at"] or 0
         self.stats.txs += 1
 
     # ---- claims ----
@@ -418,16 +446,12 @@ class Driver:
         case = self.read.jury.case(plan.claim_id)
         if now >= case.revealEndsAt:
             return True
-        eligible_from = self.rules.juror_delay
         if now < case.commitEndsAt:
             for juror in self.jurors:
                 if juror.address in plan.votes or juror is plan.person or not juror.in_plan:
                     continue
-                if (
-                    juror.joined_at is None
-                    or juror.joined_at + max(self.rules.waiting_period, eligible_from) > now
-                ):
-                    continue
+                if now < self.jurors_eligible_at or juror.joined_at + self.rules.waiting_period > now:
+                    continue  # not yet past the exam delay, or not yet an active member
                 rng = random.Random(f"{self.config.seed}:vote:{plan.claim_id}:{juror.index}:{case.extended}")
                 if rng.random() >= self.config.juror_turnout:
                     plan.votes[juror.address] = None  # stays home this round
@@ -472,12 +496,14 @@ class Driver:
                 self._collect(
                     [p.address for p in self.people if p.joined_at is not None and p.out != "removed"]
                 )
-            self.retry_due = now + RETRY_AFTER
-            self.removal_due = now + self.rules.grace_period + DAY // 2
+            if closed:
+                due_at = pool.period(self.stats.periods_closed - 1).dueAt  # the close's own clock
+                self.retry_due = due_at - self.rules.grace_period + RETRY_AFTER
+                self.removal_due = due_at + 1
         elif self.retry_due is not None and now >= self.retry_due:
             self.retry_due = None
             self._collect(list(self.failed_debits))
-        elif self.removal_due is not None and now >= self.removal_due:
+        elif self.removal_due is not None and now >= self.removal_due and self.failed_debits:
             self.removal_due = None
             removed = settlement.remove_defaulters(self.operator, who=list(self.failed_debits))
             self.stats.txs += 1 if removed else 0
@@ -485,7 +511,7 @@ class Driver:
             for p in self.people:
                 if p.address in gone:
                     p.out = "removed"
-            self.failed_debits.clear()
+            self.failed_debits = {m: t for m, t in self.failed_debits.items() if m not in gone}
 
     def _collect(self, members: list[str]) -> None:
         """Auto-debit in batches sent together, so a collection fits in one or two blocks.
@@ -512,9 +538,6 @@ class Driver:
         self.failed_debits = {m: self.failed_debits.get(m, now) for m in failed}
         settlement.disburse(self.operator)
         self.stats.txs += 1
-
-    def _final_collect(self) -> None:
-        self._collect([p.address for p in self.people if p.joined_at is not None and p.out != "removed"])
 
 
 def first_day(timestamp: int) -> date:

@@ -71,9 +71,9 @@ def simulation_rules(config: SimConfig) -> Rules:
         cover_40_to_59=max(100, round(REAL_COVER_40_TO_59 / k)),
         case_cap=year_cap,  # off: the real RMB 0.1 cap assumes 100 million members sharing
         year_cap=year_cap,
-        notice_period=7 * DAY,
-        dispute_window=10 * DAY,
-        commit_duration=5 * DAY,
-        reveal_duration=5 * DAY,
+        notice_period=10 * DAY,
+        dispute_window=14 * DAY,
+        commit_duration=10 * DAY,
+        reveal_duration=10 * DAY,
         min_votes=config.min_votes,
     )

@@ -1,0 +1,60 @@
+"""What `make demo` runs: a consortium of 4 validators and a member node on loopback, on a scaled
+clock (one real second is one simulated day), a year of the plan simulated on it, the report, and
+the network stopped again, also on failure or Ctrl-C."""
+
+from __future__ import annotations
+
+import signal
+import time
+from pathlib import Path
+
+from rich.console import Console
+
+from consortium.simulation.params import SimConfig
+
+DEMO_DIR = Path("build/demo")
+TIMESCALE = 86_400  # one real second is one simulated day: a year takes about six minutes
+BASE_PORT = 30600
+
+console = Console()
+
+
+def run_demo(config: SimConfig, directory: Path = DEMO_DIR, validators: int = 4, keep: bool = False) -> dict:
+    from consortium.network.layout import init_network
+    from consortium.network.processes import start_node, stop_node, wait_for_blocks
+    from consortium.simulation.chain import member_rpc
+    from consortium.simulation.progress import Live, show
+    from consortium.simulation.run import simulate
+
+    t0 = time.monotonic()
+    net = directory / "network"
+    out = directory / "report"
+    joiners = round(config.members * config.join_rate * config.months / 12)
+    console.print(f"[bold]1.[/] a consortium: {validators} validators and a member node on loopback, "
+                  f"one real second = one simulated day ({net})")  # fmt: skip
+    entries = init_network(net, validators, 1, BASE_PORT, None, 8282, TIMESCALE,
+                           config.members + joiners + 10, None, force=True)  # fmt: skip
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        for entry in entries:
+            start_node(net, entry)
+        wait_for_blocks(net, entries, height=1, timeout=120)
+        console.print(f"   up in {time.monotonic() - t0:.0f} s; members use {member_rpc(net)}")
+        console.print(f"[bold]2.[/] deploy the suite, {config.members} members join, then "
+                      f"{config.months} simulated months of the plan")  # fmt: skip
+        with Live(config) as live:
+            result = simulate(member_rpc(net), net / "accounts.json", config, out, on_tick=live.tick)
+        console.print("[bold]3.[/] the report, recomputed from the chain")
+        show(result, out, as_json=False)
+    finally:
+        if not keep:
+            for entry in entries:
+                stop_node(net, entry)
+            console.print("[bold]4.[/] network stopped")
+        signal.signal(signal.SIGTERM, previous)
+    console.print(f"demo done in {time.monotonic() - t0:.0f} s")
+    return result
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
