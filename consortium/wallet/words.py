@@ -137,6 +137,7 @@ def in_words(fn):
     from web3.exceptions import Web3Exception
 
     from consortium.client import TransactionError
+    from consortium.client.errors import as_refusal
     from consortium.cliutil import ChainUnavailable, err_console
     from consortium.evidence.envelope import CorruptEnvelope, NotAReader
     from consortium.evidence.readers import ReaderError
@@ -163,11 +164,15 @@ def in_words(fn):
             message = str(exc)
         except TransactionError as exc:
             message = f"the transaction failed: {exc}"
-        except Web3Exception as exc:  # the node refused it (not allowlisted, no gas money, ...)
-            detail = exc.args[0] if exc.args else exc
-            if isinstance(detail, dict):
-                detail = detail.get("message", detail)
-            message = f"the node refused this: {detail}"
+        except Web3Exception as exc:  # a read that reverted, or the node refused a transaction
+            refusal = as_refusal(exc)
+            if refusal is not None:
+                message = explain(refusal)
+            else:
+                detail = exc.args[0] if exc.args else exc
+                if isinstance(detail, dict):
+                    detail = detail.get("message", detail)
+                message = f"the node refused this: {detail}"
         except (ConnectionError, TimeoutError, OSError) as exc:
             message = f"could not reach the node: {exc.__class__.__name__}: {exc}"
         err_console.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)

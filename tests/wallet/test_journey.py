@@ -411,6 +411,8 @@ def test_refusals_outside_the_journey(world: World, tmp_path: Path) -> None:
     assert "not a member of the plan" in refused.stderr
     assert w.suite().membership.state_of(stranger) == "None"
     assert w.json_of(w.wallet("stranger", "--json", "status"))["state"] == "None"
+    unknown = w.wallet("stranger", "claim", "status", "999", ok=False)
+    assert "there is no claim #999" in unknown.stderr
 
     # staff keys from a keystore (the wallet's format) work as well as a key file
     staff = w.root / "staff-keys"
