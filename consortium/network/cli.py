@@ -130,3 +130,103 @@ def _show(statuses: list[dict], as_json: bool, title: str) -> None:
         click.echo(json.dumps(statuses))
         return
     out.table(title, ["node", "pid", "height", "head", "peers", "round", "validator", "pool", "error"], rows)
+
+
+# -- allowlist governance ------------------------------------------------------------------------
+rpc_option = click.option(
+    "--rpc", default="http://127.0.0.1:30400", show_default=True, help="A node's JSON-RPC."
+)
+key_option = click.option(
+    "--key-file",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The organisation admin's key, hex (admin.key in its node folder).",
+)
+
+
+@net.group()
+def allowlist() -> None:
+    """Read and change the on-chain account and node allowlists (majority of organisation admins)."""
+
+
+def _client(rpc: str, key_file: Path | None = None):
+    from web3 import Web3
+    from web3.middleware import ExtraDataToPOAMiddleware
+
+    from consortium.network.governance import AllowlistClient
+
+    w3 = Web3(Web3.HTTPProvider(rpc))
+    w3.middleware_onion.inject(ExtraDataToPOAMiddleware, layer=0)  # QBFT headers carry long extraData
+    key = key_file.read_text().strip() if key_file else None
+    return AllowlistClient(w3, key)
+
+
+def _refusals():
+    from consortium.client.errors import ContractRefusal, TransactionError
+
+    return ContractRefusal, TransactionError
+
+
+@allowlist.command("show")
+@rpc_option
+@click.option("--json", "as_json", is_flag=True)
+@fail_on(OSError, ValueError)
+def allowlist_show(rpc, as_json):
+    """Admins, allowed nodes and accounts, and proposals waiting for approvals."""
+    client = _client(rpc)
+    lists, pending = client.lists(), client.pending()
+    if as_json:
+        import json
+
+        click.echo(json.dumps({**lists, "pending": pending}))
+        return
+    out = Output(False)
+    for name in ("admins", "nodes", "accounts"):
+        out.table(name, ["address"], [[a] for a in lists[name]])
+    rows = [
+        [p["id"], p["kind"], p["target"], "add" if p["add"] else "remove", f"{p['approvals']}/{p['admins']}"]
+        for p in pending
+    ]
+    out.table(
+        "pending proposals",
+        ["id", "kind", "target", "change", "approvals"],
+        rows,
+        empty="no pending proposals",
+    )
+
+
+@allowlist.command("propose")
+@rpc_option
+@key_option
+@click.option("--account", "target", flag_value="account", help="Change the account allowlist.")
+@click.option("--node", "target", flag_value="node", help="Change the node allowlist.")
+@click.option("--admin", "target", flag_value="admin", help="Change the admin set.")
+@click.option("--remove", is_flag=True, help="Remove ADDRESS instead of adding it.")
+@click.argument("address")
+@click.option("--json", "as_json", is_flag=True)
+@fail_on(OSError, ValueError, *_refusals())
+def allowlist_propose(rpc, key_file, target, remove, address, as_json):
+    """Propose adding (or --remove-ing) ADDRESS; your approval is counted at once."""
+    if target is None:
+        raise ValueError("say which list: --account, --node or --admin")
+    outcome = _client(rpc, key_file).propose(target, address, not remove)
+    _report(outcome, as_json)
+
+
+@allowlist.command("approve")
+@rpc_option
+@key_option
+@click.argument("proposal", type=int)
+@click.option("--json", "as_json", is_flag=True)
+@fail_on(OSError, ValueError, *_refusals())
+def allowlist_approve(rpc, key_file, proposal, as_json):
+    """Approve proposal PROPOSAL; it applies once a strict majority of admins approved it."""
+    _report(_client(rpc, key_file).approve(proposal), as_json)
+
+
+def _report(outcome, as_json: bool) -> None:
+    state = "applied" if outcome.executed else "waiting for more approvals"
+    Output(as_json).result(
+        outcome.__dict__,
+        f"proposal {outcome.proposal}: {outcome.approvals} of {outcome.admins} admins approve, {state}",
+    )

@@ -213,36 +213,30 @@ def test_garbage_on_the_p2p_port_is_dropped_and_the_node_keeps_going(net):
 
 
 def test_consortium_majority_removes_a_node_and_every_peer_drops_it(net):
-    """Runs last: member-0 leaves the network by a vote of 3 of the 5 organisations."""
-    from eth_abi import encode
-    from eth_utils import function_signature_to_4byte_selector
-
+    """Runs last: member-0 leaves the network by a vote of 3 of the 5 organisations, cast with
+    `hubao net allowlist` and each organisation's admin key."""
     root, started = net
-    book = json.loads((root / "accounts.json").read_text())
     member = json.loads((root / "network.json").read_text())["nodes"][4]
     urls = [s["rpc"] for s in started]
-    chain_id = int(rpc(urls[0], "eth_chainId"), 16)
 
-    def send(admin: dict, signature: str, types: list, args: list) -> str:
-        data = function_signature_to_4byte_selector(signature) + encode(types, args)
-        nonce = int(rpc(urls[0], "eth_getTransactionCount", admin["address"], "pending"), 16)
-        tx = {"chainId": chain_id, "nonce": nonce, "to": book["allowlist"], "data": data, "gas": 300_000,
-              "maxFeePerGas": 10**10, "maxPriorityFeePerGas": 10**9, "value": 0}  # fmt: skip
-        raw = "0x" + bytes(Account.sign_transaction(tx, admin["privateKey"]).raw_transaction).hex()
-        tx_hash = rpc(urls[0], "eth_sendRawTransaction", raw)
-        receipt = wait(lambda: rpc(urls[0], "eth_getTransactionReceipt", tx_hash), what="governance receipt")
-        assert receipt["status"] == "0x1"
-        return receipt
+    def allowlist(*args: str, org: str | None = None) -> subprocess.CompletedProcess:
+        key = ["--key-file", str(root / org / "admin.key")] if org else []
+        return hubao("net", "allowlist", *args, "--rpc", urls[0], *key, "--json")
 
-    send(
-        book["admins"][0],
-        "propose(uint8,address,bool)",
-        ["uint8", "address", "bool"],
-        [1, member["node_id"], False],
+    proposed = allowlist("propose", "--node", "--remove", member["node_id"], org="validator-0")
+    assert proposed.returncode == 0, proposed.stderr
+    assert json.loads(proposed.stdout) == {"proposal": 1, "approvals": 1, "admins": 5, "executed": False}
+    stranger = json.loads((root / "accounts.json").read_text())["users"][1]["privateKey"]
+    (root / "stranger.key").write_text(stranger)
+    refused = hubao(
+        "net", "allowlist", "approve", "1", "--rpc", urls[0], "--key-file", str(root / "stranger.key")
     )
-    send(book["admins"][1], "approve(uint256)", ["uint256"], [1])
-    assert member["node_id"] in rpc(urls[0], "perm_getNodesAllowlist")  # 2 of 5 is not a majority
-    send(book["admins"][2], "approve(uint256)", ["uint256"], [1])
+    assert refused.returncode == 1 and "NotAdmin" in refused.stderr and "Traceback" not in refused.stderr
+    assert json.loads(allowlist("approve", "1", org="member-0").stdout)["executed"] is False
+    shown = json.loads(allowlist("show").stdout)
+    assert member["node_id"] in [n.lower() for n in shown["nodes"]]  # 2 of 5 is not a majority
+    assert [(p["id"], p["approvals"], p["admins"]) for p in shown["pending"]] == [(1, 2, 5)]
+    assert json.loads(allowlist("approve", "1", org="validator-2").stdout)["executed"] is True
     assert member["node_id"] not in rpc(urls[0], "perm_getNodesAllowlist")
     wait(lambda: rpc(urls[-1], "net_peerCount") == "0x0", what="member-0 isolated")
     for url in urls[:4]:
