@@ -47,6 +47,12 @@ def decode_block(data: bytes) -> Any:
     return rlp.decode(data, sedes=BlockClass)
 
 
+def _peek_number(block_rlp: bytes) -> int:
+    """A block's number without building its transactions (header field 8)."""
+    header = rlp.decode(block_rlp, strict=False)[0]
+    return int.from_bytes(header[8], "big")
+
+
 class QbftEngine(BlockProducerAPI, HeightEnvAPI):
     def __init__(self, network: PeerNetworkAPI, node_key: bytes, config: QbftConfig) -> None:
         self.network = network
@@ -64,6 +70,7 @@ class QbftEngine(BlockProducerAPI, HeightEnvAPI):
         self._height_task: asyncio.Task | None = None
         self._wake = asyncio.Event()
         self._head_seen = time.monotonic()
+        self._seconds_per_tx = 0.005  # refined by every block built or validated
         self._unsubscribe: Any = None
         self.stats = {"committed": 0, "imported": 0, "rejected": 0, "round_changes": 0}
 
@@ -160,15 +167,16 @@ class QbftEngine(BlockProducerAPI, HeightEnvAPI):
             self._handle(peer, data, regossip=False)
 
     def _due(self) -> float:
-        """When round 0 starts: a block period after the last block, or the empty-block period
-        when there is nothing to include; never before chain time passes the parent's timestamp
-        (timestamps are whole seconds and strictly increase)."""
+        """When round 0 starts (monotonic time): a block period after the parent's timestamp, or
+        the empty-block period when there is nothing to include (Besu's block timer), and never
+        before chain time passes the parent's timestamp (whole seconds, strictly increasing)."""
         period = self.config.block_period
         if self.config.empty_block_period > 0 and len(self.node.txpool) == 0:
             period = max(period, self.config.empty_block_period)
         clock = self.node.clock
-        ahead = (self.chain.head.timestamp + 1 - clock.now()) / getattr(clock, "timescale", 1.0)
-        return max(self._head_seen + period, time.monotonic() + ahead)
+        scale = getattr(clock, "timescale", 1.0)
+        target = self.chain.head.timestamp + max(1.0, period * scale)
+        return max(self._head_seen, time.monotonic() + (target - clock.now()) / scale)
 
     async def _run_height(self, hm: HeightManager) -> None:
         while True:
@@ -210,12 +218,15 @@ class QbftEngine(BlockProducerAPI, HeightEnvAPI):
         vote = None if self.tracker.is_epoch(height) else self.votes.choose(validators)
         extra = ExtraData(validators, Vote(*vote) if vote else None, round_).encode()
         txs = self.node.txpool.pending(chain.gas_limit)
+        txs = txs[: max(16, int(self.config.block_budget() / self._seconds_per_tx))]
         timestamp = max(int(self.node.clock.now()), head.timestamp + 1)
+        started = time.perf_counter()
         try:
             block, receipts = chain.build_block(txs, timestamp, extra, coinbase=self.address)
         except Exception:
             log.exception("building block #%d failed", height)
             return None
+        self._learn(time.perf_counter() - started, len(block.transactions))
         self._remember_validated(block_hash(block.header), receipts)
         return block
 
@@ -247,11 +258,18 @@ class QbftEngine(BlockProducerAPI, HeightEnvAPI):
             for tx in block.transactions:
                 if not allow.is_allowed(tx.sender, self.chain, head):
                     raise InvalidMessage(f"transaction 0x{tx.hash.hex()} from a sender not on the allowlist")
+        started = time.perf_counter()
         try:
             receipts = self.chain.validate_block(block)
         except InvalidBlock as exc:
             raise InvalidMessage(f"proposed block is invalid: {exc}") from exc
+        self._learn(time.perf_counter() - started, len(block.transactions))
         self._remember_validated(digest, receipts)
+
+    def _learn(self, seconds: float, n_txs: int) -> None:
+        """Track execution speed (moving average) to size the blocks we propose."""
+        if n_txs >= 8:
+            self._seconds_per_tx = 0.7 * self._seconds_per_tx + 0.3 * (seconds / n_txs)
 
     def _remember_validated(self, digest: bytes, receipts: tuple) -> None:
         self._validated[digest] = receipts
@@ -308,7 +326,9 @@ class QbftEngine(BlockProducerAPI, HeightEnvAPI):
             for tx in block.transactions:
                 if not allow.is_allowed(tx.sender, self.chain, head):
                     raise InvalidBlock(f"transaction 0x{tx.hash.hex()} from a sender not on the allowlist")
-        receipts = self.chain.validate_block(block)
+        receipts = self._validated.get(block_hash(header))  # executed already as a proposal
+        if receipts is None:
+            receipts = self.chain.validate_block(block)
         self.chain.commit_block(block, receipts)
         self.stats["imported"] += 1
 
@@ -367,15 +387,15 @@ class QbftEngine(BlockProducerAPI, HeightEnvAPI):
             hm.on_round_change(msg)
 
     def _on_new_block(self, peer: str, msg: m.NewBlock, data: bytes) -> None:
+        head = self.chain.head.block_number
         try:
+            if _peek_number(msg.block_rlp) <= head:
+                return  # we have it already (the usual case for a validator): skip decoding it
             block = decode_block(msg.block_rlp)
         except Exception as exc:
             self.network.punish(peer, f"undecodable block: {exc}")
             return
         number = block.header.block_number
-        head = self.chain.head.block_number
-        if number <= head:
-            return
         if number > head + 1:
             self.sync.trigger(number)
             return

@@ -7,7 +7,8 @@ testable with a fake environment.
 Per round r (proposer = round-robin from the previous block's proposer):
   PROPOSAL from the proposer -> every validator executes the block, then sends PREPARE(digest)
   quorum PREPAREs            -> the block is prepared (our lock); send COMMIT(digest, seal)
-  quorum COMMITs             -> the block with those seals is final: commit it
+  quorum COMMITs             -> the block with those seals is final: commit it (also when they
+                                are for an earlier round that we already timed out of)
   round timer expires        -> ROUND-CHANGE(r+1, our prepared certificate, if any)
   f+1 ROUND-CHANGEs above us -> jump to the lowest of those rounds (we are behind)
   quorum ROUND-CHANGEs for r -> the proposer of r re-proposes the highest prepared block among
@@ -169,11 +170,16 @@ class HeightManager:
     def on_commit(self, m: Commit) -> None:
         self._check_author(m.signed.author)
         r = m.signed.rid.round
-        if self.committed or r < self.round:
+        if self.committed:
             return
-        self.state(r).commits.setdefault(m.signed.author, m)
+        st = self.state(r)
+        st.commits.setdefault(m.signed.author, m)
         if r == self.round:
             self._progress()
+        elif r < self.round and st.block is not None:
+            # a quorum of seals on a block of an earlier round makes that block final all the same
+            # (we timed out of the round a little before the others finished it)
+            self._decide_if_sealed(st)
 
     def on_round_change(self, m: RoundChange) -> None:
         self._check_author(m.author)
@@ -272,6 +278,9 @@ class HeightManager:
         r = p.rid.round
         st = self.state(r)
         st.proposal, st.block, st.digest = p, block, digest
+        # Executing the block took time we were not waiting for anyone: the round's timer starts
+        # again from here, so a big block does not turn into a round change.
+        self.env.start_timer(r)
         if not st.sent_prepare:
             try:
                 self.env.guard(self.height, r, "prepare", digest)
@@ -301,11 +310,14 @@ class HeightManager:
                 commit = Commit.create(self.rid(r), st.digest, seal, self.env.signer)
                 st.commits[self.me] = commit
                 self.env.send(commit)
+        self._decide_if_sealed(st)
+
+    def _decide_if_sealed(self, st: RoundState) -> None:
         good = self._valid_commits(st)
-        if len(good) >= self.quorum:
+        if len(good) >= self.quorum and not self.committed:
             self.committed = True
             extra = ExtraData.decode(st.block.header.extra_data)
-            sealed = extra.with_seals(tuple(c.seal for c in good[: len(good)]))
+            sealed = extra.with_seals(tuple(c.seal for c in good))
             header = st.block.header.copy(extra_data=sealed.encode())
             self.env.commit(st.block.copy(header=header))
 

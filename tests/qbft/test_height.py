@@ -197,3 +197,17 @@ def test_header_rules_accept_a_reproposed_block_and_refuse_strangers():
         rules.validate_header(wrong_set, genesis)
     with pytest.raises(InvalidBlock, match="quorum"):
         rules.verify_seals(reproposed.header)  # a proposal is not a committed block
+
+
+def test_commits_for_a_round_we_timed_out_of_still_decide():
+    env, hm = manager(me=1)
+    block0 = make_block(0)
+    digest = block_hash(block0.header)
+    hm.on_proposal(proposal(0, block0))
+    hm.on_timeout(0)  # we give up a little early; the others finish round 0
+    assert hm.round == 1
+    for i in (0, 2, 3):
+        seal = SIGNERS[i].sign(seal_digest(block0.header))
+        hm.on_commit(m.Commit.create(m.RoundId(1, 0), digest, seal, SIGNERS[i]))
+    (sealed,) = env.committed
+    assert block_hash(sealed.header) == digest and len(ExtraData.decode(sealed.header.extra_data).seals) == 3
