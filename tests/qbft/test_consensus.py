@@ -159,3 +159,30 @@ def test_split_never_finalises_two_blocks_at_one_height_and_heals(tmp_path):
             await net.stop()
 
     run(scenario())
+
+
+def test_no_empty_blocks_but_the_heartbeat_and_a_prompt_block_for_a_transaction(tmp_path):
+    async def scenario():
+        net = Consortium(tmp_path, 4, block_period=0.2, empty_block_period=1.5)
+        await net.start()
+        try:
+            await net.wait_height(1)
+            start = net.nodes[0].height
+            await asyncio.sleep(3.2)
+            idle = net.nodes[0].height - start
+            assert 1 <= idle <= 3  # heartbeats every 1.5 s, not a block every 0.2 s
+            for number in range(start + 1, net.nodes[0].height + 1):
+                assert not net.nodes[0].chain.get_block_by_number(number).transactions
+            await asyncio.sleep(0.3)
+            t0 = asyncio.get_running_loop().time()
+            for node in net.nodes:
+                node.txpool.add(transfer(0))
+            while not net.nodes[0].chain.get_transaction_location(
+                net.nodes[0].txpool.decode(transfer(0)).hash
+            ):
+                await asyncio.sleep(0.02)
+            assert asyncio.get_running_loop().time() - t0 < 1.2  # about one block period, not 1.5 s
+        finally:
+            await net.stop()
+
+    run(scenario())
