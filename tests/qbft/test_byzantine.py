@@ -85,3 +85,42 @@ def test_byzantine_validator_changes_nothing(tmp_path, attacks):
             await net.stop()
 
     asyncio.run(scenario())
+
+
+def test_import_refuses_a_sealed_block_with_a_non_allowlisted_sender(tmp_path):
+    """Even with a quorum of seals (a byzantine majority), a block carrying a sender off the allowlist
+    is not imported: the import path checks permissioning too (Besu's does not)."""
+
+    async def scenario():
+        from node.errors import InvalidBlock
+        from node.qbft.extradata import seal_digest
+        from node.qbft.keys import Signer
+
+        net = Consortium(tmp_path, 4, funded=(OUTSIDER,))
+        follower, builder = net.nodes[0], net.nodes[3]
+        follower.chain.account_filter = follower.txpool.account_filter = AllowOnly(FUNDED)
+        await follower.start()  # alone: no quorum, the head stays at genesis
+        try:
+            validators = tuple(sorted(Signer(k).address for k in net.validator_keys))
+            head = builder.chain.head
+
+            def sealed_block(txs):
+                extra = ExtraData(validators, None, 0)
+                block, _ = builder.chain.build_block(txs, head.timestamp + 1, extra.encode(), builder.address)
+                digest = seal_digest(block.header)
+                seals = tuple(Signer(k).sign(digest) for k in net.validator_keys[:3])
+                return block.copy(header=block.header.copy(extra_data=extra.with_seals(seals).encode()))
+
+            forbidden = builder.txpool.decode(transfer(0, key=OUTSIDER_KEY, value=0))
+            bad = sealed_block([forbidden])
+            assert len(bad.transactions) == 1
+            with pytest.raises(InvalidBlock, match="not on the allowlist"):
+                follower.engine.import_block(bad)
+            assert follower.height == 0
+            good = sealed_block([builder.txpool.decode(transfer(0))])
+            follower.engine.import_block(good)  # the same path accepts an allowed sender
+            assert follower.height == 1
+        finally:
+            await net.stop()
+
+    asyncio.run(scenario())
