@@ -13,17 +13,19 @@ from consortium.evidence.client import EvidenceClient
 from consortium.evidence.envelope import public_key_of
 from consortium.evidence.redact import redact
 from consortium.operator.jurors import eligible_jurors
+from consortium.operator.reads import all_claims
 from consortium.wallet.words import PlanError
 
 
 def review_queue(suite: Suite) -> list[dict]:
     """Claims waiting for an investigator (new, or sent back by an objection)."""
     rows = []
-    for claim_id in range(suite.claims.count()):
-        c = suite.claims.claim(claim_id)
+    objections: dict[int, int] = {}
+    for event in suite.claims.events("ClaimObjected", from_block=suite.deployment.block):
+        objections[event["args"]["claimId"]] = objections.get(event["args"]["claimId"], 0) + 1
+    for claim_id, c in enumerate(all_claims(suite)):
         if suite.claims.STATUSES[c.status] != "UnderReview":
             continue
-        objections = suite.claims.events("ClaimObjected", from_block=suite.deployment.block, claimId=claim_id)
         rows.append(
             {
                 "claim_id": claim_id,
@@ -32,7 +34,7 @@ def review_queue(suite: Suite) -> list[dict]:
                 "accident": c.accident,
                 "amount": c.amount,
                 "submitted_at": c.submittedAt,
-                "objections": len(objections),
+                "objections": objections.get(claim_id, 0),
                 "evidence_root": "0x" + bytes(c.evidenceRoot).hex(),
             }
         )

@@ -4,6 +4,7 @@ shares by auto-debit, pay claimants and the fee, remove defaulters. The treasure
 from __future__ import annotations
 
 from consortium.client import Suite, Transactor
+from consortium.operator.reads import all_claims, read_many
 
 COLLECT_BATCH = 100
 MAX_CLOSES = 400
@@ -24,8 +25,7 @@ def finalize_due(suite: Suite) -> dict:
     """Claims whose notice passed without objection are accepted; votes that ended are closed."""
     now = suite.now()
     finalized, resolved = [], []
-    for claim_id in range(suite.claims.count()):
-        c = suite.claims.claim(claim_id)
+    for claim_id, c in enumerate(all_claims(suite)):
         name = suite.claims.STATUSES[c.status]
         if name == "InNotice" and c.deadline <= now:
             suite.claims.finalize(claim_id)
@@ -88,7 +88,9 @@ def settle(suite: Suite, max_payouts: int = 50) -> dict:
 
 
 def remove_defaulters(suite: Suite, who: list[str] | None = None) -> list[str]:
-    defaulters = [m for m in (who if who is not None else members(suite)) if suite.pool.is_defaulter(m)]
+    candidates = who if who is not None else members(suite)
+    flags = read_many(suite.w3, [suite.pool.contract.functions.isDefaulter(m) for m in candidates])
+    defaulters = [m for m, flag in zip(candidates, flags, strict=True) if flag]
     for i in range(0, len(defaulters), COLLECT_BATCH):
         suite.pool.remove_defaulters(defaulters[i : i + COLLECT_BATCH])
     return defaulters
