@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .store import EvidenceError
+from .store import MAX_BLOB, EvidenceError
 
 
 def _hex(value: bytes | str) -> str:
@@ -24,6 +24,11 @@ class EvidenceClient:
 
     def put(self, root: bytes | str, blob: bytes) -> str:
         """Store an envelope under the evidence root; the node replicates it to its peers."""
+        if len(blob) > MAX_BLOB:
+            raise EvidenceError(
+                f"the sealed evidence is {len(blob) / 2**20:.1f} MB and the store takes at most "
+                f"{MAX_BLOB / 2**20:.0f} MB per envelope: send smaller scans, or fewer files"
+            )
         return self._call("hubao_putEvidence", [_hex(root), "0x" + blob.hex()])
 
     def get(self, root: bytes | str) -> list[bytes]:
