@@ -298,6 +298,8 @@ class QbftEngine(BlockProducerAPI, HeightEnvAPI):
 
     def commit(self, sealed_block: Any) -> None:
         digest = block_hash(sealed_block.header)
+        if sealed_block.header.block_number != self.chain.head.block_number + 1:
+            return  # sync imported this height meanwhile (it is final: the same block)
         try:
             self.chain.commit_block(sealed_block, self._validated.get(digest))
         except Exception:
