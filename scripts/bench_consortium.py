@@ -185,7 +185,7 @@ def main() -> None:
     parser.add_argument("--validators", type=int, default=4)
     parser.add_argument("--block-period", type=int, default=1, help="QBFT blockperiodseconds")
     parser.add_argument("--request-timeout", type=int, default=4, help="QBFT requesttimeoutseconds")
-    parser.add_argument("--rate", type=float, default=50.0, help="tx/s of the steady finality run")
+    parser.add_argument("--rate", type=float, default=25.0, help="tx/s of the steady finality run")
     parser.add_argument("--keep", type=Path, help="build the network in this folder and keep its logs")
     args = parser.parse_args()
     console = bench.console
