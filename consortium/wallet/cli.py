@@ -142,11 +142,15 @@ def join(obj, rpc, deployment_path, account, password_file, attestation, allowan
     """Join the plan with an enroller's attestation (free; one transaction for the year)."""
     suite, _ = session(obj, rpc, deployment_path, account, password_file)
     r = plan.join(suite, attestation, allowance)
+    debit = (
+        f"the pool may auto-debit up to {rmb(r['auto_debit_allowance'])} for your shares"
+        if r["auto_debit_allowance"]
+        else "you pay each share yourself (`hubao wallet pay`, or `hubao wallet allow` for auto-debit)"
+    )
     obj["out"].result(
         r,
         f"joined: cover {rmb(r['cover'])}; illnesses are covered from {day(r['waiting_ends_at'])} "
-        f"(accidents now) until {day(r['cover_ends_at'])}; the pool may auto-debit up to "
-        f"{rmb(r['auto_debit_allowance'])} for your shares",
+        f"(accidents now) until {day(r['cover_ends_at'])}; {debit}",
     )
 
 

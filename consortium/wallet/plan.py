@@ -241,6 +241,8 @@ def claim_info(suite: Suite, claim_id: int) -> dict:
             for e in suite.pool.events("ClaimantPaid", from_block=suite.deployment.block, claimId=claim_id)
         ]
         info["paid"] = sum(p["amount"] for p in paid)
+        if info["paid"] == c.amount:
+            info["meaning"] = "accepted and paid in full"
     return info
 
 

@@ -385,6 +385,7 @@ def test_whole_journey(world: World, tmp_path: Path) -> None:
     assert second["debits_failed"] == 0 and w.suite().pool.owed(a["carol"]) == 0
     final = w.json_of(w.wallet("alice", "--json", "claim", "status", cid))
     assert final["status"] == "Accepted" and final["paid"] == COVER
+    assert final["meaning"] == "accepted and paid in full"
     assert w.suite().token.balance_of(alice) - paid_before == COVER
     assert w.json_of(w.wallet("alice", "--json", "status"))["state"] == "PaidOut"
 
