@@ -14,6 +14,8 @@ from consortium.simulation.params import SimConfig
 from consortium.simulation.report import day, rmb
 
 console = Console()
+if not console.is_terminal:
+    console = Console(width=170)  # logs and pipes: the period table on one line per period
 
 
 class Live:

@@ -5,6 +5,7 @@ the network stopped again, also on failure or Ctrl-C."""
 from __future__ import annotations
 
 import signal
+import socket
 import time
 from pathlib import Path
 
@@ -27,21 +28,28 @@ def run_demo(config: SimConfig, directory: Path = DEMO_DIR, validators: int = 4,
     from consortium.simulation.run import simulate
 
     t0 = time.monotonic()
+    directory = Path(directory).resolve()  # node processes run in their own folders
     net = directory / "network"
     out = directory / "report"
     joiners = round(config.members * config.join_rate * config.months / 12)
-    console.print(f"[bold]1.[/] a consortium: {validators} validators and a member node on loopback, "
-                  f"one real second = one simulated day ({net})")  # fmt: skip
-    entries = init_network(net, validators, 1, BASE_PORT, None, 8282, TIMESCALE,
-                           config.members + joiners + 10, None, force=True)  # fmt: skip
+    console.print(
+        f"[bold]1.[/] a consortium: {validators} validators and a member node on loopback, "
+        f"one real second = one simulated day ({net})"
+    )
+    users = config.members + joiners + 10
+    entries = init_network(
+        net, validators, 1, _free_base(validators + 1), None, 8282, TIMESCALE, users, force=True
+    )
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         for entry in entries:
             start_node(net, entry)
         wait_for_blocks(net, entries, height=1, timeout=120)
         console.print(f"   up in {time.monotonic() - t0:.0f} s; members use {member_rpc(net)}")
-        console.print(f"[bold]2.[/] deploy the suite, {config.members} members join, then "
-                      f"{config.months} simulated months of the plan")  # fmt: skip
+        console.print(
+            f"[bold]2.[/] deploy the suite, {config.members} members join, then "
+            f"{config.months} simulated months of the plan"
+        )
         with Live(config) as live:
             result = simulate(member_rpc(net), net / "accounts.json", config, out, on_tick=live.tick)
         console.print("[bold]3.[/] the report, recomputed from the chain")
@@ -54,6 +62,23 @@ def run_demo(config: SimConfig, directory: Path = DEMO_DIR, validators: int = 4,
         signal.signal(signal.SIGTERM, previous)
     console.print(f"demo done in {time.monotonic() - t0:.0f} s")
     return result
+
+
+def _free_base(nodes: int) -> int:
+    """The first port range from BASE_PORT whose p2p and JSON-RPC ports are all free."""
+    for base in range(BASE_PORT, BASE_PORT + 2_000, 10):
+        if all(_free(base + i) and _free(base + 100 + i) for i in range(nodes)):
+            return base
+    raise RuntimeError(f"no free ports from {BASE_PORT}")
+
+
+def _free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False
 
 
 def _interrupt(signum, frame):
