@@ -74,7 +74,10 @@ def demo(walkthrough: bool, members: int | None, months: int, incidence: float, 
     from consortium.simulation.params import SimConfig
     from consortium.simulation.showcase import run_demo
 
-    result = run_demo(SimConfig(members=members or 200, months=months, incidence=incidence), keep=keep)
+    try:
+        result = run_demo(SimConfig(members=members or 200, months=months, incidence=incidence), keep=keep)
+    except (RuntimeError, TimeoutError) as exc:
+        raise click.ClickException(str(exc)) from None
     if not result["reconciled"]:
         raise SystemExit(2)
 
