@@ -1,10 +1,10 @@
 """The whole journey, as people run it: `hubao operator` and `hubao wallet` against a real dev node
 process (time moved with evm_increaseTime), every refusal in plain words and exit code 1.
 
-Each `hubao` process spends ~4 s of CPU importing web3 and eth-keyfile, so the steps that matter
-most as a person meets them (new key, join, claims, refusals, the reveal after a restart, settle)
-run as real subprocesses (`process=True`); the others run the very same click commands in-process
-(click's CliRunner: same parsing, output and exit codes), which keeps the test inside its budget.
+Each `hubao` process spends ~4 s of CPU importing web3 and eth-keyfile, so a few steps run as real
+subprocesses (`process=True`: join, claim submit, the reveal after a restart, settle, a wrong
+password, no node); the others run the very same click commands in-process (click's CliRunner: same
+parsing, output and exit codes), which keeps the test inside its time budget.
 
 enroll -> join -> wait -> claim -> review -> notice -> objection -> rejection -> dispute -> jury
 (commit, reveal) -> settlement (auto-debit, payout) -> pay by hand -> defaulter removed -> exit.
@@ -240,9 +240,7 @@ def test_whole_journey(world: World, tmp_path: Path) -> None:
 
     # ---- refusals before the waiting period ends
     files = _evidence(tmp_path / "evidence")
-    early = w.signed(
-        "alice", "claim", "submit", "--illness", "12", "--evidence", *map(str, files), ok=False, process=True
-    )
+    early = w.signed("alice", "claim", "submit", "--illness", "12", "--evidence", *map(str, files), ok=False)
     waiting_ends = w.suite().membership.call("waitingEndsAt", alice)
     assert (
         f"your waiting period ends on {time.strftime('%Y-%m-%d', time.gmtime(waiting_ends))}" in early.stderr
@@ -276,7 +274,7 @@ def test_whole_journey(world: World, tmp_path: Path) -> None:
         (tampered / f.name).write_bytes(f.read_bytes())
     scan = tampered / "pathology.png"
     scan.write_bytes(bytes([scan.read_bytes()[0] ^ 1]) + scan.read_bytes()[1:])
-    caught = w.run("evidence", "verify", cid, *map(str, sorted(tampered.iterdir())), ok=False, process=True)
+    caught = w.run("evidence", "verify", cid, *map(str, sorted(tampered.iterdir())), ok=False)
     assert "pathology.png: content differs" in caught.stderr and "diagnosis.json" not in caught.stderr
     nosy = w.signed("bob", "claim", "evidence", cid, ok=False)  # bob may not read alice's evidence
     assert f"account {a['bob']} is not allowed to read this evidence" in nosy.stderr
