@@ -126,3 +126,16 @@ def connect(rpc: str, deployment_path: Path):
             f"but {deployment_path} is for chain {deployment.chain_id}"
         )
     return w3, deployment
+
+
+def json_option(fn):
+    """`--json` on the command itself too (`hubao wallet status --json`), as on its group."""
+    import functools
+
+    @functools.wraps(fn)
+    def inner(obj, *args, json_output: bool = False, **kwargs):
+        if json_output:
+            obj["out"] = Output(True)
+        return fn(obj, *args, **kwargs)
+
+    return click.option("--json", "json_output", is_flag=True, help="Machine-readable output.")(inner)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from consortium.cliutil import Output, chain_options, connect, password_option, read_password
+from consortium.cliutil import Output, chain_options, connect, json_option, password_option, read_password
 from consortium.wallet.keystore import DEFAULT_DIR, Keystore, KeystoreError
 from consortium.wallet.words import PlanError, day, in_words, moment, rmb
 
@@ -44,7 +44,7 @@ def staff_command(group, name: str | None = None):
             help="Folder of keystore files (same format as the wallet).",
         )(fn)
         fn = password_option(fn)
-        fn = chain_options(fn)
+        fn = chain_options(json_option(fn))
         fn = click.pass_obj(fn)
         return group.command(name)(fn)
 

@@ -6,7 +6,15 @@ from pathlib import Path
 
 import click
 
-from consortium.cliutil import Output, chain_options, connect, fail_on, password_option, read_password
+from consortium.cliutil import (
+    Output,
+    chain_options,
+    connect,
+    fail_on,
+    json_option,
+    password_option,
+    read_password,
+)
 from consortium.wallet import plan
 from consortium.wallet.keystore import DEFAULT_DIR, Keystore, KeystoreError
 from consortium.wallet.words import PlanError, day, in_words, moment, rmb
@@ -93,7 +101,7 @@ def plan_command(group, name: str | None = None, sign: bool = True):
         fn = click.option("--account", help="Which key, when the wallet holds several.")(fn)
         if sign:
             fn = password_option(fn)
-        fn = chain_options(fn)
+        fn = chain_options(json_option(fn))
         fn = click.pass_obj(fn)
         return group.command(name)(fn)
 

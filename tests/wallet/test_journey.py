@@ -246,7 +246,7 @@ def test_whole_journey(world: World, tmp_path: Path) -> None:
         f"your waiting period ends on {time.strftime('%Y-%m-%d', time.gmtime(waiting_ends))}" in early.stderr
     )
     assert w.suite().membership.state_of(alice) == "Waiting"  # the refusal cost nothing
-    status = w.json_of(w.wallet("alice", "--json", "status"))
+    status = w.json_of(w.wallet("alice", "status", "--json"))
     assert status["state"] == "Waiting" and status["waiting_ends_at"] == waiting_ends
 
     w.advance(91 * DAY)
