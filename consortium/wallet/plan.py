@@ -125,8 +125,9 @@ def pay(suite: Suite) -> dict:
     balance = suite.token.balance_of(me)
     if balance < owed:
         raise _refuse("ERC20InsufficientBalance", me, balance, owed)
-    if suite.token.allowance(me, suite.pool.address) < owed:
-        suite.token.approve(suite.pool.address, owed)
+    allowance = suite.token.allowance(me, suite.pool.address)
+    if allowance < owed:  # allow this payment on top, so what is left for auto-debit stays as it was
+        suite.token.approve(suite.pool.address, allowance + owed)
     receipt = suite.pool.pay()
     return {"member": me, "paid": owed, "tx": receipt["transactionHash"].hex()}
 
