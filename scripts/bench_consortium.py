@@ -34,7 +34,7 @@ from rich.table import Table  # noqa: E402
 
 from consortium.network.genesis import QbftSettings  # noqa: E402
 from consortium.network.layout import free_base_port, init_network  # noqa: E402
-from consortium.network.processes import pid_of, start_node, stop_node, wait_for_blocks  # noqa: E402
+from consortium.network.processes import pid_of, start_node, stop_nodes, wait_for_blocks  # noqa: E402
 from node.genesis import DEV_BALANCE, dev_accounts  # noqa: E402
 
 
@@ -171,8 +171,7 @@ class ConsortiumBench:
 
     def close(self) -> None:
         self.stop.set()
-        for entry in self.entries:
-            stop_node(self.root, entry)
+        stop_nodes(self.root, self.entries)
         self.tmp.cleanup()
 
 

@@ -107,9 +107,9 @@ def status(directory, as_json):
 def down(directory, timeout, as_json):
     """Stop every node: SIGTERM, wait, then SIGKILL."""
     from consortium.network.layout import load_network
-    from consortium.network.processes import stop_node
+    from consortium.network.processes import stop_nodes
 
-    result = {e.name: stop_node(directory, e, timeout) for e in load_network(directory)}
+    result = stop_nodes(directory, load_network(directory), timeout)
     Output(as_json).table("network down", ["node", "result"], [[k, v] for k, v in result.items()])
 
 

@@ -87,6 +87,15 @@ def stop_node(root: Path, entry: NodeEntry, timeout: float = 10.0) -> str:
     return "killed"
 
 
+def stop_nodes(root: Path, entries: list[NodeEntry], timeout: float = 10.0) -> dict[str, str]:
+    """Stop several nodes at once (each its own SIGTERM-wait-SIGKILL); {name: what happened}."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=max(1, len(entries))) as pool:
+        results = pool.map(lambda e: stop_node(root, e, timeout), entries)
+        return dict(zip((e.name for e in entries), results, strict=True))
+
+
 def _reap(pid: int) -> bool:
     """True once `pid` is gone (reaping it when it is our child)."""
     try:

@@ -9,9 +9,11 @@ import subprocess
 import sys
 import tomllib
 
+from click.testing import CliRunner
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 
+from consortium.cli import main as cli_main
 from node.genesis import Genesis
 from node.p2p.identity import node_address
 from node.permissioning import ALLOWLIST_ADDRESS
@@ -69,8 +71,8 @@ def test_init_writes_keys_certs_configs_and_genesis(tmp_path):
         assert parsed.alloc[bytes.fromhex(who["address"][2:])]["balance"] > 0
     assert parsed.alloc[bytes.fromhex(ALLOWLIST_ADDRESS[2:])]["code"]
 
-    again = subprocess.run(cmd[:-1], capture_output=True, text=True, timeout=60)
-    assert again.returncode == 1 and "already holds a network" in " ".join(again.stderr.split())
+    again = CliRunner().invoke(cli_main, cmd[3:-1])  # in process: the same command, no interpreter start
+    assert again.exit_code == 1 and "already holds a network" in " ".join(again.stderr.split())
 
 
 def test_node_run_with_a_broken_config_says_what_is_wrong_in_one_line(tmp_path):
