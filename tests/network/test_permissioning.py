@@ -138,3 +138,42 @@ def test_majority_of_admins_adds_an_account_and_chain_enforces_it(network, tmp_p
     block, _ = mine(chain, [from_newcomer(0)])
     assert len(block.transactions) == 1
     assert newcomer.address.lower() in [a.lower() for a in reader.accounts()]
+
+
+def test_removals_keep_the_lists_consistent_and_admin_changes_move_the_majority(network, tmp_path):
+    root, _, book = network
+    chain = open_chain(root, tmp_path / "db")
+    reader = Allowlist(chain)
+    admins = [a["privateKey"] for a in book["admins"]]  # 4 organisations
+    nonces = dict.fromkeys(range(len(admins)), 0)
+
+    def act(i: int, signature: str, types: list, args: list):
+        raw = tx(chain, admins[i], nonces[i], signature, types, args)
+        nonces[i] += 1
+        _, receipts = mine(chain, [raw])
+        return receipts[0].state_root == b"\x01"
+
+    def propose(i, kind, target, add):
+        return act(i, "propose(uint8,address,bool)", ["uint8", "address", "bool"], [kind, target, add])
+
+    def approve(i, pid):
+        return act(i, "approve(uint256)", ["uint256"], [pid])
+
+    before = reader.accounts()
+    middle = before[len(before) // 2]  # not the last one: removal swaps the last into its place
+    assert propose(0, 0, middle, False) and approve(1, 1) and approve(2, 1)
+    after = reader.accounts()
+    assert sorted(after) == sorted(a for a in before if a != middle)
+    assert not reader.is_account_allowed(middle)
+    assert all(reader.is_account_allowed(a) for a in after)  # every moved index still points home
+    assert not approve(3, 1)  # AlreadyExecuted
+    assert not propose(0, 0, middle, False)  # NoChange: it is already off the list
+
+    # a fifth admin joins (3 of 4 approve); the majority becomes 3 of 5
+    fifth = Account.create()
+    assert propose(0, 2, fifth.address, True) and approve(1, 2) and approve(2, 2)
+    assert fifth.address.lower() in [a.lower() for a in reader.admins()]
+    assert propose(0, 1, "0x" + "ab" * 20, True) and approve(1, 3)
+    assert not reader.is_node_allowed("0x" + "ab" * 20)  # 2 of 5
+    assert not approve(1, 3)  # AlreadyApproved
+    assert approve(3, 3) and reader.is_node_allowed("0x" + "ab" * 20)
