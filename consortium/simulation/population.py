@@ -43,21 +43,30 @@ def _after(rng: random.Random, per_year: float) -> int | None:
     return int(rng.expovariate(per_year) * YEAR) if per_year > 0 else None
 
 
+def joiners(config: SimConfig) -> int:
+    return round(config.members * config.join_rate * config.months / 12)
+
+
+def check_enough(config: SimConfig, accounts: int) -> int:
+    """How many member accounts the run needs (founders and joiners); refuses if there are fewer."""
+    total = config.members + joiners(config)
+    if accounts < total:
+        raise ValueError(
+            f"the network has {accounts} allowlisted user accounts but {config.members} members and "
+            f"{joiners(config)} joiners need {total}: create it with `hubao net init --users {total}` or more"
+        )
+    return total
+
+
 def draw_population(config: SimConfig, keys: list[str], horizon: int, waiting: int) -> list[Person]:
     """The founding cohort (joins at once) and the joiners spread over the horizon."""
-    joiners = round(config.members * config.join_rate * config.months / 12)
-    total = config.members + joiners
-    if len(keys) < total:
-        raise ValueError(
-            f"the network has {len(keys)} allowlisted user accounts but {config.members} members and "
-            f"{joiners} joiners need {total}: create it with `hubao net init --users {total}` or more"
-        )
+    total = check_enough(config, len(keys))
     people = []
     claim_rate = config.incidence / (1 - config.fraud_rate) if config.fraud_rate < 1 else config.incidence
     for i in range(total):
         rng = random.Random(f"{config.seed}:person:{i}")
         join_offset = 0 if i < config.members else int(rng.uniform(0, horizon))
-        age = min(rng.triangular(0.1, 59.95, 35), 59.9 - join_offset / YEAR)
+        age = min(rng.uniform(0.1, 59.95), 59.9 - join_offset / YEAR)  # some turn 60 in the year
         fraud = rng.random() < config.fraud_rate
         accident = not fraud and rng.random() < config.accident_share
         claim_after = _after(rng, claim_rate)

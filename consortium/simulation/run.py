@@ -10,6 +10,7 @@ from consortium.simulation.chain import NetworkAccounts, connect
 from consortium.simulation.driver import Driver
 from consortium.simulation.ledger import read_chain, reconcile, rule_checks
 from consortium.simulation.params import SimConfig
+from consortium.simulation.population import check_enough
 
 
 def simulate(rpc: str, accounts_path: Path, config: SimConfig, out: Path, on_tick=None) -> dict:
@@ -17,7 +18,13 @@ def simulate(rpc: str, accounts_path: Path, config: SimConfig, out: Path, on_tic
     out.mkdir(parents=True, exist_ok=True)
     (out / "deployment.json").unlink(missing_ok=True)  # every run deploys its own suite
     w3 = connect(rpc)
-    driver = Driver(w3, NetworkAccounts.load(accounts_path), config, out, on_tick=on_tick)
+    try:
+        _ = w3.eth.chain_id
+    except Exception:
+        raise ConnectionError(f"no node answers at {rpc}: is the network up (`hubao net up`)?") from None
+    accounts = NetworkAccounts.load(accounts_path)
+    check_enough(config, len(accounts.users))  # before deploying anything
+    driver = Driver(w3, accounts, config, out, on_tick=on_tick)
     deployment = driver.deploy()
     run = driver.run()
     chain = read_chain(w3, deployment, run["last_block"])

@@ -12,6 +12,7 @@ from pathlib import Path
 from rich.console import Console
 
 from consortium.simulation.params import SimConfig
+from consortium.simulation.population import joiners
 
 DEMO_DIR = Path("build/demo")
 TIMESCALE = 86_400  # one real second is one simulated day: a year takes about six minutes
@@ -31,12 +32,11 @@ def run_demo(config: SimConfig, directory: Path = DEMO_DIR, validators: int = 4,
     directory = Path(directory).resolve()  # node processes run in their own folders
     net = directory / "network"
     out = directory / "report"
-    joiners = round(config.members * config.join_rate * config.months / 12)
     console.print(
         f"[bold]1.[/] a consortium: {validators} validators and a member node on loopback, "
         f"one real second = one simulated day ({net})"
     )
-    users = config.members + joiners + 10
+    users = config.members + joiners(config) + 10
     entries = init_network(
         net, validators, 1, _free_base(validators + 1), None, 8282, TIMESCALE, users, force=True
     )

@@ -139,3 +139,11 @@ def test_simulate_without_a_network_is_one_clear_line(tmp_path):
     assert result.returncode == 1
     assert "give --network DIR" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_too_few_member_accounts_is_refused_before_deploying(simulated):
+    root, _, _ = simulated
+    result = hubao("simulate", "--network", str(root), "--members", "500", "--out", str(root / "no-report"))
+    assert result.returncode == 1
+    assert "hubao net init --users" in result.stderr
+    assert not (root / "no-report" / "deployment.json").exists()
