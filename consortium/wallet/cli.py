@@ -366,14 +366,14 @@ def jury_cases(obj, rpc, deployment_path, account) -> None:
         return
     obj["out"].table(
         "Review board",
-        ["claim", "phase", "votes until", "reveal until", "you"],
+        ["claim", "phase", "votes until", "reveal until", "your vote"],
         [
             [
                 r["claim_id"],
                 r["phase"],
                 moment(r["commit_ends_at"]),
                 moment(r["reveal_ends_at"]),
-                "revealed" if r["revealed"] else "committed" if r["committed"] else "-",
+                "revealed" if r["revealed"] else "committed" if r["committed"] else r["may_vote"],
             ]
             for r in rows
         ],

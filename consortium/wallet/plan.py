@@ -310,7 +310,10 @@ def object_to(
 
 
 def jury_cases(suite: Suite, juror: str) -> list[dict]:
+    """Open review-board cases, and where this account stands on each (may it vote, did it)."""
     now = suite.now()
+    eligible_at = suite.jury.call("eligibleAt", juror)
+    active = suite.membership.is_active(juror)
     rows = []
     for claim_id in claim_ids(suite.jury, "CaseOpened", suite.deployment.block):
         case = suite.jury.case(claim_id)
@@ -318,12 +321,23 @@ def jury_cases(suite: Suite, juror: str) -> list[dict]:
             continue
         phase = "commit" if now < case.commitEndsAt else "reveal" if now < case.revealEndsAt else "closing"
         committed = any(suite.jury.call("commitments", claim_id, juror))
+        if case.claimant == juror:
+            may_vote = "no: your own claim"
+        elif eligible_at == 0:
+            may_vote = "no: not a qualified juror"
+        elif eligible_at > case.commitEndsAt:
+            may_vote = f"no: eligible from {day(eligible_at)}"
+        elif not active:
+            may_vote = "no: not an active member"
+        else:
+            may_vote = "yes"
         rows.append(
             {
                 "claim_id": claim_id,
                 "phase": phase,
                 "commit_ends_at": case.commitEndsAt,
                 "reveal_ends_at": case.revealEndsAt,
+                "may_vote": may_vote,
                 "committed": committed,
                 "revealed": suite.jury.call("revealed", claim_id, juror),
             }

@@ -324,7 +324,10 @@ def test_whole_journey(world: World, tmp_path: Path) -> None:
     )
     assert sorted(copy["jurors"]) == sorted([a["juror1"], a["juror2"]])
     cases = w.json_of(w.wallet("juror1", "--json", "jury", "cases"))
-    assert cases[0]["claim_id"] == int(cid) and cases[0]["phase"] == "commit"
+    assert (
+        cases[0]["claim_id"] == int(cid) and cases[0]["phase"] == "commit" and cases[0]["may_vote"] == "yes"
+    )
+    assert w.json_of(w.wallet("bob", "--json", "jury", "cases"))[0]["may_vote"] == "no: not a qualified juror"
     w.signed("juror1", "jury", "evidence", cid, "--out", str(tmp_path / "juror1"))
     seen = json.loads((tmp_path / "juror1" / "diagnosis.json").read_text())
     assert (
