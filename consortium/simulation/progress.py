@@ -87,6 +87,14 @@ def show(result: dict, out: Path, as_json: bool) -> None:
     for row in result["periods"]:
         table.add_row(*[rmb(row[k]) if k.endswith("_fen") else str(row[k]) for _, k in cols])
     console.print(table)
+    r, c = result["rules"], result["config"]
+    console.print(
+        f"rules: waiting {r['waiting_period'] // 86_400} d; cover RMB {rmb(r['cover_under_40'])} under 40, "
+        f"RMB {rmb(r['cover_40_to_59'])} from 40 (real / k, k = {c['scale_k']}); "
+        f"fee {r['fee_bps'] / 100:g}%; "
+        f"year cap RMB {rmb(r['year_cap'])}, per-case cap off; notice {r['notice_period'] // 86_400} d; "
+        f"jury: {r['min_votes']} votes, {r['commit_duration'] // 86_400}+{r['reveal_duration'] // 86_400} d"
+    )
     t = result["totals"]
     console.print(
         f"{t['members_joined']} members joined, {t['claims_submitted']} claims, {t['claims_accepted']} paid; "
