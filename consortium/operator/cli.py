@@ -311,7 +311,7 @@ def settle(obj, max_payouts, **kw) -> None:
     for x in r["resolved"]:
         lines.append(f"review board decided claim #{x['claim_id']}: {x['status']}")
     lines.append(
-        f"collected {rmb(r['collected'])} from {r['paid']} member(s); {r['debits_failed']} debit(s) failed"
+        f"collected {rmb(r['collected'])} from {r['debited']} member(s); {r['debits_failed']} debit(s) failed"
     )
     for p in r["paid"]:
         lines.append(

@@ -55,7 +55,7 @@ def collect(suite: Suite, who: list[str] | None = None) -> dict:
     """Auto-debit: every batch is sent at once and awaited together (the contract skips whoever
     owes nothing, so no per-member read is needed first); a failed debit is reported, never fatal."""
     everyone = who if who is not None else members(suite)
-    result = {"members": len(everyone), "paid": 0, "collected": 0, "debits_failed": 0, "failed": []}
+    result = {"members": len(everyone), "debited": 0, "collected": 0, "debits_failed": 0, "failed": []}
     if not everyone:
         return result
     suite.tx.estimate(suite.pool.contract.functions.collect(everyone[:1]))  # a refusal (role) surfaces here
@@ -63,7 +63,7 @@ def collect(suite: Suite, who: list[str] | None = None) -> dict:
     pending = [suite.pool.collect(b, gas=100_000 + GAS_PER_DEBIT * len(b), wait=False) for b in batches]
     for receipt in Transactor.wait_all(pending):
         paid = suite.pool.in_receipt(receipt, "SharePaid")
-        result["paid"] += len(paid)
+        result["debited"] += len(paid)
         result["collected"] += sum(e["args"]["amount"] for e in paid)
         result["failed"] += [e["args"]["member"] for e in suite.pool.in_receipt(receipt, "DebitFailed")]
     result["debits_failed"] = len(result["failed"])
