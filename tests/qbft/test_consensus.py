@@ -53,7 +53,7 @@ def test_one_down_continues_two_down_halts_without_fork_then_recovers(tmp_path):
             await asyncio.sleep(0.5)
             halted = [n.height for n in net.running()]
             await asyncio.sleep(2.5)
-            assert [n.height for n in net.running()] == halted  # 2 of 4: no quorum, no blocks
+            assert max(n.height for n in net.running()) == max(halted)  # 2 of 4: no quorum, no blocks
             await net.nodes[2].restart()
             await net.nodes[3].restart()
             await net.wait_height(max(halted) + 2, timeout=30)
@@ -151,7 +151,7 @@ def test_split_never_finalises_two_blocks_at_one_height_and_heals(tmp_path):
             await asyncio.sleep(0.5)
             frozen = [n.height for n in net.nodes]
             await asyncio.sleep(3)
-            assert [n.height for n in net.nodes] == frozen
+            assert max(n.height for n in net.nodes) == max(frozen)
             net.hub.heal()
             await net.wait_height(max(frozen) + 3, timeout=40)
             net.assert_same_chain(net.nodes)
