@@ -204,7 +204,6 @@ class RpcServer(RpcRegistryAPI):
         ws = web.WebSocketResponse(max_msg_size=MAX_WS_MESSAGE, heartbeat=30)
         await ws.prepare(request)
         conn = WsConnection(ws)
-        request.app.setdefault("ws_connections", set()).add(conn)
         try:
             async for message in ws:
                 if message.type in (WSMsgType.TEXT, WSMsgType.BINARY):
@@ -214,7 +213,6 @@ class RpcServer(RpcRegistryAPI):
                 elif message.type == WSMsgType.ERROR:
                     break
         finally:
-            request.app["ws_connections"].discard(conn)
             conn.close()
         return ws
 
