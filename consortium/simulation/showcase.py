@@ -4,6 +4,7 @@ the network stopped again, also on failure or Ctrl-C."""
 
 from __future__ import annotations
 
+import shutil
 import signal
 import socket
 import time
@@ -22,7 +23,7 @@ console = Console()
 
 
 def run_demo(config: SimConfig, directory: Path = DEMO_DIR, validators: int = 4, keep: bool = False) -> dict:
-    from consortium.network.layout import init_network
+    from consortium.network.layout import init_network, load_network
     from consortium.network.processes import start_node, stop_node, wait_for_blocks
     from consortium.simulation.chain import member_rpc
     from consortium.simulation.progress import Live, show
@@ -37,6 +38,10 @@ def run_demo(config: SimConfig, directory: Path = DEMO_DIR, validators: int = 4,
         f"one real second = one simulated day ({net})"
     )
     users = config.members + joiners(config) + 10
+    if (net / "network.json").exists():  # a previous `--keep` run may still be up
+        for entry in load_network(net):
+            stop_node(net, entry)
+    shutil.rmtree(net, ignore_errors=True)  # a fresh chain: old node data would keep the old genesis
     entries = init_network(
         net, validators, 1, _free_base(validators + 1), None, 8282, TIMESCALE, users, force=True
     )
