@@ -8,8 +8,8 @@ from consortium.operator.reads import all_claims, read_many
 
 COLLECT_BATCH = 100
 MAX_CLOSES = 400
-# collect() skips a failed debit (try/catch), so eth_estimateGas's binary search finds a gas limit at
-# which every debit fails for want of gas; give each debit its own allowance instead.
+# Batches are sent without waiting, so each gets a gas limit from its size rather than an estimate.
+# (A debit starved of gas reverts the whole call, see GasGuard, so a tight limit cannot skip debits.)
 GAS_PER_DEBIT = 70_000
 
 

@@ -14,8 +14,6 @@ from consortium.wallet.attestation import load_attestation
 from consortium.wallet.votes import Vote, VoteBook
 from consortium.wallet.words import CLAIM_WORDS, PlanError, day, explain
 
-PERMIT_GAS = 100_000
-
 
 def _refuse(name: str, *args) -> PlanError:
     return PlanError(explain(ContractRefusal(name, args)))
@@ -54,11 +52,7 @@ def join(suite: Suite, attestation_path: str | Path, allowance: int | None = Non
             suite.tx.chain_id,
             suite.token.address,
         )
-    gas = None
-    if permit is not None:  # a failing permit is caught in the contract: never let it fail for want of gas
-        fn = suite.membership.contract.functions.joinWithPermit(a.as_tuple(), signature, permit.as_tuple())
-        gas = _check(suite, fn) + PERMIT_GAS
-    receipt = suite.membership.join(a, signature, permit, gas=gas)
+    receipt = suite.membership.join(a, signature, permit)
     joined = suite.membership.in_receipt(receipt, "MemberJoined")[0]["args"]
     return {
         "member": me,

@@ -4,7 +4,7 @@ pragma solidity ^0.8.28;
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
-import {ICostSharing, IMembership, Rules, Wired} from "./Rules.sol";
+import {GasGuard, ICostSharing, IMembership, Rules, Wired} from "./Rules.sol";
 
 /// The pool. Costs are shared through one cumulative per-member index (Batog, Boca and Johnson
 /// 2018): closing a period adds that period's share to `index`; a member owes what the index rose
@@ -16,7 +16,7 @@ import {ICostSharing, IMembership, Rules, Wired} from "./Rules.sol";
 /// levied beyond need (rounding) is surplus carried; levied short of need (caps) and shares written
 /// off for defaulters are shortfall carried. A claimant stops sharing when their claim is accepted,
 /// before the index step of the period that settles it, so never pays towards their own case.
-contract CostSharing is ICostSharing, AccessControl, Wired {
+contract CostSharing is ICostSharing, AccessControl, Wired, GasGuard {
     using SafeERC20 for IERC20;
 
     bytes32 public constant OPERATOR_ROLE = keccak256("OPERATOR_ROLE");
@@ -277,9 +277,11 @@ contract CostSharing is ICostSharing, AccessControl, Wired {
             address member = members[i];
             uint256 amount = owed(member);
             if (amount == 0) continue;
+            uint256 gasBefore = gasleft();
             if (token.trySafeTransferFrom(member, address(this), amount)) {
                 _credit(member, amount);
             } else {
+                _revertIfStarved(gasBefore);
                 emit DebitFailed(member, amount);
             }
         }

@@ -5,13 +5,13 @@ import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Permit.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
-import {ICostSharing, IMembership, MemberStatus, Rules, Wired} from "./Rules.sol";
+import {GasGuard, ICostSharing, IMembership, MemberStatus, Rules, Wired} from "./Rules.sol";
 
 /// Who is in the plan. A person joins free with an enroller's EIP-712 attestation that binds their
 /// address to a commitment of their identity (one person, one membership; never the ID in clear),
 /// their coverage tier and the time they turn 60. Joining can carry an ERC-20 permit so the pool
 /// may auto-debit shares: the member's whole year then needs no further transaction.
-contract Membership is IMembership, AccessControl, EIP712, Wired {
+contract Membership is IMembership, AccessControl, EIP712, Wired, GasGuard {
     bytes32 public constant ENROLLER_ROLE = keccak256("ENROLLER_ROLE");
     /// Held by the other contracts of the suite (claims, cost sharing).
     bytes32 public constant SUITE_ROLE = keccak256("SUITE_ROLE");
@@ -244,7 +244,10 @@ contract Membership is IMembership, AccessControl, EIP712, Wired {
     /// A permit that fails (e.g. someone submitted it first) is not fatal: the allowance may exist.
     function _permit(address member, Permit calldata p) private {
         if (p.value == 0) return;
-        try token.permit(member, address(pool), p.value, p.deadline, p.v, p.r, p.s) {} catch {}
+        uint256 gasBefore = gasleft();
+        try token.permit(member, address(pool), p.value, p.deadline, p.v, p.r, p.s) {} catch {
+            _revertIfStarved(gasBefore);
+        }
     }
 
     function _end(address member, MemberStatus reason) private {

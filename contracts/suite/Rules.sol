@@ -79,3 +79,15 @@ abstract contract Wired {
         _;
     }
 }
+
+/// A caught inner call that failed for lack of gas must not pass as a refusal: gas estimation would
+/// then settle on a limit at which every debit or permit silently fails. After a failed call, EIP-150
+/// leaves at most 1/64 of the gas it had; finding that little means the call ran out of gas.
+abstract contract GasGuard {
+    error InnerCallOutOfGas();
+
+    function _revertIfStarved(uint256 gasBefore) internal view {
+        if (gasleft() <= gasBefore / 63) revert InnerCallOutOfGas();
+    }
+}
+
