@@ -30,8 +30,9 @@ from node.qbft.config import QbftConfig
 from node.qbft.extradata import ExtraData, InvalidExtraData, Vote, block_hash
 from node.qbft.height import HeightEnvAPI, HeightManager, InvalidMessage, NotNow
 from node.qbft.keys import Signer
+from node.qbft.round import PreparedCertificate
 from node.qbft.rules import QbftRules
-from node.qbft.signlog import SignLog
+from node.qbft.signlog import SignLog, write_atomically
 from node.qbft.validators import VoteProposer, proposer_for
 from node.sync import BlockSync
 
@@ -84,6 +85,7 @@ class QbftEngine(BlockProducerAPI, HeightEnvAPI):
         self.rules: QbftRules = chain.rules
         self.tracker = self.rules.bind(chain)
         self.signlog = SignLog(os.path.join(node.datadir, "qbft-signed.log"))
+        self._lock_path = os.path.join(node.datadir, "qbft-lock.rlp")
         self.sync = BlockSync(chain, self.network, self.import_block, decode_block)
         self.network.subscribe(TOPIC_QBFT, self._on_gossip)
         self._unsubscribe = chain.subscribe_new_heads(self._on_new_head)
@@ -157,6 +159,7 @@ class QbftEngine(BlockProducerAPI, HeightEnvAPI):
         validators = self.tracker.validators_for(height)
         if self.address in validators:
             self.hm = HeightManager(self, height, validators, bytes(head.coinbase))
+            self._load_lock(self.hm)
             self._height_task = asyncio.get_running_loop().create_task(self._run_height(self.hm))
         else:
             self.hm = None
@@ -278,6 +281,36 @@ class QbftEngine(BlockProducerAPI, HeightEnvAPI):
 
     def guard(self, height: int, round_: int, kind: str, digest: bytes) -> None:
         self.signlog.guard(height, round_, kind, digest)
+
+    def lock(self, height: int, certificate: Any) -> None:
+        """RLP [height, round, block, [prepares]] in DATADIR/qbft-lock.rlp, replaced atomically."""
+        data = rlp.encode(
+            [
+                height,
+                certificate.round,
+                rlp.encode(certificate.block),
+                [p.signed.items() for p in certificate.prepares],
+            ]
+        )
+        write_atomically(self._lock_path, data)
+
+    def _load_lock(self, hm: HeightManager) -> None:
+        """After a restart in the middle of a height: take up the lock we held."""
+        try:
+            with open(self._lock_path, "rb") as fh:
+                height_raw, round_raw, block_rlp, prepares = rlp.decode(fh.read())
+            if int.from_bytes(height_raw, "big") != hm.height:
+                return
+            block = decode_block(block_rlp)
+            parsed = tuple(m.Prepare.parse(p) for p in prepares)
+            hm.prepared = PreparedCertificate(
+                int.from_bytes(round_raw, "big"), block, block_hash(block.header), parsed
+            )
+            log.info("height %d: resuming with the block locked in round %d", hm.height, hm.prepared.round)
+        except FileNotFoundError:
+            return
+        except Exception:
+            log.exception("ignoring an unreadable lock file")
 
     def send(self, message: Any) -> None:
         if isinstance(message, m.RoundChange):

@@ -77,6 +77,9 @@ class HeightEnvAPI(ABC):
     def guard(self, height: int, round_: int, kind: str, digest: bytes) -> None:
         """Durably record what we are about to sign; raise Equivocation if it contradicts."""
 
+    def lock(self, height: int, certificate: PreparedCertificate) -> None:  # noqa: B027
+        """Durably keep the prepared certificate (so a restart still carries it into round changes)."""
+
     @abstractmethod
     def send(self, message: Proposal | Prepare | Commit | RoundChange) -> None: ...
 
@@ -300,6 +303,7 @@ class HeightManager:
             return
         if not st.sent_commit and len(st.matching_prepares()) >= self.quorum:
             self.prepared = PreparedCertificate(r, st.block, st.digest, tuple(st.matching_prepares()))
+            self.env.lock(self.height, self.prepared)
             try:
                 self.env.guard(self.height, r, "commit", st.digest)
             except Equivocation as exc:

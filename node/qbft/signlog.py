@@ -1,4 +1,4 @@
-"""What this validator signed, written to disk (fsync) BEFORE the message leaves the process.
+"""What this validator signed, and its lock, written to disk (fsync) BEFORE a message leaves.
 
 A validator must never sign two different blocks for one (height, round), not even across a
 crash and restart; so every proposal, prepare and commit first goes through `guard`, which refuses
@@ -80,3 +80,13 @@ class SignLog:
 
     def close(self) -> None:
         self._fh.close()
+
+
+def write_atomically(path: str, data: bytes) -> None:
+    """Replace `path` with `data` so that a crash leaves either the old or the new file."""
+    tmp = path + ".tmp"
+    with open(tmp, "wb") as out:
+        out.write(data)
+        out.flush()
+        os.fsync(out.fileno())
+    os.replace(tmp, path)

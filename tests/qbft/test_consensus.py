@@ -186,3 +186,36 @@ def test_no_empty_blocks_but_the_heartbeat_and_a_prompt_block_for_a_transaction(
             await net.stop()
 
     run(scenario())
+
+
+def test_a_restarted_validator_keeps_its_lock(tmp_path):
+    """Prepared (locked) at height 1, then a crash: after the restart its round change still carries
+    the locked block, so the lock survives the crash as QBFT's safety argument assumes."""
+
+    async def scenario():
+        from node.qbft import messages as m
+        from node.qbft.extradata import block_hash
+        from node.qbft.keys import Signer
+        from node.qbft.round import PreparedCertificate
+
+        net = Consortium(tmp_path, 4)
+        node = net.nodes[0]
+        await node.start()  # alone: nothing becomes final
+        try:
+            block = node.engine.create_block(0)
+            digest = block_hash(block.header)
+            prepares = tuple(
+                m.Prepare.create(m.RoundId(1, 0), digest, Signer(k)) for k in net.validator_keys[:3]
+            )
+            node.engine.lock(1, PreparedCertificate(0, block, digest, prepares))
+            await node.stop()
+            await node.restart()
+            hm = node.engine.hm
+            assert hm.height == 1 and hm.prepared is not None and hm.prepared.digest == digest
+            hm.on_timeout(0)
+            mine = hm.round_changes[1][node.address]
+            assert mine.payload.prepared == (0, digest) and len(mine.prepares) == 3
+        finally:
+            await net.stop()
+
+    run(scenario())
