@@ -63,11 +63,16 @@ class Stage:
 
 @click.command("demo")
 @click.option("--walkthrough", is_flag=True, help="Instead: one member's road on an in-process chain.")
-@click.option("--members", type=click.IntRange(2), help="Members (demo: 200; walkthrough: 51).")
+@click.option("--members", type=click.IntRange(2), help="Members (demo: 100; walkthrough: 51).")
 @click.option("--months", type=click.IntRange(1, 24), default=12, show_default=True)
-@click.option("--incidence", type=float, default=0.06, show_default=True, help="Illnesses per member-year.")
+@click.option("--incidence", type=float, default=0.2, show_default=True, help="Illnesses per member-year.")
+@click.option(
+    "--fraud-rate", type=float, default=0.2, show_default=True, help="Share of claims that are false."
+)
 @click.option("--keep", is_flag=True, help="Leave the network running afterwards.")
-def demo(walkthrough: bool, members: int | None, months: int, incidence: float, keep: bool) -> None:
+def demo(
+    walkthrough: bool, members: int | None, months: int, incidence: float, fraud_rate: float, keep: bool
+) -> None:
     """A year of the plan on a 4-validator consortium, reported (or --walkthrough)."""
     if walkthrough:
         return walk(members or OTHERS + 1)
@@ -75,7 +80,8 @@ def demo(walkthrough: bool, members: int | None, months: int, incidence: float, 
     from consortium.simulation.showcase import run_demo
 
     try:
-        result = run_demo(SimConfig(members=members or 200, months=months, incidence=incidence), keep=keep)
+        config = SimConfig(members=members or 100, months=months, incidence=incidence, fraud_rate=fraud_rate)
+        result = run_demo(config, keep=keep)
     except (RuntimeError, TimeoutError) as exc:
         raise click.ClickException(str(exc)) from None
     if not result["reconciled"]:
