@@ -3,7 +3,9 @@
 Wire format. Every frame is `u32 length || body`, `body = version(1) || kind(1) || data`, with
 `length <= MAX_FRAME`. After the TLS handshake (both sides present a certificate from the
 consortium CA) each side sends HELLO (chain id, node address, fresh nonce) and then AUTH (its node
-key's signature binding both certificates and the other side's nonce, see `identity`). Only then
+key's signature binding both certificates and the other side's nonce, see `identity`); a side sends
+AUTH only after admitting the node its peer's HELLO claims (allowlist, bans), so no node ever counts
+a link that the other end refuses. Only then
 are GOSSIP / REQUEST / RESPONSE / PING / PONG frames accepted. Anything malformed, unexpected or
 unauthenticated closes that one connection; the node keeps running.
 
@@ -399,6 +401,10 @@ class TlsPeerNetwork(PeerNetworkAPI):
         if claimed == self.node_id:
             writer.close()
             return None
+        # Decide on the claim before our AUTH goes out: the peer counts the link as up as soon as it
+        # has verified our AUTH, so a node we refuse must never receive it (otherwise a removed or
+        # banned node sees a peer, briefly, every time it redials).
+        self._admit(claimed)
         writer.write(_frame(AUTH, sign_auth(self.node_key, self._own_fp, peer_fp, peer_nonce)))
         kind, data = await _read_frame(reader)
         if kind != AUTH or len(data) != 65:
@@ -411,10 +417,7 @@ class TlsPeerNetwork(PeerNetworkAPI):
             raise ProtocolError(f"claims {claimed} but key is {signer}")
         if _cert_common_name(peer_der) != claimed:
             raise ProtocolError(f"certificate not issued to {claimed}")
-        if not self.is_node_allowed(claimed):
-            raise ProtocolError(f"node {claimed} is not on the node allowlist")
-        if self._banned.get(claimed, 0) > time.monotonic():
-            raise ProtocolError(f"node {claimed} is banned for a while")
+        self._admit(claimed)  # again, now proven: a new head or a ban may have come in meanwhile
         info = PeerInfo(
             node_id=claimed, remote=remote, inbound=inbound, connected_at=time.time(), version=VERSION
         )
@@ -438,6 +441,12 @@ class TlsPeerNetwork(PeerNetworkAPI):
         for handler in self._peer_handlers:
             self._spawn(self._run_peer_handler(handler, info))
         return conn
+
+    def _admit(self, node_id: str) -> None:
+        if not self.is_node_allowed(node_id):
+            raise ProtocolError(f"node {node_id} is not on the node allowlist")
+        if self._banned.get(node_id, 0) > time.monotonic():
+            raise ProtocolError(f"node {node_id} is banned for a while")
 
     async def _run_peer_handler(self, handler: PeerHandler, info: PeerInfo) -> None:
         try:

@@ -231,6 +231,36 @@ def test_punished_peer_is_dropped_and_kept_out_for_a_while(tmp_path):
     run(main())
 
 
+def test_a_refused_node_never_sees_a_link_while_it_keeps_dialling(tmp_path):
+    """Node 1 is removed from node 0's allowlist; both keep dialling each other (static peers).
+    Node 0 must refuse before its AUTH goes out, so node 1 never counts a link, not even briefly."""
+    fleet = Fleet(tmp_path, 2)
+
+    async def main():
+        a, b = fleet.node(0, [1]), fleet.node(1, [0])
+        a.is_node_allowed = lambda node_id: node_id != fleet.ids[1] or not removed
+        removed = False
+        links: list[str] = []
+
+        async def connected(info) -> None:
+            links.append(info.node_id)
+
+        b.on_peer_connected(connected)
+        await a.start()
+        await b.start()
+        await until(lambda: len(a.peers()) == 1 and len(b.peers()) == 1)
+        removed = True
+        a.enforce_allowlist()
+        await until(lambda: not a.peers() and not b.peers())
+        links.clear()
+        await asyncio.sleep(2.5)  # several redials each way, at back-off 0.25 s, 0.5 s, 1 s
+        assert links == [] and a.peers() == [] and b.peers() == []
+        await a.stop()
+        await b.stop()
+
+    run(main())
+
+
 def test_silent_partition_is_detected_and_heals(tmp_path):
     """A link that stops carrying bytes (no reset) is dropped by keep-alive and re-dialled after."""
     fleet = Fleet(tmp_path, 2)
