@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from consortium.cliutil import fail_on
+from consortium.simulation.params import SimConfig
 
 
 @click.command()
@@ -22,16 +23,18 @@ from consortium.cliutil import fail_on
     type=click.Path(dir_okay=False, path_type=Path),
     help="accounts.json with deployer, operator, admins and users (default: in --network).",
 )
-@click.option("--members", type=click.IntRange(1), default=2_000, show_default=True, help="Founding cohort.")
+@click.option(
+    "--members", type=click.IntRange(1), default=SimConfig.members, show_default=True, help="Founding cohort."
+)
 @click.option("--months", type=click.IntRange(1, 120), default=12, show_default=True)
 @click.option(
     "--incidence",
     type=click.FloatRange(0, 10, min_open=True),
-    default=0.02,
+    default=SimConfig.incidence,
     show_default=True,
     help="Critical illnesses per member-year (cover is scaled down by the same factor).",
 )
-@click.option("--fraud-rate", type=click.FloatRange(0, 0.9), default=0.1, show_default=True)
+@click.option("--fraud-rate", type=click.FloatRange(0, 0.9), default=SimConfig.fraud_rate, show_default=True)
 @click.option(
     "--default-rate",
     type=click.FloatRange(0, 10),
@@ -70,7 +73,6 @@ def simulate(
 ):
     """Drive members through the plan on a running network and write a report from the chain."""
     from consortium.simulation.chain import member_rpc
-    from consortium.simulation.params import SimConfig
     from consortium.simulation.progress import Live, show
     from consortium.simulation.run import simulate as run
 
