@@ -162,6 +162,7 @@ class Connection:
         self.outbox.put_nowait(frame)
 
     def start(self) -> None:
+        self.net._links.add(self)
         loop = asyncio.get_running_loop()
         self.tasks = [
             loop.create_task(self._write_loop()),
@@ -274,6 +275,7 @@ class Connection:
         with contextlib.suppress(Exception):
             self.writer.close()
         self.net._forget(self)
+        self.net._links.discard(self)
 
 
 class TlsPeerNetwork(PeerNetworkAPI):
@@ -285,7 +287,8 @@ class TlsPeerNetwork(PeerNetworkAPI):
         self._server_ctx, self._client_ctx = _contexts(config)
         der = x509.load_pem_x509_certificate(Path(config.cert).read_bytes()).public_bytes(Encoding.DER)
         self._own_fp = cert_fingerprint(der)
-        self._conns: dict[str, Connection] = {}
+        self._conns: dict[str, Connection] = {}  # the one link in use per peer
+        self._links: set[Connection] = set()  # every open link, retiring duplicates included
         self._seen = SeenCache()
         self._subs: dict[str, list[GossipHandler]] = {}
         self._servers: dict[str, RequestHandler] = {}
@@ -313,7 +316,7 @@ class TlsPeerNetwork(PeerNetworkAPI):
         self._running = False
         if self._server is not None:
             self._server.close()
-        for conn in list(self._conns.values()):
+        for conn in list(self._links):
             conn.close("node stopping")
         for task in list(self._tasks):
             task.cancel()
@@ -459,8 +462,9 @@ class TlsPeerNetwork(PeerNetworkAPI):
             del self._conns[conn.node_id]
 
     def enforce_allowlist(self) -> None:
-        """Drop peers that were removed from the node allowlist since they connected."""
-        for conn in list(self._conns.values()):
+        """Drop peers that were removed from the node allowlist since they connected (a retiring
+        duplicate link too: it is still read for a grace period)."""
+        for conn in list(self._links):
             if not self.is_node_allowed(conn.node_id):
                 conn.close("removed from the node allowlist")
 
@@ -515,6 +519,5 @@ class TlsPeerNetwork(PeerNetworkAPI):
         peer_id = peer_id.lower()
         log.warning("punishing peer %s: %s", peer_id, reason)
         self._banned[peer_id] = time.monotonic() + BAN_SECONDS
-        conn = self._conns.get(peer_id)
-        if conn is not None:
+        for conn in [c for c in self._links if c.node_id == peer_id]:
             conn.close(f"punished: {reason}")
