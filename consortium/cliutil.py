@@ -101,9 +101,8 @@ _connections: dict = {}
 
 def connect(rpc: str, deployment_path: Path):
     """(web3, Deployment) after checking the node answers and runs the deployment's chain."""
-    from web3 import Web3
-
     from consortium.client import Deployment
+    from consortium.client import connect as connect_node
 
     if not Path(deployment_path).exists():
         raise ChainUnavailable(
@@ -115,7 +114,7 @@ def connect(rpc: str, deployment_path: Path):
         raise ChainUnavailable(f"{deployment_path} is not a deployment file ({exc})") from None
     w3 = _connections.get(rpc)
     if w3 is None:  # one connection per URL per process: contract bindings are built once
-        w3 = _connections[rpc] = Web3(Web3.HTTPProvider(rpc, request_kwargs={"timeout": 60}))
+        w3 = _connections[rpc] = connect_node(rpc)
     try:
         chain_id = w3.eth.chain_id
     except Exception:

@@ -14,7 +14,14 @@ import click
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from consortium.client import ContractRefusal, Deployment, deploy_suite, is_deployed, load_params  # noqa: E402
+from consortium.client import (  # noqa: E402
+    ContractRefusal,
+    Deployment,
+    connect,
+    deploy_suite,
+    is_deployed,
+    load_params,
+)
 
 
 @click.command()
@@ -26,7 +33,6 @@ from consortium.client import ContractRefusal, Deployment, deploy_suite, is_depl
 )
 @click.option("--out", required=True, type=click.Path(dir_okay=False), help="Deployment JSON to write.")
 def main(rpc: str, key: str | None, key_file: str | None, params_file: str | None, out: str) -> None:
-    from web3 import HTTPProvider, Web3
 
     if (key is None) == (key_file is None):
         raise click.UsageError("give exactly one of --key and --key-file")
@@ -36,7 +42,7 @@ def main(rpc: str, key: str | None, key_file: str | None, params_file: str | Non
         params = load_params(params_file)
     except (ValueError, OSError) as exc:
         raise click.ClickException(str(exc)) from exc
-    w3 = Web3(HTTPProvider(rpc, request_kwargs={"timeout": 60}))
+    w3 = connect(rpc)
     try:
         chain_id = w3.eth.chain_id
     except Exception as exc:

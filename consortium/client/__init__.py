@@ -1,6 +1,7 @@
 """The client library: the one place that knows the suite's ABIs. The wallet, the operator CLI,
 the simulator, the scripts and the tests all go through it."""
 
+from consortium.client.connection import connect
 from consortium.client.deploy import deploy_suite, is_deployed
 from consortium.client.errors import ContractRefusal, TransactionError
 from consortium.client.rules import DAY, Params, Roles, Rules, load_params
@@ -35,6 +36,7 @@ __all__ = [
     "Suite",
     "TransactionError",
     "Transactor",
+    "connect",
     "deploy_suite",
     "identity_commitment",
     "is_deployed",

@@ -150,13 +150,10 @@ def allowlist() -> None:
 
 
 def _client(rpc: str, key_file: Path | None = None):
-    from web3 import Web3
-    from web3.middleware import ExtraDataToPOAMiddleware
-
+    from consortium.client import connect
     from consortium.network.governance import AllowlistClient
 
-    w3 = Web3(Web3.HTTPProvider(rpc))
-    w3.middleware_onion.inject(ExtraDataToPOAMiddleware, layer=0)  # QBFT headers carry long extraData
+    w3 = connect(rpc)
     key = key_file.read_text().strip() if key_file else None
     return AllowlistClient(w3, key)
 

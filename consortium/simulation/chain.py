@@ -11,20 +11,12 @@ from pathlib import Path
 
 from hexbytes import HexBytes
 from web3 import Web3
-from web3.middleware import ExtraDataToPOAMiddleware
 
 from consortium.client import ContractRefusal, TransactionError, Transactor
 from consortium.client.errors import as_refusal
 from consortium.client.tx import Pending
 
 RPC_BATCH = 500  # under the node's 1,000-request batch limit
-
-
-def connect(rpc: str) -> Web3:
-    """web3 for a QBFT chain (long extraData) that caches eth_chainId."""
-    w3 = Web3(Web3.HTTPProvider(rpc, request_kwargs={"timeout": 120}, cache_allowed_requests=True))
-    w3.middleware_onion.inject(ExtraDataToPOAMiddleware, layer=0)
-    return w3
 
 
 @dataclass(frozen=True)

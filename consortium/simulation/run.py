@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import asdict
 from pathlib import Path
 
+from consortium.client import connect
 from consortium.simulation import charts, report
-from consortium.simulation.chain import NetworkAccounts, connect
+from consortium.simulation.chain import NetworkAccounts
 from consortium.simulation.driver import Driver
 from consortium.simulation.ledger import read_chain, reconcile, rule_checks
 from consortium.simulation.params import SimConfig
@@ -17,7 +18,7 @@ def simulate(rpc: str, accounts_path: Path, config: SimConfig, out: Path, on_tic
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "deployment.json").unlink(missing_ok=True)  # every run deploys its own suite
-    w3 = connect(rpc)
+    w3 = connect(rpc, timeout=120, cache_chain_id=True)
     try:
         _ = w3.eth.chain_id
     except Exception:

@@ -17,9 +17,9 @@ from dataclasses import replace
 
 import pytest
 
-from consortium.client import Deployment, Suite
+from consortium.client import Deployment, Suite, connect
 from consortium.evidence.client import EvidenceClient
-from consortium.simulation.chain import connect, member_rpc
+from consortium.simulation.chain import member_rpc
 from consortium.simulation.ledger import read_chain, reconcile, rule_checks
 from tests.support.processes import HUBAO
 
@@ -147,3 +147,21 @@ def test_too_few_member_accounts_is_refused_before_deploying(simulated):
     assert result.returncode == 1
     assert "hubao net init --users" in result.stderr
     assert not (root / "no-report" / "deployment.json").exists()
+
+
+def test_a_simulated_member_reads_their_status_with_the_wallet(simulated, tmp_path):
+    """The claimant's wallet works against a consortium node, whose QBFT headers carry long extraData."""
+    from consortium.wallet.keystore import Keystore
+
+    root, out, _ = simulated
+    user = json.loads((root / "accounts.json").read_text())["users"][0]
+    key = bytes.fromhex(user["privateKey"].removeprefix("0x"))
+    stored = Keystore(tmp_path / "wallet").save(key, "pw", light=True)
+    result = hubao("wallet", "--wallet-dir", str(tmp_path / "wallet"), "--json", "status",
+                   "--rpc", member_rpc(root), "--deployment", str(out / "deployment.json"))  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    status = json.loads(result.stdout)
+    assert status["member"] == stored.address
+    suite = Suite(connect(member_rpc(root)), Deployment.load(out / "deployment.json"))
+    assert status["state"] == suite.membership.state_of(stored.address)
+    assert status["now"] >= suite.deployment.start
