@@ -100,6 +100,19 @@ def test_byzantine_validator_changes_nothing(net):
     net.receipt("validator-0", net.send_tx("validator-0", deployer, OUTSIDER, value=10**18))
     with pytest.raises(RuntimeError, match="not authorized"):  # refused at every JSON-RPC
         net.send_tx("member-0", OUTSIDER_KEY, "0x" + "00" * 20, value=1)
+    honest = ["validator-0", "validator-1", "validator-2", "member-0"]
+    villain_id = net.by_name["validator-3"].node_id.lower()
+    # only what the honest nodes log from here on counts (earlier tests' lines say nothing about it)
+    offsets = {n: (net.root / n / "node.log").stat().st_size for n in honest}
+
+    def since(name: str) -> str:
+        with open(net.root / name / "node.log", "rb") as f:
+            f.seek(offsets[name])
+            return f.read().decode(errors="replace")
+
+    def honest_logs() -> str:
+        return "".join(since(n) for n in honest)
+
     net.stop("validator-3")
     folder = net.root / "validator-3"
     log = open(folder / "byzantine.log", "ab")  # noqa: SIM115
@@ -116,15 +129,19 @@ def test_byzantine_validator_changes_nothing(net):
                 return {}
             return ast.literal_eval(text.rsplit("attacks so far: ", 1)[1].splitlines()[0])
 
-        # one turn as proposer at the current height is enough: the twin proposal, the forged seals
-        # and the bad tx go out together, and the honest validators drop it for the first they see
-        # (garbage and replays, and each attack one by one: tests/qbft/test_byzantine.py)
-        honest = ["validator-0", "validator-1", "validator-2", "member-0"]
-        villain_id = net.by_name["validator-3"].node_id.lower()
-
-        def honest_logs() -> str:
-            return "".join((net.root / n / "node.log").read_text() for n in honest)
-
+        # Its attacks count only once it is a peer of the honest nodes and proposes at the height
+        # they are at (before that they go nowhere, or are old news): wait for both, then keep
+        # waiting (bounded) until a turn of it as proposer was refused and logged. One turn is enough:
+        # the twin proposal, the forged seals and the bad tx go out together, and an honest validator
+        # drops it for the first it sees (each attack one by one: tests/qbft/test_byzantine.py).
+        net.wait(
+            lambda: (
+                f"punishing peer {villain_id}" in honest_logs()
+                or all(f"peer {villain_id} connected" in since(n) for n in honest[:3])
+            ),
+            60,
+            "the villain connected to the honest validators",
+        )
         attacks = ("equivocate", "forge_seals", "bad_tx")
         net.wait(
             lambda: (
@@ -134,16 +151,22 @@ def test_byzantine_validator_changes_nothing(net):
             150,
             "the villain's proposal, refused",
         )
-        net.wait_height(net.top() + 2, honest, timeout=60)
+        net.wait_height(net.top(honest) + 2, honest, timeout=60)
     finally:
+        # leave the network as the next test expects it, whatever happened: the villain gone and
+        # validator-3 running honestly again
         villain.terminate()
-        villain.wait(20)
+        try:
+            villain.wait(20)
+        except subprocess.TimeoutExpired:
+            villain.kill()
+            villain.wait()
         log.close()
+        net.start("validator-3")
     assert int(net.call("validator-0", "eth_getTransactionCount", OUTSIDER, "latest"), 16) == 0
     net.assert_one_chain(honest)
     logs = honest_logs()
     assert any(r in logs for r in ("not on the allowlist", "commit seals", "equivocating", "malformed"))
-    net.start("validator-3")
     net.wait_height(net.top() + 2, net.names(), timeout=90)
     net.assert_one_chain()
 
