@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import shutil
 import signal
-import socket
 import time
 from pathlib import Path
 
@@ -23,7 +22,7 @@ console = Console()
 
 
 def run_demo(config: SimConfig, directory: Path = DEMO_DIR, validators: int = 4, keep: bool = False) -> dict:
-    from consortium.network.layout import init_network, load_network
+    from consortium.network.layout import free_base_port, init_network, load_network
     from consortium.network.processes import start_node, stop_node, wait_for_blocks
     from consortium.simulation.chain import member_rpc
     from consortium.simulation.progress import Live, show
@@ -43,7 +42,15 @@ def run_demo(config: SimConfig, directory: Path = DEMO_DIR, validators: int = 4,
             stop_node(net, entry)
     shutil.rmtree(net, ignore_errors=True)  # a fresh chain: old node data would keep the old genesis
     entries = init_network(
-        net, validators, 1, _free_base(validators + 1), None, 8282, TIMESCALE, users, force=True
+        net,
+        validators,
+        1,
+        free_base_port(validators + 1, low=BASE_PORT, high=BASE_PORT + 2_000),
+        None,
+        8282,
+        TIMESCALE,
+        users,
+        force=True,
     )
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
@@ -67,23 +74,6 @@ def run_demo(config: SimConfig, directory: Path = DEMO_DIR, validators: int = 4,
         signal.signal(signal.SIGTERM, previous)
     console.print(f"demo done in {time.monotonic() - t0:.0f} s")
     return result
-
-
-def _free_base(nodes: int) -> int:
-    """The first port range from BASE_PORT whose p2p and JSON-RPC ports are all free."""
-    for base in range(BASE_PORT, BASE_PORT + 2_000, 10):
-        if all(_free(base + i) and _free(base + 100 + i) for i in range(nodes)):
-            return base
-    raise RuntimeError(f"no free ports from {BASE_PORT}")
-
-
-def _free(port: int) -> bool:
-    with socket.socket() as s:
-        try:
-            s.bind(("127.0.0.1", port))
-            return True
-        except OSError:
-            return False
 
 
 def _interrupt(signum, frame):

@@ -10,8 +10,6 @@ against the chain, and a forged event shows the reconciliation can say no.
 from __future__ import annotations
 
 import json
-import random
-import socket
 import subprocess
 from dataclasses import replace
 
@@ -19,6 +17,7 @@ import pytest
 
 from consortium.client import Deployment, Suite, connect
 from consortium.evidence.client import EvidenceClient
+from consortium.network.layout import free_base_port
 from consortium.simulation.chain import member_rpc
 from consortium.simulation.ledger import read_chain, reconcile, rule_checks
 from tests.support.processes import HUBAO
@@ -26,22 +25,6 @@ from tests.support.processes import HUBAO
 MEMBERS = 30
 ARGS = ["--members", str(MEMBERS), "--months", "2", "--incidence", "4", "--fraud-rate", "0.3",
         "--default-rate", "2", "--waiting-days", "30", "--seed", "7"]  # fmt: skip
-
-
-def _free_base() -> int:
-    def free(port: int) -> bool:
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-                return True
-            except OSError:
-                return False
-
-    for _ in range(200):
-        base = random.randrange(20000, 40000)
-        if all(free(base + i) and free(base + 100 + i) for i in range(5)):
-            return base
-    raise RuntimeError("no free port range")
 
 
 def hubao(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
@@ -53,7 +36,7 @@ def simulated(tmp_path_factory):
     root = tmp_path_factory.mktemp("sim-net")
     out = tmp_path_factory.mktemp("sim-report")
     init = hubao("net", "init", "--validators", "4", "--members", "1", "--dir", str(root),
-                 "--base-port", str(_free_base()), "--timescale", "86400", "--users", "45")  # fmt: skip
+                 "--base-port", str(free_base_port(5)), "--timescale", "86400", "--users", "45")  # fmt: skip
     assert init.returncode == 0, init.stderr
     up = hubao("net", "up", "--dir", str(root), "--timeout", "60")
     try:
