@@ -6,6 +6,7 @@ import logging
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import rlp
 from eth.abc import BlockAPI, BlockHeaderAPI, ReceiptAPI, SignedTransactionAPI
@@ -27,6 +28,7 @@ log = logging.getLogger("node.chain")
 # Header fields the proposer chooses; everything else is recomputed by execution and compared.
 PROPOSER_FIELDS = ("coinbase", "timestamp", "gas_limit", "extra_data", "mix_hash", "nonce")
 HEADER_CACHE = 512
+BLOCK_CACHE = 64  # decoded blocks and receipts: RPC clients poll the receipts of recent blocks
 
 
 @dataclass
@@ -59,6 +61,33 @@ class _ChainDBView:
         return self.db.exists(key)
 
 
+class Recent:
+    """A small least-recently-used map by block hash (an OrderedDict; lru_cache would pin the chain).
+
+    Blocks, headers and receipts never change under their hash, so entries need no invalidation.
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[bytes, Any] = OrderedDict()
+
+    def get(self, key: bytes) -> Any:
+        value = self._items.get(key)
+        if value is not None:
+            self._items.move_to_end(key)
+        return value
+
+    def put(self, key: bytes, value: Any) -> Any:
+        self._items[key] = value
+        self._items.move_to_end(key)
+        if len(self._items) > self.size:
+            self._items.popitem(last=False)
+        return value
+
+    def clear(self) -> None:
+        self._items.clear()
+
+
 class DefaultRules(ConsensusRulesAPI):
     """Ethereum header identity and no extra rules (dev mode: the node trusts itself)."""
 
@@ -81,7 +110,10 @@ class Chain(ChainAPI):
         self.vm_class = vm_class
         self.chain_context = ChainContext(genesis.chain_id)
         self.account_filter: AccountFilterAPI | None = None
-        self._headers: OrderedDict[bytes, BlockHeaderAPI] = OrderedDict()
+        self._headers = Recent(HEADER_CACHE)
+        # Decoding a body costs one RLP decode per transaction, so a receipt poll must not redo it.
+        self._blocks = Recent(BLOCK_CACHE)
+        self._receipts = Recent(BLOCK_CACHE)
         self._executed: dict[bytes, Executed] = {}
         self._subscribers: list[Callable[[BlockAPI, tuple], None]] = []
         head_hash = store.get("meta", b"head")
@@ -150,10 +182,7 @@ class Chain(ChainAPI):
             return None
         header = rlp.decode(data, sedes=HeaderClass)
         header._hash = block_hash
-        self._headers[block_hash] = header
-        if len(self._headers) > HEADER_CACHE:
-            self._headers.popitem(last=False)
-        return header
+        return self._headers.put(block_hash, header)
 
     def canonical_hash(self, number: int) -> bytes | None:
         return self.store.get("canon", number_key(number))
@@ -165,23 +194,29 @@ class Chain(ChainAPI):
         return None if h is None else self.get_header_by_hash(h)
 
     def get_block_by_hash(self, block_hash: bytes) -> BlockAPI | None:
+        block = self._blocks.get(block_hash)
+        if block is not None:
+            return block
         data = self.store.get("bodies", block_hash)
         if data is None:
             return None
         block = rlp.decode(data, sedes=BlockClass)
         block.header._hash = block_hash
-        return block
+        return self._blocks.put(block_hash, block)
 
     def get_block_by_number(self, number: int) -> BlockAPI | None:
         h = self.canonical_hash(number)
         return None if h is None else self.get_block_by_hash(h)
 
     def get_receipts(self, block_hash: bytes) -> tuple[ReceiptAPI, ...]:
+        receipts = self._receipts.get(block_hash)
+        if receipts is not None:
+            return receipts
         data = self.store.get("receipts", block_hash)
         if data is None:
             return ()
         builder = BlockClass.receipt_builder
-        return tuple(builder.decode(item) for item in rlp.decode(data))
+        return self._receipts.put(block_hash, tuple(builder.decode(item) for item in rlp.decode(data)))
 
     def get_transaction_location(self, tx_hash: bytes) -> TxLocation | None:
         data = self.store.get("txs", tx_hash)
@@ -305,6 +340,8 @@ class Chain(ChainAPI):
         executed.block = block
         self._write_block(executed)
         self._executed.clear()
+        self._blocks.put(block_hash, block)  # already decoded: the first receipt poll is free too
+        self._receipts.put(block_hash, executed.receipts)
         self._head = self.get_header_by_hash(block_hash)
         for callback in list(self._subscribers):
             try:
@@ -353,6 +390,8 @@ class Chain(ChainAPI):
         target = self.canonical_hash(number)
         self.store.commit({"canon": canon, "txs": txs, "logs": logs, "meta": {b"head": target}})
         self._executed.clear()
+        self._blocks.clear()  # not needed for correctness (keys are hashes), frees abandoned blocks
+        self._receipts.clear()
         self._head = self.get_header_by_hash(target)
 
     def subscribe_new_heads(self, callback: Callable[[BlockAPI, tuple], None]) -> Callable[[], None]:

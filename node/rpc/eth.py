@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import platform
-from collections import OrderedDict
 from importlib.metadata import version
 from typing import TYPE_CHECKING, Any
 
@@ -12,6 +11,7 @@ from eth.vm.forks.london.headers import calculate_expected_base_fee_per_gas
 from eth_abi import decode as abi_decode
 from eth_utils import to_checksum_address
 
+from node.chain import BLOCK_CACHE, Recent
 from node.errors import EXECUTION_REVERTED, SERVER_ERROR, RpcError, TxRejected
 from node.rpc import params
 from node.rpc.filters import LogCriteria, get_logs
@@ -55,7 +55,7 @@ class EthNamespace:
         self.node = node
         self.chain = node.chain
         self.pool = node.txpool
-        self._receipts: OrderedDict[bytes, list[dict]] = OrderedDict()
+        self._receipts = Recent(BLOCK_CACHE)
 
     def methods(self) -> dict[str, Any]:
         return {
@@ -120,14 +120,18 @@ class EthNamespace:
     def _state(self, block: Any):
         return self.chain.state_at(self.header(block))
 
-    def _receipts_json(self, block) -> list[dict]:
-        key = block.header.hash
-        cached = self._receipts.get(key)
+    def _receipts_json(self, block_hash: bytes) -> list[dict]:
+        """A block's receipts as JSON, made once per block: each needs the earlier ones' gas and logs.
+
+        Looked up before touching the block, so polling one receipt of a recent block costs no
+        decoding or formatting of its siblings.
+        """
+        cached = self._receipts.get(block_hash)
         if cached is None:
-            cached = receipts_json(block, self.chain.get_receipts(key))
-            self._receipts[key] = cached
-            if len(self._receipts) > 64:
-                self._receipts.popitem(last=False)
+            chain = self.chain
+            cached = self._receipts.put(
+                block_hash, receipts_json(chain.get_block_by_hash(block_hash), chain.get_receipts(block_hash))
+            )
         return cached
 
     # -- simple reads ----------------------------------------------------------------------------
@@ -301,7 +305,7 @@ class EthNamespace:
         loc = self.chain.get_transaction_location(params.hash32(tx_hash))
         if loc is None:
             return None
-        return self._receipts_json(self.chain.get_block_by_hash(loc.block_hash))[loc.index]
+        return self._receipts_json(loc.block_hash)[loc.index]
 
     # -- blocks --------------------------------------------------------------------------------
     def get_block_by_number(self, block: Any, full: bool = False) -> dict | None:
@@ -318,7 +322,7 @@ class EthNamespace:
         header = self.header(block, required=False)
         if header is None:
             return None
-        return self._receipts_json(self.chain.get_block_by_hash(header.hash))
+        return self._receipts_json(header.hash)
 
     def block_tx_count_by_number(self, block: Any) -> str | None:
         header = self.header(block, required=False)
