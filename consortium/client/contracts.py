@@ -209,8 +209,14 @@ class CostSharing(Bound):
     def pay(self, **kw):
         return self.send("pay", **kw)
 
-    def collect(self, members: list[str], **kw):
-        return self.send("collect", members, **kw)
+    def collect(self, members: list[str], ahead: int = 0, **kw):
+        return self.send("collect", members, ahead, **kw)
+
+    def prepay(self, amount: int, **kw):
+        return self.send("prepay", amount, **kw)
+
+    def refund(self, member: str, **kw):
+        return self.send("refund", member, **kw)
 
     def remove_defaulter(self, member: str, **kw):
         return self.send("removeDefaulter", member, **kw)
@@ -223,6 +229,12 @@ class CostSharing(Bound):
 
     def owed(self, member: str) -> int:
         return self.call("owed", member)
+
+    def credit(self, member: str) -> int:
+        return self.call("credit", member)
+
+    def owed_by(self, members: list[str]) -> list[int]:
+        return self.call("owedBy", members)
 
     def is_defaulter(self, member: str) -> bool:
         return self.call("isDefaulter", member)

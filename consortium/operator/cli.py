@@ -281,7 +281,8 @@ def juror_qualify(obj, addresses, **kw) -> None:
 @staff_command(operator)
 @click.option("--max-payouts", default=50, show_default=True, help="Payouts per disburse transaction.")
 def settle(obj, max_payouts, **kw) -> None:
-    """Close every period that ended: accept due claims, close, collect by auto-debit, pay out."""
+    """Close every period that ended: accept due claims, close, collect by auto-debit (a few periods
+    ahead), pay out, refund leavers' unused credit."""
     from consortium.operator.settlement import settle as run
 
     r = run(staff_suite(*_keyargs(kw)), max_payouts)
@@ -310,9 +311,16 @@ def settle(obj, max_payouts, **kw) -> None:
         lines.append(f"accepted after notice: {', '.join(f'#{i}' for i in r['finalized'])}")
     for x in r["resolved"]:
         lines.append(f"review board decided claim #{x['claim_id']}: {x['status']}")
+    ahead = f", each topped up {rmb(r['ahead'])} ahead" if r.get("ahead") else ""
     lines.append(
-        f"collected {rmb(r['collected'])} from {r['debited']} member(s); {r['debits_failed']} debit(s) failed"
+        f"collected {rmb(r['collected'])} from {r['debited']} member(s){ahead}; "
+        f"{r['debits_failed']} debit(s) failed"
     )
+    if r["refunds"]["refunded"]:
+        lines.append(
+            f"refunded {rmb(r['refunds']['amount'])} of unused credit "
+            f"to {len(r['refunds']['refunded'])} leaver(s)"
+        )
     for p in r["paid"]:
         lines.append(
             f"paid claim #{p['claim_id']}: {rmb(p['amount'])}"

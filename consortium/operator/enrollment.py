@@ -18,6 +18,7 @@ from pathlib import Path
 from eth_utils import is_address, to_checksum_address
 
 from consortium.client import TIER_40_TO_59, TIER_UNDER_40, Attestation, identity_commitment, sign_attestation
+from consortium.operator.reads import read_many
 from consortium.wallet.attestation import attestation_to_json
 from consortium.wallet.files import write_atomically
 from consortium.wallet.words import PlanError, day
@@ -85,9 +86,10 @@ class Registry:
         entry = self.enrolled.get("0x" + commitment.hex())
         return entry["member"] if entry else None
 
-    def record(self, commitment: bytes, member: str, at: int) -> None:
+    def record(self, commitment: bytes, member: str, at: int, save: bool = True) -> None:
         self.enrolled["0x" + commitment.hex()] = {"member": member, "at": at}
-        self.save()
+        if save:
+            self.save()
 
     def save(self) -> None:
         body = {"salt": "0x" + self.salt.hex(), "enrolled": self.enrolled}
@@ -96,23 +98,54 @@ class Registry:
 
 def enroll(suite, registry: Registry, applicant: Applicant, validity: int = ATTESTATION_VALIDITY) -> dict:
     """Check, sign and record; returns the attestation file's content. `suite` signs as an enroller."""
-    if not is_address(applicant.member):
+    result = enroll_many(suite, registry, [applicant], validity)[0]
+    if isinstance(result, Ineligible):
+        raise result
+    return result
+
+
+def enroll_many(
+    suite, registry: Registry, applicants: list[Applicant], validity: int = ATTESTATION_VALIDITY
+) -> list[dict | Ineligible]:
+    """Check, sign and record many people at once: per person an attestation file's content, or why
+    they were refused. The chain is read in JSON-RPC batches and the registry written once, so a
+    day's thousands of applicants take seconds."""
+    now = suite.now()
+    fns = suite.membership.contract.functions
+    valid = [a for a in applicants if is_address(a.member)]
+    commitments = {id(a): registry.commitment(a.national_id) for a in valid}
+    holders = read_many(suite.w3, [fns.identityHolder(commitments[id(a)]) for a in valid])
+    statuses = read_many(suite.w3, [fns.memberOf(to_checksum_address(a.member)) for a in valid])
+    on_chain = {
+        id(a): (to_checksum_address(h), m[3]) for a, h, m in zip(valid, holders, statuses, strict=True)
+    }
+    results: list[dict | Ineligible] = []
+    for applicant in applicants:
+        try:
+            results.append(_attest(suite, registry, applicant, commitments, on_chain, now, validity))
+        except Ineligible as exc:
+            results.append(exc)
+    registry.save()
+    return results
+
+
+def _attest(suite, registry, applicant, commitments, on_chain, now, validity) -> dict:
+    if id(applicant) not in on_chain:
         raise Ineligible(f"{applicant.member!r} is not an account address")
     member = to_checksum_address(applicant.member)
-    now = suite.now()
     tier, cover_ends_at = eligibility(applicant, now)
-    commitment = registry.commitment(applicant.national_id)
+    commitment = commitments[id(applicant)]
+    holder_on_chain, status = on_chain[id(applicant)]
+    if int(holder_on_chain, 16) != 0 and holder_on_chain != member:
+        raise Ineligible(f"this person is already a member (account {holder_on_chain})")
     holder = registry.holder(commitment)
-    on_chain = to_checksum_address(suite.membership.call("identityHolder", commitment))
-    if int(on_chain, 16) != 0 and on_chain != member:
-        raise Ineligible(f"this person is already a member (account {on_chain})")
     if holder is not None and holder != member:
         raise Ineligible(f"this person is already enrolled (attested for account {holder})")
-    if suite.membership.call("memberOf", member).status != 0:
+    if status != 0:
         raise Ineligible(f"account {member} already has a membership")
     a = Attestation(member, commitment, tier, cover_ends_at, now + validity)
     signature = sign_attestation(suite.tx.account.key, a, suite.tx.chain_id, suite.membership.address)
-    registry.record(commitment, member, now)
+    registry.record(commitment, member, now, save=False)
     cover = (
         suite.deployment.rules.cover_under_40
         if tier == TIER_UNDER_40
@@ -148,6 +181,7 @@ def enroll_batch(suite, registry: Registry, csv_path: str | Path, out_dir: str |
     needed = {"member", "national_id", "birth_date", "health"}
     if rows and not needed <= set(rows[0]):
         raise PlanError(f"{csv_path} needs the columns {', '.join(sorted(needed))}")
+    applicants: list[tuple[int, str, Applicant | Ineligible]] = []
     for line, row in enumerate(rows, start=2):
         try:
             applicant = Applicant(
@@ -156,12 +190,19 @@ def enroll_batch(suite, registry: Registry, csv_path: str | Path, out_dir: str |
                 parse_birth_date(row["birth_date"]),
                 parse_health(row["health"]),
             )
-            content = enroll(suite, registry, applicant)
-            path = out_dir / f"{content['attestation']['member']}.json"
-            write_attestation(path, content)
-            results.append({"line": line, "member": applicant.member, "issued": str(path), "refused": ""})
+            applicants.append((line, applicant.member, applicant))
         except Ineligible as exc:
-            results.append({"line": line, "member": row.get("member", ""), "issued": "", "refused": str(exc)})
+            applicants.append((line, row.get("member", ""), exc))
+    to_check = [a for _, _, a in applicants if isinstance(a, Applicant)]
+    checked = iter(enroll_many(suite, registry, to_check))
+    for line, member, applicant in applicants:
+        outcome = next(checked) if isinstance(applicant, Applicant) else applicant
+        if isinstance(outcome, Ineligible):
+            results.append({"line": line, "member": member, "issued": "", "refused": str(outcome)})
+            continue
+        path = out_dir / f"{outcome['attestation']['member']}.json"
+        write_attestation(path, outcome)
+        results.append({"line": line, "member": member, "issued": str(path), "refused": ""})
     return results
 
 

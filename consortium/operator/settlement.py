@@ -1,5 +1,6 @@
 """Closing periods and moving money: finalize what is due, close every period that ended, collect
-shares by auto-debit, pay claimants and the fee, remove defaulters. The treasurer mints money in."""
+shares by auto-debit (topping members up a few periods ahead), pay claimants and the fee, refund
+leavers' unused credit, remove defaulters. The treasurer mints money in."""
 
 from __future__ import annotations
 
@@ -7,6 +8,10 @@ from consortium.client import Suite, Transactor
 from consortium.operator.reads import all_claims, read_many
 
 COLLECT_BATCH = 100
+OWED_CHUNK = 500
+AHEAD_PERIODS = 6  # collect about a quarter ahead: a member needs one debit per ~6 closes, not one each
+REFUND_GAS = 120_000
+LEAVING_AT_CLOSE, STOPPED = 2, 3  # CostSharing's account modes
 MAX_CLOSES = 400
 # Batches are sent without waiting, so each gets a gas limit from its size rather than an estimate.
 # (A debit starved of gas reverts the whole call, see GasGuard, so a tight limit cannot skip debits.)
@@ -19,6 +24,12 @@ def members(suite: Suite) -> list[str]:
     for event in suite.membership.events("MemberJoined", from_block=suite.deployment.block):
         seen[event["args"]["member"]] = None
     return list(seen)
+
+
+def leavers(suite: Suite) -> list[str]:
+    """Everyone whose membership ended, from MembershipEnded events (candidates for a refund)."""
+    ended = suite.membership.events("MembershipEnded", from_block=suite.deployment.block)
+    return list(dict.fromkeys(e["args"]["member"] for e in ended))
 
 
 def finalize_due(suite: Suite) -> dict:
@@ -51,16 +62,44 @@ def close_periods(suite: Suite) -> list[dict]:
     return closed
 
 
-def collect(suite: Suite, who: list[str] | None = None) -> dict:
-    """Auto-debit: every batch is sent at once and awaited together (the contract skips whoever
-    owes nothing, so no per-member read is needed first); a failed debit is reported, never fatal."""
+def owed_by(suite: Suite, who: list[str]) -> list[int]:
+    """What each member owes now, read in chunks through the pool's owedBy view (one call each)."""
+    out: list[int] = []
+    for i in range(0, len(who), OWED_CHUNK):
+        out += suite.pool.owed_by(who[i : i + OWED_CHUNK])
+    return out
+
+
+def top_up(suite: Suite, periods: int = AHEAD_PERIODS) -> int:
+    """How far ahead to debit: `periods` times the largest of the last `periods` shares, so a
+    member debited once is covered for about that many closes."""
+    closed = suite.pool.open_period()
+    first = max(0, closed - periods)
+    before = suite.pool.period(first - 1).indexAfter if first else 0
+    largest = 0
+    for p in range(first, closed):
+        after = suite.pool.period(p).indexAfter
+        largest, before = max(largest, after - before), after
+    return periods * largest
+
+
+def collect(suite: Suite, who: list[str] | None = None, ahead: int | None = None) -> dict:
+    """Auto-debit whoever owes, topping them up `ahead` fen (default: `top_up`) so the next closes
+    draw on their credit with no transaction. Members with credit left are not touched; the debits
+    go out in batches sent at once and awaited together; a failed debit is reported, never fatal."""
     everyone = who if who is not None else members(suite)
     result = {"members": len(everyone), "debited": 0, "collected": 0, "debits_failed": 0, "failed": []}
-    if not everyone:
+    debtors = [m for m, owed in zip(everyone, owed_by(suite, everyone), strict=True) if owed]
+    result["owing"] = len(debtors)
+    if not debtors:
         return result
-    suite.tx.estimate(suite.pool.contract.functions.collect(everyone[:1]))  # a refusal (role) surfaces here
-    batches = [everyone[i : i + COLLECT_BATCH] for i in range(0, len(everyone), COLLECT_BATCH)]
-    pending = [suite.pool.collect(b, gas=100_000 + GAS_PER_DEBIT * len(b), wait=False) for b in batches]
+    ahead = top_up(suite) if ahead is None else ahead
+    result["ahead"] = ahead
+    suite.tx.estimate(suite.pool.contract.functions.collect(debtors[:1], ahead))  # a refusal surfaces here
+    batches = [debtors[i : i + COLLECT_BATCH] for i in range(0, len(debtors), COLLECT_BATCH)]
+    pending = [
+        suite.pool.collect(b, ahead, gas=100_000 + GAS_PER_DEBIT * len(b), wait=False) for b in batches
+    ]
     for receipt in Transactor.wait_all(pending):
         paid = suite.pool.in_receipt(receipt, "SharePaid")
         result["debited"] += len(paid)
@@ -68,6 +107,28 @@ def collect(suite: Suite, who: list[str] | None = None) -> dict:
         result["failed"] += [e["args"]["member"] for e in suite.pool.in_receipt(receipt, "DebitFailed")]
     result["debits_failed"] = len(result["failed"])
     return result
+
+
+def refund(suite: Suite, who: list[str]) -> dict:
+    """Return unused credit to members who no longer share (exited after the close, aged out, paid
+    out); members still sharing, or sharing until the coming close, are left for a later run."""
+    fns = suite.pool.contract.functions
+    accounts = read_many(suite.w3, [fns.accountOf(m) for m in who])
+    credits = read_many(suite.w3, [fns.credit(m) for m in who])
+    closed = suite.pool.open_period()
+    due = [
+        m
+        for m, a, c in zip(who, accounts, credits, strict=True)
+        if c and (a[3] == STOPPED or (a[3] == LEAVING_AT_CLOSE and a[2] < closed))
+    ]
+    pending = [suite.pool.refund(m, gas=REFUND_GAS, wait=False) for m in due]
+    refunded = []
+    for receipt in Transactor.wait_all(pending):
+        refunded += [
+            {"member": e["args"]["member"], "amount": e["args"]["amount"]}
+            for e in suite.pool.in_receipt(receipt, "CreditRefunded")
+        ]
+    return {"refunded": refunded, "amount": sum(r["amount"] for r in refunded)}
 
 
 def disburse(suite: Suite, max_payouts: int = 50) -> dict:
@@ -84,7 +145,15 @@ def settle(suite: Suite, max_payouts: int = 50) -> dict:
     closed = close_periods(suite)
     collected = collect(suite)
     paid = disburse(suite, max_payouts)
-    return {**due, "closed": closed, **collected, **paid, "pool_balance": suite.pool.balance()}
+    refunds = refund(suite, leavers(suite))
+    return {
+        **due,
+        "closed": closed,
+        **collected,
+        **paid,
+        "refunds": refunds,
+        "pool_balance": suite.pool.balance(),
+    }
 
 
 def remove_defaulters(suite: Suite, who: list[str] | None = None) -> list[str]:

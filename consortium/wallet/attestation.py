@@ -25,17 +25,21 @@ def attestation_to_json(a: Attestation, signature: bytes, chain_id: int, members
     }
 
 
+def attestation_from_json(data: dict) -> tuple[Attestation, bytes]:
+    a = data["attestation"]
+    attestation = Attestation(
+        a["member"],
+        bytes.fromhex(a["identity"][2:]),
+        int(a["tier"]),
+        int(a["cover_ends_at"]),
+        int(a["expiry"]),
+    )
+    return attestation, bytes.fromhex(data["signature"][2:])
+
+
 def load_attestation(path: str | Path) -> tuple[Attestation, bytes, dict]:
     try:
         data = json.loads(Path(path).read_text())
-        a = data["attestation"]
-        attestation = Attestation(
-            a["member"],
-            bytes.fromhex(a["identity"][2:]),
-            int(a["tier"]),
-            int(a["cover_ends_at"]),
-            int(a["expiry"]),
-        )
-        return attestation, bytes.fromhex(data["signature"][2:]), data
+        return (*attestation_from_json(data), data)
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise PlanError(f"{path} is not an attestation file ({exc.__class__.__name__}: {exc})") from None

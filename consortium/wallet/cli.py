@@ -174,6 +174,8 @@ def status(obj, rpc, deployment_path, account) -> None:
             lines.append(f"waiting       illness cover starts {day(s['waiting_ends_at'])}")
     owed = rmb(s["owed"]) + (f", due {moment(s['owed_due_at'])}" if s["owed_due_at"] else "")
     lines.append(f"shares owed   {owed}{' (OVERDUE)' if s['overdue'] else ''}")
+    if s["credit"]:
+        lines.append(f"paid ahead    {rmb(s['credit'])} (the coming shares come out of this first)")
     lines.append(f"auto-debit    up to {rmb(s['auto_debit_allowance'])}; balance {rmb(s['balance'])}")
     lines.append(f"next close    {moment(s['next_settlement_at'])}")
     if s["open_claim"] is not None:

@@ -101,6 +101,7 @@ def status(suite: Suite, member: str) -> dict:
         "cover_ends_at": m.coverEndsAt or None,
         "owed": owed,
         "owed_due_at": due_at,
+        "credit": pool.credit(member),
         "overdue": pool.is_defaulter(member),
         "next_settlement_at": pool.period_end(closed),
         "balance": suite.token.balance_of(member),

@@ -16,6 +16,12 @@ import {GasGuard, ICostSharing, IMembership, Rules, Wired} from "./Rules.sol";
 /// levied beyond need (rounding) is surplus carried; levied short of need (caps) and shares written
 /// off for defaulters are shortfall carried. A claimant stops sharing when their claim is accepted,
 /// before the index step of the period that settles it, so never pays towards their own case.
+///
+/// A member may pay ahead: `paidUpTo` above the index is credit, which later closes use up with no
+/// transaction at all. The operator's auto-debit tops members up several periods ahead, so a member
+/// needs one debit every few periods rather than one per period; unused credit is refunded when
+/// the member stops sharing. Payouts never exceed the shares levied and not written off; while a
+/// levied share is within its grace period its payout may be advanced from the pool's float.
 contract CostSharing is ICostSharing, AccessControl, Wired, GasGuard {
     using SafeERC20 for IERC20;
 
@@ -75,6 +81,8 @@ contract CostSharing is ICostSharing, AccessControl, Wired, GasGuard {
         uint128 paidOut;
         uint128 feesPaid;
         uint128 writtenOff;
+        uint128 refunded;
+        uint128 levied; // share * sharing, summed over closes
     }
 
     IERC20 public immutable token;
@@ -104,6 +112,9 @@ contract CostSharing is ICostSharing, AccessControl, Wired, GasGuard {
     error PeriodNotOver(uint32 period, uint64 endsAt);
     error NotADefaulter(address member);
     error NothingOwed(address member);
+    error StillSharing(address member);
+    error NoCredit(address member);
+    error ZeroAmount();
     error AlreadySharing(address member);
     error NotSharing(address member);
     error ZeroAddress();
@@ -122,6 +133,7 @@ contract CostSharing is ICostSharing, AccessControl, Wired, GasGuard {
     event SharingStarted(address indexed member, uint96 index);
     event SharingStopped(address indexed member, uint32 period, bool atClose);
     event SharePaid(address indexed member, uint256 amount, uint96 paidUpTo);
+    event CreditRefunded(address indexed member, uint256 amount);
     event DebitFailed(address indexed member, uint256 amount);
     event DefaulterRemoved(address indexed member, uint256 writtenOff);
     event PayoutQueued(uint256 indexed claimId, address indexed claimant, uint256 amount, uint256 fee);
@@ -243,6 +255,7 @@ contract CostSharing is ICostSharing, AccessControl, Wired, GasGuard {
             b.carriedCases = uint32(cases);
         }
         b.index += uint96(share);
+        totals.levied += uint128(levied);
         _periods[p] = Period(b.index, uint64(block.timestamp), uint64(block.timestamp) + gracePeriod, uint32(b.sharing));
         emit PeriodClosed(
             p, share, b.sharing, cases, pend.payouts, pend.fees, surplus, shortfall, uint64(block.timestamp) + gracePeriod
@@ -259,7 +272,23 @@ contract CostSharing is ICostSharing, AccessControl, Wired, GasGuard {
 
     function owed(address member) public view returns (uint256) {
         Account memory a = _accounts[member];
-        return _stopIndex(a) - a.paidUpTo;
+        uint256 stop = _stopIndex(a);
+        return stop > a.paidUpTo ? stop - a.paidUpTo : 0;
+    }
+
+    /// Paid ahead and not yet used by a close.
+    function credit(address member) public view returns (uint256) {
+        Account memory a = _accounts[member];
+        uint256 stop = _stopIndex(a);
+        return a.paidUpTo > stop ? a.paidUpTo - stop : 0;
+    }
+
+    /// What each member owes now, in one call: the operator's list of whom to debit after a close.
+    function owedBy(address[] calldata members) external view returns (uint256[] memory amounts) {
+        amounts = new uint256[](members.length);
+        for (uint256 i; i < members.length; ++i) {
+            amounts[i] = owed(members[i]);
+        }
     }
 
     /// Pays everything the member owes from their balance (needs an allowance to the pool).
@@ -270,21 +299,47 @@ contract CostSharing is ICostSharing, AccessControl, Wired, GasGuard {
         token.safeTransferFrom(msg.sender, address(this), amount);
     }
 
-    /// Auto-debit, like XHB's: pulls each member's dues under their permit; a failed debit is
-    /// reported and skipped, never fatal to the batch.
-    function collect(address[] calldata members) external onlyRole(OPERATOR_ROLE) {
+    /// Pays what the member owes and `amount` ahead, as credit for the coming closes.
+    function prepay(uint256 amount) external {
+        if (amount == 0) revert ZeroAmount();
+        if (_accounts[msg.sender].mode != SHARING) revert NotSharing(msg.sender);
+        amount += owed(msg.sender);
+        _credit(msg.sender, amount);
+        token.safeTransferFrom(msg.sender, address(this), amount);
+    }
+
+    /// Auto-debit, like XHB's: pulls each member's dues under their permit, and tops members still
+    /// sharing up to `ahead` fen of credit. A member whose balance cannot cover the top-up is debited
+    /// just their dues; a failed debit is reported and skipped, never fatal to the batch.
+    function collect(address[] calldata members, uint256 ahead) external onlyRole(OPERATOR_ROLE) {
         for (uint256 i; i < members.length; ++i) {
             address member = members[i];
-            uint256 amount = owed(member);
-            if (amount == 0) continue;
+            Account memory a = _accounts[member];
+            uint256 due = _stopIndex(a);
+            if (due <= a.paidUpTo) continue; // nothing owed: credit left, or not a member
+            uint256 amount = due - a.paidUpTo;
             uint256 gasBefore = gasleft();
-            if (token.trySafeTransferFrom(member, address(this), amount)) {
-                _credit(member, amount);
-            } else {
+            if (a.mode == SHARING && ahead != 0 && _debit(member, amount + ahead)) continue;
+            if (!_debit(member, amount)) {
                 _revertIfStarved(gasBefore);
                 emit DebitFailed(member, amount);
             }
         }
+    }
+
+    /// Anyone may return a member's unused credit to them once they no longer share.
+    function refund(address member) external {
+        Account storage a = _accounts[member];
+        if (a.mode == SHARING || (a.mode == LEAVING_AT_CLOSE && a.stopPeriod >= book.closedCount)) {
+            revert StillSharing(member);
+        }
+        uint256 stop = _stopIndex(a);
+        if (a.paidUpTo <= stop) revert NoCredit(member);
+        uint256 amount = a.paidUpTo - stop;
+        a.paidUpTo = uint96(stop);
+        totals.refunded += uint128(amount);
+        emit CreditRefunded(member, amount);
+        token.safeTransfer(member, amount);
     }
 
     // ---- defaulters ----
@@ -329,11 +384,12 @@ contract CostSharing is ICostSharing, AccessControl, Wired, GasGuard {
 
     // ---- payouts ----
 
-    /// Pays due claims in order from money actually collected: the claimant first, then the fee.
-    /// A claimant not paid in full stays at the head of the queue and is paid first next time.
+    /// Pays due claims in order, up to the shares levied and not written off: the claimant first,
+    /// then the fee. A claimant not paid in full stays at the head of the queue
+    /// and is paid first next time.
     function disburse(uint256 maxPayouts) external {
         Totals memory t = totals;
-        uint256 available = uint256(t.paidIn) - t.paidOut - t.feesPaid;
+        uint256 available = _spendable(t);
         uint256 head = payoutHead;
         uint256 due = carry.payoutsDue;
         for (uint256 n; n < maxPayouts && head < due && available != 0; ++n) {
@@ -383,7 +439,7 @@ contract CostSharing is ICostSharing, AccessControl, Wired, GasGuard {
     /// Fen the pool holds by its own books; equals its token balance unless someone sent it tokens.
     function balance() external view returns (uint256) {
         Totals memory t = totals;
-        return uint256(t.paidIn) - t.paidOut - t.feesPaid;
+        return uint256(t.paidIn) - t.paidOut - t.feesPaid - t.refunded;
     }
 
     // ---- internals ----
@@ -410,6 +466,21 @@ contract CostSharing is ICostSharing, AccessControl, Wired, GasGuard {
         }
         a.stop = uint96(_stopIndex(a));
         a.mode = STOPPED;
+    }
+
+    /// Held, and levied but not written off, less what was paid out: the smaller bounds payouts.
+    function _spendable(Totals memory t) private pure returns (uint256) {
+        uint256 out = uint256(t.paidOut) + t.feesPaid;
+        uint256 held = uint256(t.paidIn) - t.refunded - out;
+        uint256 collectable = uint256(t.levied) - t.writtenOff;
+        uint256 levied = collectable > out ? collectable - out : 0;
+        return held < levied ? held : levied;
+    }
+
+    function _debit(address member, uint256 amount) private returns (bool) {
+        if (!token.trySafeTransferFrom(member, address(this), amount)) return false;
+        _credit(member, amount);
+        return true;
     }
 
     function _credit(address member, uint256 amount) private {

@@ -10,7 +10,7 @@ from tests.contracts.world import ROOT, refused
 def check_books(world):
     pool, token = world.operator.pool, world.operator.token
     t = pool.totals()
-    assert token.balance_of(pool.address) == t.paidIn - t.paidOut - t.feesPaid == pool.balance()
+    assert token.balance_of(pool.address) == t.paidIn - t.paidOut - t.feesPaid - t.refunded == pool.balance()
 
 
 @pytest.fixture
@@ -140,3 +140,52 @@ def test_a_claimant_in_the_waiting_period_refusal_still_owes_earlier_shares(worl
     newcomer.claims.submit(4, False, ROOT)  # refused in the waiting period: membership ends
     assert newcomer.membership.state_of(newcomer.address) == "EndedInWaitingPeriod"
     assert newcomer.pool.owed(newcomer.address) == owed
+
+
+def test_collecting_ahead_leaves_credit_that_later_closes_use_and_leavers_get_back(world, eight):
+    """One debit covers several periods: the top-up is credit, closes draw on it with no transaction,
+    a member with credit is not debited again, and a leaver's unused credit is refunded."""
+    claimant, leaver, second, *others = eight
+    pool = world.operator.pool
+    world.accept_claim(claimant)
+    first = world.close_open_period()
+    share = first["share"]
+    payers = [leaver, second, *others]
+    pool.collect([m.address for m in payers], ahead=3 * share)
+    for m in payers:
+        assert pool.owed(m.address) == 0 and pool.credit(m.address) == 3 * share
+    pool.disburse()
+    assert claimant.token.balance_of(claimant.address) == 1_000_000 + world.rules.cover_under_40
+    check_books(world)
+
+    leaver.membership.exit()  # shares the current period, then stops
+    world.accept_claim(second)
+    second_before = second.token.balance_of(second.address)
+    closed = world.close_open_period()
+    assert pool.owed(leaver.address) == 0 and pool.credit(leaver.address) == 3 * share - closed["share"]
+    debited = pool.collect([m.address for m in payers], ahead=3 * share)
+    assert pool.in_receipt(debited, "SharePaid") == []  # credit covered everyone: no debit at all
+    assert pool.owed_by([m.address for m in payers]) == [0] * len(payers)
+
+    with refused("StillSharing"):
+        pool.refund(others[0].address)
+    before = leaver.token.balance_of(leaver.address)
+    pool.refund(leaver.address)
+    assert leaver.token.balance_of(leaver.address) - before == 3 * share - closed["share"]
+    assert pool.credit(leaver.address) == 0 and pool.totals().refunded == 3 * share - closed["share"]
+    with refused("NoCredit"):
+        pool.refund(leaver.address)
+    pool.disburse()
+    assert second.token.balance_of(second.address) - second_before == world.rules.cover_under_40
+    check_books(world)
+
+
+def test_a_top_up_the_balance_cannot_cover_still_debits_the_dues(world, eight):
+    claimant, poor, *others = eight
+    world.accept_claim(claimant)
+    share = world.close_open_period()["share"]
+    balance = poor.token.balance_of(poor.address)
+    receipt = world.operator.pool.collect([poor.address], ahead=balance)  # dues + ahead > balance
+    assert [e["args"]["amount"] for e in world.operator.pool.in_receipt(receipt, "SharePaid")] == [share]
+    assert world.operator.pool.in_receipt(receipt, "DebitFailed") == []
+    assert poor.pool.owed(poor.address) == 0 and poor.pool.credit(poor.address) == 0

@@ -1,12 +1,12 @@
-"""Random lives of a small plan (joins, claims, objections, votes, settlements, payments, defaults,
-exits) against three promises: the pool holds exactly paid in - paid out - fees, to the fen; every
-member was charged exactly the shares of the periods they shared; no claimant paid towards their
-own case."""
+"""Random lives of a small plan (joins, claims, objections, votes, settlements, payments ahead and
+behind, defaults, exits, refunds) against four promises: the pool holds exactly paid in - paid out -
+fees - refunds, to the fen; every member was charged exactly the shares of the periods they shared;
+no claimant paid towards their own case; payouts never exceed the shares levied."""
 
 from __future__ import annotations
 
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, seed, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
@@ -45,7 +45,7 @@ class Base:
 
 
 _BASE: Base | None = None
-STATS: list[tuple[int, int, int, int, int]] = []  # per example: periods, claims, accepted, removed, joined
+STATS: list[tuple[int, ...]] = []  # per example: periods, claims, accepted, removed, joined, refunded
 
 
 def base() -> Base:
@@ -79,6 +79,7 @@ class Plan(RuleBasedStateMachine):
         self.entry: dict[str, int] = {}  # closed periods when they started sharing
         self.end: dict[str, tuple[str, int]] = {}  # ("now", closed count) or ("close", period)
         self.paid: dict[str, int] = {}
+        self.refunded: dict[str, int] = {}
         self.written_off: dict[str, int] = {}
         self.accepted_at: dict[str, int] = {}  # claimant -> closed count when their claim was accepted
         self.claims: list[int] = []
@@ -95,11 +96,14 @@ class Plan(RuleBasedStateMachine):
         for e in p.in_receipt(receipt, "SharePaid"):
             m = e["args"]["member"]
             self.paid[m] = self.paid.get(m, 0) + e["args"]["amount"]
+        for e in p.in_receipt(receipt, "CreditRefunded"):
+            m = e["args"]["member"]
+            self.refunded[m] = self.refunded.get(m, 0) + e["args"]["amount"]
         for e in p.in_receipt(receipt, "DefaulterRemoved"):
             m = e["args"]["member"]
             self.written_off[m] = e["args"]["writtenOff"]
             kind, at = self.end.get(m, ("", 0))
-            if not (kind == "close" and at < self.closed()):
+            if kind == "" or (kind == "close" and at >= self.closed()):  # was still sharing
                 self.end[m] = ("now", self.closed())
         for e in p.in_receipt(receipt, "SharingStopped"):
             m, period, at_close = e["args"]["member"], e["args"]["period"], e["args"]["atClose"]
@@ -217,21 +221,34 @@ class Plan(RuleBasedStateMachine):
     def close_period(self):
         self.act(self.pool.close_period, "PeriodNotOver")
 
-    @rule(debits=st.lists(st.booleans(), min_size=PEOPLE, max_size=PEOPLE), remove=st.booleans())
-    def settle(self, debits, remove):
-        """The operator's fortnight: wait for the period's end, close it, auto-debit, pay out."""
+    @rule(
+        debits=st.lists(st.booleans(), min_size=PEOPLE, max_size=PEOPLE),
+        ahead=st.sampled_from([0, 0, 20_000, 60_000]),
+        remove=st.booleans(),
+    )
+    def settle(self, debits, ahead, remove):
+        """The operator's fortnight: wait for the period's end, close it, auto-debit (topping members
+        up `ahead`), pay out."""
         self.w.advance(self.pool.period_end(self.pool.open_period()) - self.w.now())
         self.close_period()
         self.act(
-            lambda: self.pool.collect([p.address for p, d in zip(self.people, debits, strict=True) if d])
+            lambda: self.pool.collect(
+                [p.address for p, d in zip(self.people, debits, strict=True) if d], ahead
+            )
         )
         self.disburse(3)
+        for p in self.people:  # whoever stopped sharing gets their credit back
+            self.act(lambda p=p: self.pool.refund(p.address), "StillSharing", "NoCredit")
         if remove:
             self.remove_defaulters(True)
 
     @rule(i=st.integers(0, PEOPLE - 1))
     def pay(self, i):
         self.act(lambda: self.pick(i).pool.pay(), "NothingOwed", "ERC20InsufficientBalance")
+
+    @rule(i=st.integers(0, PEOPLE - 1), amount=st.integers(1, 40_000))
+    def prepay(self, i, amount):
+        self.act(lambda: self.pick(i).pool.prepay(amount), "NotSharing", "ERC20InsufficientBalance")
 
     @rule(after_grace=st.booleans())
     def remove_defaulters(self, after_grace):
@@ -249,7 +266,14 @@ class Plan(RuleBasedStateMachine):
 
     def teardown(self):
         STATS.append(
-            (self.closed(), len(self.claims), len(self.accepted_at), len(self.written_off), len(self.entry))
+            (
+                self.closed(),
+                len(self.claims),
+                len(self.accepted_at),
+                len(self.written_off),
+                len(self.entry),
+                len(self.refunded),
+            )
         )
 
     # ---- promises ----
@@ -258,8 +282,20 @@ class Plan(RuleBasedStateMachine):
     def books_balance_to_the_fen(self):
         t = self.pool.totals()
         held = self.w.operator.token.balance_of(self.pool.address)
-        assert held == t.paidIn - t.paidOut - t.feesPaid
+        assert held == t.paidIn - t.paidOut - t.feesPaid - t.refunded
         assert t.paidIn == sum(self.paid.values())
+        assert t.refunded == sum(self.refunded.values())
+
+    @invariant()
+    def payouts_never_exceed_the_shares_levied(self):
+        t = self.pool.totals()
+        assert t.paidOut + t.feesPaid <= t.levied
+
+    def charged(self, m: str) -> int:
+        """What the member's payments say they were charged: paid, less refunds and credit left,
+        plus what is still owed or was written off."""
+        paid = self.paid.get(m, 0) - self.refunded.get(m, 0) - self.pool.credit(m)
+        return paid + self.pool.owed(m) + self.written_off.get(m, 0)
 
     @invariant()
     def everyone_charged_exactly_their_shares(self):
@@ -267,16 +303,14 @@ class Plan(RuleBasedStateMachine):
             kind, at = self.end.get(m, ("open", self.closed()))
             stop = at if kind != "close" else min(at + 1, self.closed())
             expected = sum(self.shares[start:stop])
-            charged = self.paid.get(m, 0) + self.pool.owed(m) + self.written_off.get(m, 0)
-            assert charged == expected, (m, charged, expected)
+            assert self.charged(m) == expected, (m, self.charged(m), expected)
 
     @invariant()
     def no_claimant_paid_towards_their_own_case(self):
         for m, accepted in self.accepted_at.items():
             kind, at = self.end[m]
             assert kind == "now" and at <= accepted
-            charged = self.paid.get(m, 0) + self.pool.owed(m) + self.written_off.get(m, 0)
-            assert charged == sum(self.shares[self.entry[m] : accepted])
+            assert self.charged(m) == sum(self.shares[self.entry[m] : accepted])
 
 
 Plan.TestCase.settings = settings(
@@ -284,9 +318,9 @@ Plan.TestCase.settings = settings(
     stateful_step_count=25,
     deadline=None,
     suppress_health_check=list(HealthCheck),
-    derandomize=True,
     database=None,
 )
+seed(6)(Plan)  # the same lives every run, as derandomize gave, chosen to reach closes, payouts and removals
 
 
 @pytest.mark.timeout(240)
