@@ -63,15 +63,20 @@ class Stage:
 
 @click.command("demo")
 @click.option("--walkthrough", is_flag=True, help="Instead: one member's road on an in-process chain.")
-@click.option("--members", type=click.IntRange(2), help="Members (demo: 100; walkthrough: 51).")
+@click.option("--members", type=click.IntRange(2), help="Members (demo: 2,000; walkthrough: 51).")
 @click.option("--months", type=click.IntRange(1, 24), default=12, show_default=True)
-@click.option("--incidence", type=float, default=0.2, show_default=True, help="Illnesses per member-year.")
+@click.option("--incidence", type=float, help="Illnesses per member-year (default: as `hubao simulate`).")
 @click.option(
-    "--fraud-rate", type=float, default=0.2, show_default=True, help="Share of claims that are false."
+    "--fraud-rate", type=float, help="Share of claims that are false (default: as `hubao simulate`)."
 )
 @click.option("--keep", is_flag=True, help="Leave the network running afterwards.")
 def demo(
-    walkthrough: bool, members: int | None, months: int, incidence: float, fraud_rate: float, keep: bool
+    walkthrough: bool,
+    members: int | None,
+    months: int,
+    incidence: float | None,
+    fraud_rate: float | None,
+    keep: bool,
 ) -> None:
     """A year of the plan on a 4-validator consortium, reported (or --walkthrough)."""
     if walkthrough:
@@ -80,7 +85,8 @@ def demo(
     from consortium.simulation.showcase import run_demo
 
     try:
-        config = SimConfig(members=members or 100, months=months, incidence=incidence, fraud_rate=fraud_rate)
+        chosen = {"members": members, "incidence": incidence, "fraud_rate": fraud_rate}
+        config = SimConfig(months=months, **{k: v for k, v in chosen.items() if v is not None})
         result = run_demo(config, keep=keep)
     except (RuntimeError, TimeoutError) as exc:
         raise click.ClickException(str(exc)) from None

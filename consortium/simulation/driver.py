@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from eth_utils import keccak
 from web3 import Web3
 
 from consortium.client import (
@@ -30,8 +29,6 @@ from consortium.client import (
     Suite,
     TransactionError,
     deploy_suite,
-    identity_commitment,
-    sign_attestation,
     sign_permit,
     vote_commitment,
 )
@@ -39,17 +36,18 @@ from consortium.evidence.bundle import Bundle
 from consortium.evidence.client import EvidenceClient
 from consortium.evidence.envelope import public_key_of
 from consortium.evidence.store import EvidenceError
+from consortium.operator import enrollment, settlement
 from consortium.operator import jurors as operator_jurors
 from consortium.operator import review as operator_review
-from consortium.operator import settlement
-from consortium.operator.enrollment import Applicant, eligibility
+from consortium.operator.enrollment import Applicant
 from consortium.simulation.chain import Batch, Key, NetworkAccounts, fetch_nonces
 from consortium.simulation.params import SimConfig, simulation_rules
 from consortium.simulation.population import YEAR, ClaimPlan, Person, draw_population, plan_claim
+from consortium.wallet.attestation import attestation_from_json
 
-GAS = {
-    "join": 450_000,
-    "mint": 120_000,
+GAS = {  # limits, not costs: a block is filled by the sum of limits, so keep them near the real use
+    "join": 260_000,
+    "mint": 80_000,
     "submit": 350_000,
     "object": 150_000,
     "dispute": 350_000,
@@ -59,8 +57,6 @@ GAS = {
     "revoke": 80_000,
     "endCover": 250_000,
 }
-COLLECT_BATCH = 150
-COLLECT_GAS = 12_000_000
 RETRY_AFTER = 3 * DAY  # a failed debit is retried, then removed after the grace period (domain.md)
 REVIEW_DELAY = DAY
 
@@ -166,6 +162,8 @@ class Driver:
         nonces = fetch_nonces(self.w3, [p.address for p in self.people])
         self.signers = {p.index: Key(self.w3, p.key, n) for p, n in zip(self.people, nonces, strict=True)}
         self.jurors: list[Person] = []
+        (self.out / "enroller-registry.json").unlink(missing_ok=True)  # this run's deployment only
+        self.registry = enrollment.Registry(self.out / "enroller-registry.json")
         self.reports = self.out / "reports"
         self.reports.mkdir(parents=True, exist_ok=True)
         first_block = self.w3.eth.block_number
@@ -213,7 +211,7 @@ class Driver:
         for _ in range(3):  # a join that lands after its attestation expired is attested again
             now = self.read.now()
             batch = Batch(self.w3)
-            joins = [(p, self._join(p, self.signers[p.index], now, batch)) for p in pending]
+            joins = self._joins(pending, now, batch)
             results = self.stats.count(batch.run(timeout=900))
             self._after_members(joins, results)
             pending = [p for p in pending if p.joined_at is None]
@@ -238,13 +236,13 @@ class Driver:
     # ---- members ----
 
     def _members(self, now: int, batch: Batch) -> list:
-        joins = []
+        joins, joiners = [], []
         while self.queue and self.queue[0][0] <= now:
             _, _, what, index = heapq.heappop(self.queue)
             p = self.people[index]
             signer = self.signers[index]
             if what == "join":
-                joins.append((p, self._join(p, signer, now, batch)))
+                joiners.append(p)
             elif not p.in_plan:
                 continue
             elif what == "claim":
@@ -278,32 +276,36 @@ class Driver:
                         ),
                     )
                 )
+        return joins + self._joins(joiners, now, batch)
+
+    def _joins(self, people: list[Person], now: int, batch: Batch) -> list:
+        """The enroller attests everyone eligible through the operator's enrollment (one registry,
+        batched reads), then each person joins as in `_join`."""
+        applicants = [
+            Applicant(p.address, f"ID{p.index:08d}", first_day(now - int(p.age * YEAR)), True) for p in people
+        ]
+        outcomes = enrollment.enroll_many(self.enroller, self.registry, applicants, YEAR)
+        joins = []
+        for p, outcome in zip(people, outcomes, strict=True):
+            if isinstance(outcome, enrollment.Ineligible):
+                self.stats.refusals["ineligible"] = self.stats.refusals.get("ineligible", 0) + 1
+                continue
+            a, sig = attestation_from_json(outcome)
+            joins.append((p, self._join(p, a, sig, batch)))
         return joins
 
-    def _join(self, p: Person, signer: Key, now: int, batch: Batch):
-        """The enroller attests (the operator's eligibility rule), the treasurer tops the member's
-        balance up (money entering the platform), the member joins with a permit for auto-debit."""
+    def _join(self, p: Person, a: Attestation, sig: bytes, batch: Batch):
+        """The treasurer tops the member's balance up (money entering the platform), the member
+        joins with their attestation and a permit for auto-debit."""
         d = self.deployment
-        born = datetime.fromtimestamp(now - int(p.age * YEAR), UTC).date()
-        tier, cover_ends_at = eligibility(Applicant(p.address, f"ID{p.index:08d}", born, True), now)
-        # TODO(operator): enrollment.enroll() keeps a registry file with an fsync per person and
-        # three reads; for thousands of joins in one block the simulator signs the same attestation
-        # directly with the client library.
-        a = Attestation(
-            p.address,
-            identity_commitment(f"ID{p.index:08d}", keccak(text=f"salt{self.config.seed}")),
-            tier,
-            cover_ends_at,
-            now + YEAR,
-        )
-        sig = sign_attestation(self.enroller.tx.account.key, a, d.chain_id, d.addresses["membership"])
+        signer = self.signers[p.index]
         permit = sign_permit(
             p.key,
             p.address,
             d.addresses["pool"],
             MAX_ALLOWANCE,
             0,
-            now + 3 * YEAR,
+            a.expiry,
             d.chain_id,
             d.addresses["token"],
         )
@@ -311,7 +313,7 @@ class Driver:
         batch.add(
             self.treasurer.tx, self.fn["token"].mint(p.address, self.rules.year_cap * years), GAS["mint"]
         )
-        p.cover_ends_at = cover_ends_at
+        p.cover_ends_at = a.cover_ends_at
         return "join", batch.add(
             signer, self.fn["membership"].joinWithPermit(a.as_tuple(), sig, permit.as_tuple()), GAS["join"]
         )
@@ -514,30 +516,24 @@ class Driver:
             self.failed_debits = {m: t for m, t in self.failed_debits.items() if m not in gone}
 
     def _collect(self, members: list[str]) -> None:
-        """Auto-debit in batches sent together, so a collection fits in one or two blocks.
-        TODO(operator): settlement.collect() reads owed() per member and awaits each batch; with
-        thousands of members that takes longer than a simulated period, so the simulator sends
-        CostSharing.collect itself (the contract skips members who owe nothing)."""
+        """The operator's auto-debit of whoever owes, topping them up a few periods ahead; then pay
+        out and refund leavers' unused credit."""
         if not members:
             return
-        batch = Batch(self.w3)
-        for i in range(0, len(members), COLLECT_BATCH):
-            batch.add(
-                self.operator.tx,
-                self.fn["pool"].collect(members[i : i + COLLECT_BATCH]),
-                COLLECT_GAS,
-                full=True,
-            )
-        failed = set()
-        for receipt in self.stats.count(batch.run()):
-            if isinstance(receipt, Exception):
-                continue
-            for event in self.read.pool.in_receipt(receipt, "DebitFailed"):
-                failed.add(event["args"]["member"])
+        result = settlement.collect(self.operator, members)
+        self.stats.txs += -(-result["owing"] // settlement.COLLECT_BATCH)
         now = self.read.now()
-        self.failed_debits = {m: self.failed_debits.get(m, now) for m in failed}
+        self.failed_debits = {m: self.failed_debits.get(m, now) for m in result["failed"]}
         settlement.disburse(self.operator)
         self.stats.txs += 1
+        leavers = [p.address for p in self.people if p.joined_at is not None and p.out and not p.refunded]
+        if leavers:
+            refunded = settlement.refund(self.operator, leavers)["refunded"]
+            self.stats.txs += len(refunded)
+            done = {r["member"] for r in refunded}
+            for p in self.people:
+                if p.address in done:
+                    p.refunded = True
 
 
 def first_day(timestamp: int) -> date:

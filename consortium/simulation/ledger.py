@@ -3,9 +3,10 @@ balances read at the end. Nothing the driver remembers is used, so the report is
 chain, not about the simulator.
 
 Reconciliation replays who was sharing at each period's close (SharingStarted / SharingStopped /
-DefaulterRemoved) and checks, to the fen: what each member was charged equals what they paid, what
-was written off and what they still owe; every fen the pool took in is in its balance or was paid
-to a claimant or as the fee; each close's levy balances the payouts, fees, surplus and shortfall.
+DefaulterRemoved) and checks, to the fen: what each member was charged equals what they paid, less
+what was refunded and the credit they still hold, plus what was written off and what they still
+owe; every fen the pool took in is in its balance or was paid to a claimant, as the fee or back as
+a refund; each close's levy balances the payouts, fees, surplus and shortfall.
 """
 
 from __future__ import annotations
@@ -164,12 +165,16 @@ def reconcile(w3: Web3, chain: Chain) -> dict:
     to_treasury = sum(
         e.args["value"] for e in transfers if e.args["from"] == pool and e.args["to"] == treasury
     )
-    to_claimants = sum(
+    out_of_pool = sum(
         e.args["value"] for e in transfers if e.args["from"] == pool and e.args["to"] != treasury
     )
     share_paid = sum(e.args["amount"] for e in chain.of("SharePaid"))
     claimant_paid = sum(e.args["amount"] for e in chain.of("ClaimantPaid"))
     fee_paid = sum(e.args["amount"] for e in chain.of("FeePaid"))
+    refunded = sum(e.args["amount"] for e in chain.of("CreditRefunded"))
+    refunds: dict[str, int] = defaultdict(int)
+    for e in chain.of("CreditRefunded"):
+        refunds[e.args["member"]] += e.args["amount"]
     written_off = sum(e.args["writtenOff"] for e in chain.of("DefaulterRemoved"))
     queued = sum(e.args["amount"] for e in chain.of("PayoutQueued"))
     fees_due = sum(e.args["fee"] for e in chain.of("PayoutQueued"))
@@ -177,6 +182,7 @@ def reconcile(w3: Web3, chain: Chain) -> dict:
     pool_balance = suite.token.balance_of(pool)
     members = sorted({e.args["member"] for e in chain.of("MemberJoined")})
     owed = _batch_call(w3, suite.pool, "owed", members)
+    credit = _batch_call(w3, suite.pool, "credit", members)
     balances = _batch_call(w3, suite.token, "balanceOf", members)
     received = defaultdict(int)
     sent = defaultdict(int)
@@ -184,11 +190,13 @@ def reconcile(w3: Web3, chain: Chain) -> dict:
         received[e.args["to"]] += e.args["value"]
         sent[e.args["from"]] += e.args["value"]
     member_problems = []
-    for m, owe, bal in zip(members, owed, balances, strict=True):
+    for m, owe, ahead, bal in zip(members, owed, credit, balances, strict=True):
         charged = r.charged.get(m, 0)
-        accounted = r.paid.get(m, 0) + r.written_off.get(m, 0) + owe
+        accounted = r.paid.get(m, 0) - refunds[m] - ahead + r.written_off.get(m, 0) + owe
         if charged != accounted:
-            member_problems.append(f"{m}: charged {charged}, paid+written off+owed {accounted}")
+            member_problems.append(
+                f"{m}: charged {charged}, paid-refunded-credit+written off+owed {accounted}"
+            )
         if bal != received[m] - sent[m]:
             member_problems.append(f"{m}: balance {bal}, transfers say {received[m] - sent[m]}")
     period_problems = list(r.sharing_mismatch)
@@ -220,19 +228,22 @@ def reconcile(w3: Web3, chain: Chain) -> dict:
         prev_surplus, prev_shortfall, written_between = a["surplus"], a["shortfall"], 0
     checks = {
         "shares paid == transfers into the pool == totals.paidIn": share_paid == into_pool == totals.paidIn,
-        "claimants paid == transfers to claimants == totals.paidOut": claimant_paid
-        == to_claimants
-        == totals.paidOut,
+        "claimants paid + refunds == transfers out of the pool (not the fee)": claimant_paid + refunded
+        == out_of_pool,
+        "claimants paid == totals.paidOut, refunds == totals.refunded": claimant_paid == totals.paidOut
+        and refunded == totals.refunded,
         "fees paid == transfers to the treasury == totals.feesPaid": fee_paid
         == to_treasury
         == totals.feesPaid,
-        "pool token balance == paid in - paid out - fees": pool_balance
-        == share_paid - claimant_paid - fee_paid
+        "pool token balance == paid in - paid out - fees - refunds": pool_balance
+        == share_paid - claimant_paid - fee_paid - refunded
         == suite.pool.balance(),
         "token supply == minted - burned": suite.token.call("totalSupply") == minted - burned,
         "written off == sum of DefaulterRemoved": written_off == totals.writtenOff,
         "paid out <= queued payouts, fees <= fees due": claimant_paid <= queued and fee_paid <= fees_due,
-        "every member: charged == paid + written off + owed, balance == transfers": not member_problems,
+        "every member: charged == paid - refunded - credit + written off + owed; balance == transfers": (
+            not member_problems
+        ),
         "every close: levy == payouts + fees + carried surplus/shortfall; sharing count": not period_problems,
     }
     return {
@@ -244,6 +255,8 @@ def reconcile(w3: Web3, chain: Chain) -> dict:
             "paid_in": share_paid,
             "paid_out": claimant_paid,
             "fees": fee_paid,
+            "refunded": refunded,
+            "credit_now": sum(credit),
             "pool_balance": pool_balance,
             "payouts_queued": queued,
             "payouts_outstanding": queued - claimant_paid,

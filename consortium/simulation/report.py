@@ -35,6 +35,7 @@ COLUMNS = [
     "shortfall_fen",
     "paid_in_fen",
     "paid_out_fen",
+    "refunded_fen",
     "removed",
     "exited",
     "aged_out",
@@ -89,6 +90,8 @@ def period_rows(chain: Chain) -> list[dict]:
             row["paid_in_fen"] += e.args["amount"]
         elif e.name == "ClaimantPaid":
             row["paid_out_fen"] += e.args["amount"]
+        elif e.name == "CreditRefunded":
+            row["refunded_fen"] += e.args["amount"]
     for number, b in chain.blocks.items():
         row = row_at(number)
         if row is not None and number > chain.first_block:

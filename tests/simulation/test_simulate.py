@@ -80,7 +80,18 @@ def test_figures_match_the_chain_directly(simulated):
     suite = Suite(w3, Deployment.load(out / "deployment.json"))
     fen = report["reconciliation"]["fen"]
     assert suite.token.balance_of(suite.pool.address) == fen["pool_balance"]
-    assert fen["pool_balance"] == fen["paid_in"] - fen["paid_out"] - fen["fees"]
+    assert fen["pool_balance"] == fen["paid_in"] - fen["paid_out"] - fen["fees"] - fen["refunded"]
+    # auto-debit tops members up ahead: fewer debits than members times closes, and leavers get
+    # their unused credit back
+    debits = suite.pool.events("SharePaid", from_block=suite.deployment.block)
+    closes = suite.pool.events("PeriodClosed", from_block=suite.deployment.block)
+    sharing = sum(e["args"]["sharing"] for e in closes if e["args"]["share"])
+    assert 0 < len(debits) < sharing
+    refunds = suite.pool.events("CreditRefunded", from_block=suite.deployment.block)
+    assert sum(e["args"]["amount"] for e in refunds) == fen["refunded"] > 0
+    for e in refunds:
+        assert suite.membership.state_of(e["args"]["member"]) not in ("Waiting", "Active")
+        assert suite.pool.credit(e["args"]["member"]) == 0
     paid = suite.pool.events("ClaimantPaid", from_block=suite.deployment.block)
     assert sum(e["args"]["amount"] for e in paid) == fen["paid_out"]
     for e in suite.pool.events("DefaulterRemoved", from_block=suite.deployment.block):
