@@ -64,6 +64,9 @@ class Token(Bound):
     def mint(self, to: str, amount: int, **kw):
         return self.send("mint", to, amount, **kw)
 
+    def mint_each(self, to: list[str], amount: int, **kw):
+        return self.send("mintEach", to, amount, **kw)
+
     def burn(self, amount: int, **kw):
         return self.send("burn", amount, **kw)
 

@@ -59,16 +59,29 @@ def review_evidence(suite: Suite, evidence: EvidenceClient, claim_id: int) -> di
 
 def decide(suite: Suite, claim_id: int, approve: bool, report: Path) -> dict:
     """Approve (public notice starts) or reject (the claimant may dispute) with the report's hash."""
-    report_hash = keccak(Path(report).read_bytes())
-    receipt = (suite.claims.approve if approve else suite.claims.reject)(claim_id, report_hash)
-    c = suite.claims.claim(claim_id)
-    return {
-        "claim_id": claim_id,
-        "decision": "approved" if approve else "rejected",
-        "report_hash": "0x" + report_hash.hex(),
-        "deadline": c.deadline,
-        "tx": receipt["transactionHash"].hex(),
-    }
+    return decide_many(suite, [(claim_id, approve, report)])[0]
+
+
+def decide_many(suite: Suite, decisions: list[tuple[int, bool, Path]]) -> list[dict]:
+    """Several decisions sent at once and awaited together (one block for a day's reviews)."""
+    hashes = [keccak(Path(report).read_bytes()) for _, _, report in decisions]
+    pending = [
+        (suite.claims.approve if approve else suite.claims.reject)(claim_id, h, wait=False)
+        for (claim_id, approve, _), h in zip(decisions, hashes, strict=True)
+    ]
+    receipts = suite.tx.wait_all(pending)
+    out = []
+    for (claim_id, approve, _), h, receipt in zip(decisions, hashes, receipts, strict=True):
+        out.append(
+            {
+                "claim_id": claim_id,
+                "decision": "approved" if approve else "rejected",
+                "report_hash": "0x" + h.hex(),
+                "deadline": suite.claims.claim(claim_id).deadline,
+                "tx": receipt["transactionHash"].hex(),
+            }
+        )
+    return out
 
 
 def jury_copy(

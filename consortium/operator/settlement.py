@@ -13,6 +13,7 @@ AHEAD_PERIODS = 6  # collect about a quarter ahead: a member needs one debit per
 REFUND_GAS = 120_000
 LEAVING_AT_CLOSE, STOPPED = 2, 3  # CostSharing's account modes
 MAX_CLOSES = 400
+CLOSE_GAS = 400_000  # sent without an estimate: the later closes' estimates would see the earlier open
 # Batches are sent without waiting, so each gets a gas limit from its size rather than an estimate.
 # (A debit starved of gas reverts the whole call, see GasGuard, so a tight limit cannot skip debits.)
 GAS_PER_DEBIT = 70_000
@@ -33,28 +34,35 @@ def leavers(suite: Suite) -> list[str]:
 
 
 def finalize_due(suite: Suite) -> dict:
-    """Claims whose notice passed without objection are accepted; votes that ended are closed."""
+    """Claims whose notice passed without objection are accepted; votes that ended are closed. All
+    are sent at once and awaited together: one block, however many claims are due."""
     now = suite.now()
-    finalized, resolved = [], []
+    finalize, resolve = [], []
     for claim_id, c in enumerate(all_claims(suite)):
         name = suite.claims.STATUSES[c.status]
         if name == "InNotice" and c.deadline <= now:
-            suite.claims.finalize(claim_id)
-            finalized.append(claim_id)
+            finalize.append(claim_id)
         elif name == "Disputed" and suite.jury.case(claim_id).revealEndsAt <= now:
-            suite.claims.resolve_dispute(claim_id)
-            resolved.append({"claim_id": claim_id, "status": suite.claims.status(claim_id)})
-    return {"finalized": finalized, "resolved": resolved}
+            resolve.append(claim_id)
+    pending = [suite.claims.finalize(i, wait=False) for i in finalize]
+    pending += [suite.claims.resolve_dispute(i, wait=False) for i in resolve]
+    Transactor.wait_all(pending)
+    resolved = [{"claim_id": i, "status": suite.claims.status(i)} for i in resolve]
+    return {"finalized": finalize, "resolved": resolved}
 
 
-def close_periods(suite: Suite) -> list[dict]:
+def close_periods(suite: Suite, before: int | None = None) -> list[dict]:
+    """Close every period that ended (and is numbered below `before`, if given), in order: the
+    closes are sent together (same sender, so the nonces keep them in order) and awaited together."""
     now = suite.now()
+    first = suite.pool.open_period()
+    last = first + MAX_CLOSES if before is None else min(before, first + MAX_CLOSES)
+    count = 0
+    while first + count < last and suite.pool.period_end(first + count) <= now:
+        count += 1
+    pending = [suite.pool.close_period(wait=False, gas=CLOSE_GAS) for _ in range(count)]
     closed = []
-    for _ in range(MAX_CLOSES):
-        period = suite.pool.open_period()
-        if suite.pool.period_end(period) > now:
-            break
-        receipt = suite.pool.close_period()
+    for receipt in Transactor.wait_all(pending):
         args = suite.pool.in_receipt(receipt, "PeriodClosed")[0]["args"]
         closed.append(
             {k: args[k] for k in ("period", "share", "sharing", "cases", "payouts", "fees", "shortfall")}
@@ -71,16 +79,14 @@ def owed_by(suite: Suite, who: list[str]) -> list[int]:
 
 
 def top_up(suite: Suite, periods: int = AHEAD_PERIODS) -> int:
-    """How far ahead to debit: `periods` times the largest of the last `periods` shares, so a
-    member debited once is covered for about that many closes."""
+    """How far ahead to debit: what the last `periods` closes cost a member, so a member debited
+    once is covered for about as many closes again if costs stay as they were."""
     closed = suite.pool.open_period()
+    if closed == 0:
+        return 0
     first = max(0, closed - periods)
     before = suite.pool.period(first - 1).indexAfter if first else 0
-    largest = 0
-    for p in range(first, closed):
-        after = suite.pool.period(p).indexAfter
-        largest, before = max(largest, after - before), after
-    return periods * largest
+    return suite.pool.period(closed - 1).indexAfter - before
 
 
 def collect(suite: Suite, who: list[str] | None = None, ahead: int | None = None) -> dict:
@@ -122,13 +128,16 @@ def refund(suite: Suite, who: list[str]) -> dict:
         if c and (a[3] == STOPPED or (a[3] == LEAVING_AT_CLOSE and a[2] < closed))
     ]
     pending = [suite.pool.refund(m, gas=REFUND_GAS, wait=False) for m in due]
-    refunded = []
-    for receipt in Transactor.wait_all(pending):
+    refunded, failed = [], []
+    for m, receipt in zip(due, Transactor.wait_all(pending, strict=False), strict=True):
+        if isinstance(receipt, Exception):  # e.g. the pool advanced payouts: a later run refunds
+            failed.append({"member": m, "why": str(receipt)})
+            continue
         refunded += [
             {"member": e["args"]["member"], "amount": e["args"]["amount"]}
             for e in suite.pool.in_receipt(receipt, "CreditRefunded")
         ]
-    return {"refunded": refunded, "amount": sum(r["amount"] for r in refunded)}
+    return {"refunded": refunded, "amount": sum(r["amount"] for r in refunded), "failed": failed}
 
 
 def disburse(suite: Suite, max_payouts: int = 50) -> dict:

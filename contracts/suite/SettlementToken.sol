@@ -22,6 +22,14 @@ contract SettlementToken is ERC20, ERC20Permit, AccessControl {
         _mint(to, amount);
     }
 
+    /// The same deposit for many holders in one transaction (a day's new members), so funding
+    /// thousands of people is a few transactions, not one per person from one account.
+    function mintEach(address[] calldata to, uint256 amount) external onlyRole(TREASURER_ROLE) {
+        for (uint256 i; i < to.length; ++i) {
+            _mint(to[i], amount);
+        }
+    }
+
     /// Burns from the treasurer's own balance: a holder cashes out by sending fen to the treasurer.
     function burn(uint256 amount) external onlyRole(TREASURER_ROLE) {
         _burn(msg.sender, amount);

@@ -65,3 +65,15 @@ def test_out_of_gas_is_a_transaction_error_not_a_refusal(world):
     with pytest.raises(TransactionError, match="out of gas"):
         world.treasurer.token.mint(world.treasury, 1, gas=30_000)
     assert world.treasurer.token.mint(world.treasury, 1)["status"] == 1  # the nonce moved on correctly
+
+
+def test_the_treasurer_funds_many_accounts_in_one_transaction_and_nobody_else_can(world):
+    people = [world.new_key() for _ in range(5)]
+    addresses = [world.treasurer.as_(k).address for k in people]
+    supply = world.treasurer.token.call("totalSupply")
+    world.treasurer.token.mint_each(addresses, 18_800)
+    assert [world.treasurer.token.balance_of(a) for a in addresses] == [18_800] * 5
+    assert world.treasurer.token.call("totalSupply") == supply + 5 * 18_800
+    stranger = world.treasurer.as_(people[0])
+    with pytest.raises(ContractRefusal, match="AccessControlUnauthorizedAccount"):
+        stranger.token.mint_each(addresses, 1)
