@@ -13,7 +13,7 @@ dir_option = click.option(
     "--dir",
     "directory",
     required=True,
-    type=click.Path(file_okay=False, path_type=Path),
+    type=click.Path(file_okay=False, path_type=Path, resolve_path=True),  # nodes run in their own folders
     help="Network folder.",
 )
 
