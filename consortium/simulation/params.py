@@ -29,9 +29,9 @@ REAL_COVER_40_TO_59 = 10_000_000
 
 @dataclass(frozen=True)
 class SimConfig:
-    members: int = 100  # founding cohort (what a 4-validator py-evm chain carries on a 1 s = 1 day clock)
+    members: int = 2_000  # founding cohort: a year of it fits in ten minutes on 4 py-evm validators
     months: int = 12
-    incidence: float = 0.2  # critical illnesses per member-year (the real plan: 0.0007)
+    incidence: float = 0.05  # critical illnesses per member-year (the real plan: 0.0007)
     fraud_rate: float = 0.2  # share of claims that are fraudulent
     default_rate: float = 0.03  # members per member-year who stop paying
     juror_turnout: float = 0.6

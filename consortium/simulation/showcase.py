@@ -1,5 +1,5 @@
 """What `make demo` runs: a consortium of 4 validators and a member node on loopback, on a scaled
-clock (one real second is one simulated day), a year of the plan simulated on it, the report, and
+clock (one real second is a day and a half), a year of the plan simulated on it, the report, and
 the network stopped again, also on failure or Ctrl-C."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from consortium.simulation.params import SimConfig
 from consortium.simulation.population import joiners
 
 DEMO_DIR = Path("build/demo")
-TIMESCALE = 86_400  # one real second is one simulated day: a year takes about six minutes
+TIMESCALE = 129_600  # one real second is a day and a half: a year takes about four minutes
 BASE_PORT = 30600
 
 console = Console()
@@ -34,7 +34,7 @@ def run_demo(config: SimConfig, directory: Path = DEMO_DIR, validators: int = 4,
     out = directory / "report"
     console.print(
         f"[bold]1.[/] a consortium: {validators} validators and a member node on loopback, "
-        f"one real second = one simulated day ({net})"
+        f"one real second = {TIMESCALE / 86_400:g} simulated days ({net})"
     )
     users = config.members + joiners(config) + 10
     if (net / "network.json").exists():  # a previous `--keep` run may still be up
