@@ -37,8 +37,8 @@ def running(pid: int) -> bool:
         return False
 
 
-def hubao(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run([*HUBAO, *args], capture_output=True, text=True, timeout=timeout)
+def hubao(*args: str, timeout: float = 120, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([*HUBAO, *args], capture_output=True, text=True, timeout=timeout, cwd=cwd)
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +48,8 @@ def net(tmp_path_factory):
     init = hubao("net", "init", "--validators", "4", "--members", "1", "--dir", str(root),
                  "--base-port", str(base), "--timescale", "3600")  # fmt: skip
     assert init.returncode == 0, init.stderr
-    up = hubao("net", "up", "--dir", str(root), "--json", "--timeout", "60")
+    # a relative --dir, as the README writes it (the nodes run in their own folders)
+    up = hubao("net", "up", "--dir", root.name, "--json", "--timeout", "60", cwd=root.parent)
     try:
         assert up.returncode == 0, up.stderr + "".join(
             (root / n / "node.log").read_text()[-2000:] for n in ("validator-0", "member-0")
