@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import rlp
 from eth.abc import BlockAPI, BlockHeaderAPI, ReceiptAPI, SignedTransactionAPI
@@ -20,6 +18,7 @@ from eth_utils import ValidationError
 from node.abc import AccountFilterAPI, ChainAPI, ConsensusRulesAPI, TxLocation
 from node.errors import InvalidBlock, NodeError
 from node.genesis import Genesis
+from node.recent import Recent
 from node.storage import StateOverlay, Store, log_index_keys, number_key
 from node.vm import BlockClass, HeaderClass, HubaoVM, floor_data_gas
 
@@ -59,33 +58,6 @@ class _ChainDBView:
 
     def exists(self, key: bytes) -> bool:
         return self.db.exists(key)
-
-
-class Recent:
-    """A small least-recently-used map by block hash (an OrderedDict; lru_cache would pin the chain).
-
-    Blocks, headers and receipts never change under their hash, so entries need no invalidation.
-    """
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._items: OrderedDict[bytes, Any] = OrderedDict()
-
-    def get(self, key: bytes) -> Any:
-        value = self._items.get(key)
-        if value is not None:
-            self._items.move_to_end(key)
-        return value
-
-    def put(self, key: bytes, value: Any) -> Any:
-        self._items[key] = value
-        self._items.move_to_end(key)
-        if len(self._items) > self.size:
-            self._items.popitem(last=False)
-        return value
-
-    def clear(self) -> None:
-        self._items.clear()
 
 
 class DefaultRules(ConsensusRulesAPI):

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from node.qbft.extradata import ExtraData
+from node.recent import Recent
 
 
 def quorum(n: int) -> int:
@@ -67,8 +68,7 @@ class ValidatorTracker:
     def __init__(self, get_header: Callable[[int], Any], epoch_length: int, cache_size: int = 4096) -> None:
         self._get_header = get_header
         self.epoch_length = max(1, epoch_length)
-        self._cache: OrderedDict[int, Snapshot] = OrderedDict()
-        self._cache_size = cache_size
+        self._cache = Recent(cache_size)
 
     def is_epoch(self, number: int) -> bool:
         return number % self.epoch_length == 0
@@ -77,19 +77,15 @@ class ValidatorTracker:
         """The tally after committed block `number`."""
         todo: list[int] = []
         n = number
-        while n not in self._cache and not self.is_epoch(n):
+        while (snap := self._cache.get(n)) is None and not self.is_epoch(n):
             todo.append(n)
             n -= 1
-        if n in self._cache:
-            snap = self._cache[n]
-        else:
+        if snap is None:
             header = self._header(n)
-            snap = Snapshot(tuple(sorted(ExtraData.decode(header.extra_data).validators)))
-            self._remember(n, snap)
+            snap = self._cache.put(n, Snapshot(tuple(sorted(ExtraData.decode(header.extra_data).validators))))
         for n in reversed(todo):
             header = self._header(n)
-            snap = snap.apply(bytes(header.coinbase), ExtraData.decode(header.extra_data))
-            self._remember(n, snap)
+            snap = self._cache.put(n, snap.apply(bytes(header.coinbase), ExtraData.decode(header.extra_data)))
         return snap
 
     def validators_for(self, number: int) -> tuple[bytes, ...]:
@@ -103,12 +99,6 @@ class ValidatorTracker:
         if header is None:
             raise LookupError(f"no committed header #{number}")
         return header
-
-    def _remember(self, number: int, snap: Snapshot) -> None:
-        self._cache[number] = snap
-        self._cache.move_to_end(number)
-        while len(self._cache) > self._cache_size:
-            self._cache.popitem(last=False)
 
 
 class VoteProposer:

@@ -11,8 +11,9 @@ from eth.vm.forks.london.headers import calculate_expected_base_fee_per_gas
 from eth_abi import decode as abi_decode
 from eth_utils import to_checksum_address
 
-from node.chain import BLOCK_CACHE, Recent
+from node.chain import BLOCK_CACHE
 from node.errors import EXECUTION_REVERTED, SERVER_ERROR, RpcError, TxRejected
+from node.recent import Recent
 from node.rpc import params
 from node.rpc.filters import LogCriteria, get_logs
 from node.rpc.format import block_json, hb, hx, receipts_json, tx_json
