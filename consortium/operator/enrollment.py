@@ -113,35 +113,33 @@ def enroll_many(
     now = suite.now()
     fns = suite.membership.contract.functions
     valid = [a for a in applicants if is_address(a.member)]
-    commitments = {id(a): registry.commitment(a.national_id) for a in valid}
-    holders = read_many(suite.w3, [fns.identityHolder(commitments[id(a)]) for a in valid])
+    commitments = [registry.commitment(a.national_id) for a in valid]
+    holders = read_many(suite.w3, [fns.identityHolder(c) for c in commitments])
     statuses = read_many(suite.w3, [fns.memberOf(to_checksum_address(a.member)) for a in valid])
-    on_chain = {
-        id(a): (to_checksum_address(h), m[3]) for a, h, m in zip(valid, holders, statuses, strict=True)
-    }
+    on_chain = iter(zip(commitments, holders, statuses, strict=True))
     results: list[dict | Ineligible] = []
     for applicant in applicants:
         try:
-            results.append(_attest(suite, registry, applicant, commitments, on_chain, now, validity))
+            if not is_address(applicant.member):
+                raise Ineligible(f"{applicant.member!r} is not an account address")
+            results.append(_attest(suite, registry, applicant, *next(on_chain), now, validity))
         except Ineligible as exc:
             results.append(exc)
     registry.save()
     return results
 
 
-def _attest(suite, registry, applicant, commitments, on_chain, now, validity) -> dict:
-    if id(applicant) not in on_chain:
-        raise Ineligible(f"{applicant.member!r} is not an account address")
+def _attest(suite, registry, applicant, commitment, holder_on_chain, member_record, now, validity) -> dict:
+    """One applicant, given what the chain says of their identity and account."""
     member = to_checksum_address(applicant.member)
     tier, cover_ends_at = eligibility(applicant, now)
-    commitment = commitments[id(applicant)]
-    holder_on_chain, status = on_chain[id(applicant)]
+    holder_on_chain = to_checksum_address(holder_on_chain)
     if int(holder_on_chain, 16) != 0 and holder_on_chain != member:
         raise Ineligible(f"this person is already a member (account {holder_on_chain})")
     holder = registry.holder(commitment)
     if holder is not None and holder != member:
         raise Ineligible(f"this person is already enrolled (attested for account {holder})")
-    if status != 0:
+    if member_record.status != 0:
         raise Ineligible(f"account {member} already has a membership")
     a = Attestation(member, commitment, tier, cover_ends_at, now + validity)
     signature = sign_attestation(suite.tx.account.key, a, suite.tx.chain_id, suite.membership.address)

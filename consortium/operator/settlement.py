@@ -122,11 +122,12 @@ def refund(suite: Suite, who: list[str]) -> dict:
     accounts = read_many(suite.w3, [fns.accountOf(m) for m in who])
     credits = read_many(suite.w3, [fns.credit(m) for m in who])
     closed = suite.pool.open_period()
-    due = [
-        m
+    stopped = [
+        (m, c)
         for m, a, c in zip(who, accounts, credits, strict=True)
-        if c and (a[3] == STOPPED or (a[3] == LEAVING_AT_CLOSE and a[2] < closed))
+        if a[3] == STOPPED or (a[3] == LEAVING_AT_CLOSE and a[2] < closed)
     ]
+    due = [m for m, c in stopped if c]
     pending = [suite.pool.refund(m, gas=REFUND_GAS, wait=False) for m in due]
     refunded, failed = [], []
     for m, receipt in zip(due, Transactor.wait_all(pending, strict=False), strict=True):
@@ -137,7 +138,13 @@ def refund(suite: Suite, who: list[str]) -> dict:
             {"member": e["args"]["member"], "amount": e["args"]["amount"]}
             for e in suite.pool.in_receipt(receipt, "CreditRefunded")
         ]
-    return {"refunded": refunded, "amount": sum(r["amount"] for r in refunded), "failed": failed}
+    not_due = [m for m, c in stopped if not c]
+    return {
+        "refunded": refunded,
+        "amount": sum(r["amount"] for r in refunded),
+        "failed": failed,
+        "settled": not_due + [r["member"] for r in refunded],  # stopped, no credit left: never again
+    }
 
 
 def disburse(suite: Suite, max_payouts: int = 50) -> dict:

@@ -537,9 +537,9 @@ class Driver:
         self.stats.txs += 1
         leavers = [p.address for p in self.people if p.joined_at is not None and p.out and not p.refunded]
         if leavers:
-            refunded = settlement.refund(self.operator, leavers)["refunded"]
-            self.stats.txs += len(refunded)
-            done = {r["member"] for r in refunded}
+            result = settlement.refund(self.operator, leavers)
+            self.stats.txs += len(result["refunded"])
+            done = set(result["settled"])
             for p in self.people:
                 if p.address in done:
                     p.refunded = True

@@ -33,7 +33,7 @@ class Person:
     cover_ends_at: int = 0
     out: str = ""  # why the membership ended, once it did
     claim_id: int | None = None
-    refunded: bool = False  # unused credit returned after the membership ended
+    refunded: bool = False  # stopped sharing and holds no credit (refunded, or had none)
 
     @property
     def in_plan(self) -> bool:
