@@ -1,8 +1,10 @@
 """The consortium's scaled clock: simulated time that runs `timescale` times faster than real time.
 
 Genesis `config.hubao.clock` fixes the mapping for every node: `simEpoch + (wall - realEpoch) *
-timescale`. Nodes that agree on wall time (NTP) agree on chain time, so validators can check a
-proposal's timestamp against their own clock with a tolerance scaled the same way.
+timescale + offset`. Nodes that agree on wall time (NTP) agree on chain time, so validators can check
+a proposal's timestamp against their own clock with a tolerance scaled the same way. `offset` is 0
+unless the network has a movable clock: then it is the on-chain ConsortiumClock's offset, the same
+for every node at the same head, kept current by node/chainclock.py.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ class ScaledClock(ClockAPI):
         self.timescale = timescale
         self.real_epoch = real_epoch
         self.sim_epoch = sim_epoch
+        self.offset = 0  # chain seconds the consortium's movable clock has been advanced
         self._wall = wall
 
     @classmethod
@@ -39,7 +42,7 @@ class ScaledClock(ClockAPI):
         )
 
     def now(self) -> float:
-        return self.sim_epoch + (self._wall() - self.real_epoch) * self.timescale
+        return self.sim_epoch + (self._wall() - self.real_epoch) * self.timescale + self.offset
 
     def real_seconds(self, chain_seconds: float) -> float:
         """How long (wall seconds) a span of chain time takes."""

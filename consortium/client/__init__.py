@@ -1,6 +1,7 @@
 """The client library: the one place that knows the suite's ABIs. The wallet, the operator CLI,
 the simulator, the scripts and the tests all go through it."""
 
+from consortium.client.clock import ChainClock
 from consortium.client.connection import connect
 from consortium.client.deploy import deploy_suite, is_deployed
 from consortium.client.errors import ContractRefusal, TransactionError
@@ -26,6 +27,7 @@ __all__ = [
     "TIER_40_TO_59",
     "TIER_UNDER_40",
     "Attestation",
+    "ChainClock",
     "ContractRefusal",
     "Deployment",
     "Params",

@@ -37,17 +37,21 @@ def net() -> None:
 @click.option("--chain-id", type=int, default=8282, show_default=True)
 @click.option("--timescale", type=float, default=1.0, show_default=True,
               help="Simulated seconds per real second (3600: one real second is one hour).")  # fmt: skip
-@click.option("--block-period", type=int, default=1, show_default=True, help="QBFT blockperiodseconds.")
+@click.option("--block-period", type=click.FloatRange(min=0.05), default=1, show_default=True,
+              help="QBFT blockperiodseconds, wall seconds; fractions allowed (0.25).")  # fmt: skip
 @click.option("--empty-block-period", type=int, default=2, show_default=True,
               help="QBFT emptyblockperiodseconds (heartbeat).")  # fmt: skip
 @click.option("--request-timeout", type=int, default=4, show_default=True, help="QBFT requesttimeoutseconds.")
 @click.option("--users", type=click.IntRange(0, 10_000), default=4, show_default=True,
               help="Extra funded, allowlisted user accounts in accounts.json.")  # fmt: skip
+@click.option("--movable-clock", is_flag=True,
+              help="Predeploy ConsortiumClock: the operator account (accounts.json) may move "
+                   "every node's clock forward (advanceTo), for simulations that step time.")  # fmt: skip
 @click.option("--force", is_flag=True, help="Overwrite an existing network in DIR.")
 @click.option("--json", "as_json", is_flag=True)
 @fail_on(FileExistsError, ValueError)
 def init(directory, validators, members, base_port, hosts, chain_id, timescale, block_period,
-         empty_block_period, request_timeout, users, force, as_json):  # fmt: skip
+         empty_block_period, request_timeout, users, movable_clock, force, as_json):  # fmt: skip
     """Write keys, CA and certificates, genesis.json and one config per node."""
     from consortium.network.layout import init_network
 
@@ -59,9 +63,8 @@ def init(directory, validators, members, base_port, hosts, chain_id, timescale, 
         requesttimeoutseconds=request_timeout,
         emptyblockperiodseconds=empty_block_period,
     )
-    entries = init_network(
-        directory, validators, members, base_port, hosts or None, chain_id, timescale, users, qbft, force
-    )
+    entries = init_network(directory, validators, members, base_port, hosts or None, chain_id, timescale,
+                           users, qbft, force, movable_clock=movable_clock)  # fmt: skip
     out = Output(as_json)
     rows = [[e.name, e.role, e.node_id, f"{e.host}:{e.p2p_port}", e.rpc_url] for e in entries]
     out.table(f"network in {directory}", ["node", "role", "node id", "p2p", "json-rpc"], rows)

@@ -3,6 +3,8 @@
 `config.qbft` carries Besu's QBFT settings and `extraData` the QBFT encoding of the initial
 validators; `config.hubao` carries what Besu does not know: the scaled clock and the permissioning
 contract, which is predeployed in `alloc` with the code and storage its constructor would leave.
+With a timekeeper, the movable clock (ConsortiumClock) is predeployed the same way and named in
+`config.hubao.clock` (`contract`, `timekeeper`).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from dataclasses import dataclass, field
 
 from eth_utils import to_canonical_address, to_checksum_address
 
+from node import chainclock
 from node.permissioning import ALLOWLIST_ADDRESS, genesis_storage
 
 BFT_MIX_HASH = "0x63746963616c2062797a616e74696e65206661756c7420746f6c6572616e6365"
@@ -20,7 +23,7 @@ DEFAULT_BALANCE = 10**6 * 10**18
 
 @dataclass
 class QbftSettings:
-    blockperiodseconds: int = 1
+    blockperiodseconds: float = 1  # fractions allowed (0.25: four blocks a wall second)
     requesttimeoutseconds: int = 4
     epochlength: int = 30000
     emptyblockperiodseconds: int = 2
@@ -38,13 +41,26 @@ class GenesisSpec:
     timescale: float = 1.0
     sim_epoch: int | None = None  # simulated calendar start; default: now
     real_epoch: int | None = None  # wall time at which the simulated calendar is at sim_epoch
+    timekeeper: str | None = None  # the account that may advance the movable clock; None: no such clock
 
 
 def _hex(n: int) -> str:
     return hex(n)
 
 
-def build_genesis(spec: GenesisSpec, allowlist_code: str) -> dict:
+def _seconds(value: float) -> int | float:
+    """Whole seconds as an integer, as Besu writes them; a fraction stays a fraction."""
+    return int(value) if float(value).is_integer() else float(value)
+
+
+def _storage_json(storage: dict[int, int]) -> dict[str, str]:
+    return {
+        "0x" + k.to_bytes(32, "big").hex(): "0x" + v.to_bytes(32, "big").hex() for k, v in storage.items()
+    }
+
+
+def build_genesis(spec: GenesisSpec, allowlist_code: str, clock_code: str | None = None) -> dict:
+    """`clock_code`: ConsortiumClock's deployed code, needed when `spec.timekeeper` is set."""
     from node.qbft.extradata import genesis_extra_data
 
     now = int(time.time())
@@ -60,10 +76,19 @@ def build_genesis(spec: GenesisSpec, allowlist_code: str) -> dict:
     alloc[ALLOWLIST_ADDRESS.removeprefix("0x")] = {
         "balance": "0x0",
         "code": allowlist_code,
-        "storage": {
-            "0x" + k.to_bytes(32, "big").hex(): "0x" + v.to_bytes(32, "big").hex() for k, v in storage.items()
-        },
+        "storage": _storage_json(storage),
     }
+    clock = {"timescale": spec.timescale, "realEpoch": real_epoch, "simEpoch": sim_epoch}
+    if spec.timekeeper is not None:
+        if not clock_code:
+            raise ValueError("a timekeeper needs the ConsortiumClock code")
+        alloc[chainclock.CLOCK_ADDRESS.removeprefix("0x")] = {
+            "balance": "0x0",
+            "code": clock_code,
+            "storage": _storage_json(chainclock.genesis_storage(spec.timekeeper)),
+        }
+        clock["contract"] = to_checksum_address(chainclock.CLOCK_ADDRESS)
+        clock["timekeeper"] = to_checksum_address(spec.timekeeper)
     validators = sorted(to_canonical_address(v) for v in spec.validators)
     return {
         "config": {
@@ -75,13 +100,13 @@ def build_genesis(spec: GenesisSpec, allowlist_code: str) -> dict:
             "pragueTime": 0,
             "zeroBaseFee": False,
             "qbft": {
-                "blockperiodseconds": spec.qbft.blockperiodseconds,
+                "blockperiodseconds": _seconds(spec.qbft.blockperiodseconds),
                 "requesttimeoutseconds": spec.qbft.requesttimeoutseconds,
                 "epochlength": spec.qbft.epochlength,
                 "emptyblockperiodseconds": spec.qbft.emptyblockperiodseconds,
             },
             "hubao": {
-                "clock": {"timescale": spec.timescale, "realEpoch": real_epoch, "simEpoch": sim_epoch},
+                "clock": clock,
                 "permissioning": {
                     "contract": to_checksum_address(ALLOWLIST_ADDRESS),
                     "accounts": True,

@@ -67,8 +67,10 @@ def init_network(
     qbft: QbftSettings | None = None,
     force: bool = False,
     extra_funded: dict[str, int] | None = None,
+    movable_clock: bool = False,
 ) -> list[NodeEntry]:
-    """Write the network; `extra_funded` (address -> wei) are funded and allowlisted too (benchmarks)."""
+    """Write the network; `extra_funded` (address -> wei) are funded and allowlisted too (benchmarks).
+    `movable_clock`: predeploy ConsortiumClock with the operator account as its timekeeper."""
     from consortium.compiler import compile_contracts
 
     if validators < 1:
@@ -106,9 +108,12 @@ def init_network(
         funded=funded,
         qbft=qbft or QbftSettings(),
         timescale=timescale,
+        timekeeper=accounts["operator"]["address"] if movable_clock else None,
     )
-    code = compile_contracts()["ConsortiumAllowlist"]["deployed"]
-    genesis = build_genesis(spec, code)
+    compiled = compile_contracts()
+    genesis = build_genesis(
+        spec, compiled["ConsortiumAllowlist"]["deployed"], compiled["ConsortiumClock"]["deployed"]
+    )
     genesis_text = json.dumps(genesis, indent=2) + "\n"
     (root / "genesis.json").write_text(genesis_text)
 
@@ -137,6 +142,7 @@ def init_network(
     book = {
         "chainId": chain_id,
         "allowlist": genesis["config"]["hubao"]["permissioning"]["contract"],
+        **({"clock": genesis["config"]["hubao"]["clock"]["contract"]} if movable_clock else {}),
         **accounts,
         "admins": admins,
         "users": users_list,

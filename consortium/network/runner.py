@@ -1,7 +1,8 @@
 """`hubao node run --config FILE`: one consortium node process.
 
 Assembly: the node core (chain with QBFT header rules, pool, JSON-RPC; `node.service.Node`), the
-consortium's scaled clock, the QBFT engine as block producer, the mutual-TLS p2p network (peers
+consortium's scaled clock (moved by the on-chain ConsortiumClock's offset when genesis names one in
+`config.hubao.clock.contract`), the QBFT engine as block producer, the mutual-TLS p2p network (peers
 admitted by the on-chain node allowlist), transaction gossip, the account allowlist as the
 account filter (pool -> RPC and gossip, builder, importer) and the perm_/admin_/txpool_ RPC methods.
 """
@@ -15,6 +16,7 @@ import signal
 import time
 
 from consortium.network.config import NodeConfig, load_config
+from node.chainclock import ChainClock
 from node.genesis import Genesis
 from node.p2p.abc import PeerNetworkAPI
 from node.p2p.transport import P2PConfig, TlsPeerNetwork
@@ -68,6 +70,12 @@ class ConsortiumNode:
             port=config.rpc_port,
         )
         self.allowlist = Allowlist(self.node.chain, self.allowlist_address)
+        # the movable clock: its offset is read at the head now and at every new head, before the
+        # engine schedules the next height (the engine's timers and proposals see the moved clock)
+        self.chain_clock: ChainClock | None = None
+        if clock_contract := hubao.get("clock", {}).get("contract"):
+            self.chain_clock = ChainClock(self.node.chain, self.clock, clock_contract)
+            self.chain_clock.follow()
         if self.check_accounts:
             self.node.set_account_filter(AllowlistAccountFilter(self.allowlist_address))
         self.gossip = TxGossip(self.network, self.node.txpool)
@@ -129,7 +137,12 @@ def register_rpc(rpc, cnode: ConsortiumNode) -> None:
             "round": status.get("round"),
             "ports": {"listener": cnode.network.listen_port, "rpc": cnode.node.port},
             "startedAt": int(started),
-            "clock": {"timescale": cnode.clock.timescale, "now": int(cnode.clock.now())},
+            "clock": {
+                "timescale": cnode.clock.timescale,
+                "now": int(cnode.clock.now()),
+                "offset": int(cnode.clock.offset),
+                "movable": cnode.chain_clock is not None,
+            },
         }
 
     def txpool_status() -> dict:

@@ -1,0 +1,57 @@
+"""The consortium's movable clock (ConsortiumClock, predeployed by `hubao net init --movable-clock`):
+its timekeeper moves every node's clock forward, for simulations that step simulated time."""
+
+from __future__ import annotations
+
+import time
+
+from web3 import Web3
+
+from consortium.client.contracts import Bound
+from consortium.client.errors import ContractRefusal
+from consortium.client.tx import Transactor
+from node.chainclock import CLOCK_ADDRESS
+
+
+class ChainClock(Bound):
+    artifact = "ConsortiumClock"
+
+    def __init__(self, w3: Web3, key: str | None = None, address: str = CLOCK_ADDRESS) -> None:
+        super().__init__(w3, address, Transactor(w3, key) if key else None)
+
+    @property
+    def movable(self) -> bool:
+        """Whether this network has a movable clock (the contract is in its genesis)."""
+        return len(self.w3.eth.get_code(self.address)) > 0
+
+    @property
+    def timekeeper(self) -> str:
+        return self.call("timekeeper")
+
+    @property
+    def offset(self) -> int:
+        """Chain seconds the clock has been moved forward in all."""
+        return self.call("offset")
+
+    def latest_timestamp(self) -> int:
+        return int(self.w3.eth.get_block("latest")["timestamp"])
+
+    def advance_to(self, timestamp: int, timeout: float = 60) -> int:
+        """Move the clock to `timestamp` (signed by the timekeeper's key) and wait for a block
+        stamped at or after it; returns that block's timestamp. Nothing is sent when the latest
+        block is already there, or gets there by itself meanwhile (NotForward then only means that
+        time caught up). Other refusals (NotTimekeeper) raise ContractRefusal."""
+        latest = self.latest_timestamp()
+        if latest >= timestamp:
+            return latest
+        deadline = time.monotonic() + timeout
+        try:
+            self.send("advanceTo", int(timestamp), wait=False).wait(timeout)
+        except ContractRefusal as refusal:
+            if refusal.name != "NotForward":
+                raise
+        while (latest := self.latest_timestamp()) < timestamp:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"no block at or after {timestamp} in {timeout}s (latest {latest})")
+            time.sleep(0.05)
+        return latest
