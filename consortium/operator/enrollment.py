@@ -105,12 +105,17 @@ def enroll(suite, registry: Registry, applicant: Applicant, validity: int = ATTE
 
 
 def enroll_many(
-    suite, registry: Registry, applicants: list[Applicant], validity: int = ATTESTATION_VALIDITY
+    suite,
+    registry: Registry,
+    applicants: list[Applicant],
+    validity: int = ATTESTATION_VALIDITY,
+    now: int | None = None,
 ) -> list[dict | Ineligible]:
     """Check, sign and record many people at once: per person an attestation file's content, or why
     they were refused. The chain is read in JSON-RPC batches and the registry written once, so a
-    day's thousands of applicants take seconds."""
-    now = suite.now()
+    day's thousands of applicants take seconds. Ages and expiry count from `now` (default: the
+    chain's latest block), so a simulator stepping through days attests as of its day."""
+    now = suite.now() if now is None else now
     fns = suite.membership.contract.functions
     valid = [a for a in applicants if is_address(a.member)]
     commitments = [registry.commitment(a.national_id) for a in valid]

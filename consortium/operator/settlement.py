@@ -33,10 +33,11 @@ def leavers(suite: Suite) -> list[str]:
     return list(dict.fromkeys(e["args"]["member"] for e in ended))
 
 
-def finalize_due(suite: Suite) -> dict:
+def finalize_due(suite: Suite, now: int | None = None) -> dict:
     """Claims whose notice passed without objection are accepted; votes that ended are closed. All
-    are sent at once and awaited together: one block, however many claims are due."""
-    now = suite.now()
+    are sent at once and awaited together: one block, however many claims are due. What is due is
+    judged as of `now` (default: the chain's latest block)."""
+    now = suite.now() if now is None else now
     finalize, resolve = [], []
     for claim_id, c in enumerate(all_claims(suite)):
         name = suite.claims.STATUSES[c.status]
@@ -51,10 +52,11 @@ def finalize_due(suite: Suite) -> dict:
     return {"finalized": finalize, "resolved": resolved}
 
 
-def close_periods(suite: Suite, before: int | None = None) -> list[dict]:
-    """Close every period that ended (and is numbered below `before`, if given), in order: the
-    closes are sent together (same sender, so the nonces keep them in order) and awaited together."""
-    now = suite.now()
+def close_periods(suite: Suite, before: int | None = None, now: int | None = None) -> list[dict]:
+    """Close every period that ended by `now` (default: the latest block) and is numbered below
+    `before`, if given, in order: the closes are sent together (same sender, so the nonces keep them
+    in order) and awaited together."""
+    now = suite.now() if now is None else now
     first = suite.pool.open_period()
     last = first + MAX_CLOSES if before is None else min(before, first + MAX_CLOSES)
     count = 0
