@@ -17,8 +17,8 @@ import pytest
 
 from consortium.client import ChainClock, ContractRefusal, connect
 from consortium.compiler import compile_contracts
-from consortium.network.genesis import GenesisSpec, build_genesis
-from consortium.network.layout import free_base_port, load_network
+from consortium.network.genesis import GenesisSpec, QbftSettings, build_genesis
+from consortium.network.layout import free_base_port, init_network, load_network
 from consortium.network.processes import pid_of, start_node, stop_node
 from node.chain import Chain
 from node.chainclock import CLOCK_ADDRESS
@@ -70,9 +70,6 @@ def test_genesis_has_the_clock_only_with_a_timekeeper(tmp_path):
 
 
 def test_init_makes_the_operator_the_timekeeper_and_takes_fractional_block_periods(tmp_path):
-    from consortium.network.genesis import QbftSettings
-    from consortium.network.layout import init_network
-
     init_network(tmp_path / "a", 1, qbft=QbftSettings(blockperiodseconds=0.25), movable_clock=True)
     genesis = json.loads((tmp_path / "a" / "genesis.json").read_text())
     book = json.loads((tmp_path / "a" / "accounts.json").read_text())
@@ -83,6 +80,13 @@ def test_init_makes_the_operator_the_timekeeper_and_takes_fractional_block_perio
     genesis = json.loads((tmp_path / "b" / "genesis.json").read_text())
     assert CLOCK_KEY not in genesis["alloc"] and "contract" not in genesis["config"]["hubao"]["clock"]
     assert genesis["config"]["qbft"]["blockperiodseconds"] == 1
+
+
+def test_the_scaled_clock_adds_the_offset():
+    clock = ScaledClock(timescale=60, real_epoch=1000, sim_epoch=5000, wall=lambda: 1002)
+    assert clock.now() == 5120
+    clock.offset = 30 * DAY
+    assert clock.now() == 5120 + 30 * DAY
 
 
 # ---- a running network --------------------------------------------------------------------------
