@@ -17,6 +17,7 @@ from eth_utils import ValidationError
 
 from node.abc import AccountFilterAPI, ChainAPI, ConsensusRulesAPI, TxLocation
 from node.errors import InvalidBlock, NodeError
+from node.estimate import estimate_gas as search_gas
 from node.genesis import Genesis
 from node.recent import Recent
 from node.storage import StateOverlay, Store, log_index_keys, number_key
@@ -392,13 +393,11 @@ class Chain(ChainAPI):
             return state.costless_execute_transaction(spoof)
 
     def estimate_gas(self, tx: dict, header: BlockHeaderAPI) -> int:
-        from eth.estimators.gas import binary_gas_search
-
         overlay = StateOverlay(self.store)
         vm = self._vm(header, overlay)
         with vm.in_costless_state() as state:
             spoof = self._spoof(tx, state, state.gas_limit)
-            return max(binary_gas_search(state, spoof, tolerance=1), floor_data_gas(spoof))
+            return max(search_gas(state, spoof), floor_data_gas(spoof))
 
 
 def encode_receipt(receipt: ReceiptAPI) -> bytes:
