@@ -36,11 +36,14 @@ class ChainClock(Bound):
     def latest_timestamp(self) -> int:
         return int(self.w3.eth.get_block("latest")["timestamp"])
 
-    def advance_to(self, timestamp: int, timeout: float = 60) -> int:
+    def advance_to(self, timestamp: int, timeout: float = 60, stamped: bool = True) -> int:
         """Move the clock to `timestamp` (signed by the timekeeper's key) and wait for a block
-        stamped at or after it; returns that block's timestamp. Nothing is sent when the latest
-        block is already there, or gets there by itself meanwhile (NotForward then only means that
-        time caught up). Other refusals (NotTimekeeper) raise ContractRefusal."""
+        stamped at or after it, so that calls on "latest" see the new time; returns the latest
+        block's timestamp. With `stamped=False` it returns once the move is in a block: whatever is
+        sent afterwards lands in a later block, stamped at or after `timestamp`, a block sooner.
+        Nothing is sent when the latest block is already there, or gets there by itself meanwhile
+        (NotForward then only means that time caught up). Other refusals (NotTimekeeper) raise
+        ContractRefusal."""
         latest = self.latest_timestamp()
         if latest >= timestamp:
             return latest
@@ -50,6 +53,11 @@ class ChainClock(Bound):
         except ContractRefusal as refusal:
             if refusal.name != "NotForward":
                 raise
+        return self.wait_for(timestamp, deadline - time.monotonic()) if stamped else self.latest_timestamp()
+
+    def wait_for(self, timestamp: int, timeout: float = 60) -> int:
+        """Wait for a block stamped at or after `timestamp`; returns its timestamp."""
+        deadline = time.monotonic() + timeout
         while (latest := self.latest_timestamp()) < timestamp:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"no block at or after {timestamp} in {timeout}s (latest {latest})")

@@ -52,6 +52,11 @@ from consortium.simulation.params import SimConfig
     help="Waiting period (the real plan's is 90 days).",
 )
 @click.option(
+    "--start",
+    type=click.DateTime(["%Y-%m-%d"]),
+    help="Day the plan starts, UTC (default: the next 1 January of the network's clock).",
+)
+@click.option(
     "--out", type=click.Path(file_okay=False, path_type=Path), default=Path("sim-report"), show_default=True
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
@@ -68,6 +73,7 @@ def simulate(
     juror_turnout,
     seed,
     waiting_days,
+    start,
     out,
     as_json,
 ):
@@ -91,6 +97,7 @@ def simulate(
         juror_turnout=juror_turnout,
         seed=seed,
         waiting_days=waiting_days,
+        start=start.date().isoformat() if start else None,
     )
     with Live(config, quiet=as_json) as live:
         result = run(rpc, accounts, config, out, on_tick=live.tick)

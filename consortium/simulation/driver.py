@@ -1,9 +1,14 @@
-"""The driver: drives the population through the plan on a running consortium, one block at a time.
+"""The driver: drives the population through the plan on a running consortium, a simulated day at
+a time.
 
-Each tick reads the chain's (scaled) clock and does what is due: members join, claim, stop paying
-or leave, each signing their own transactions; investigators, the juror registrar and the operator
-act through the operator code path (consortium/operator). Nothing here keeps the books: the report
-recomputes everything from chain events afterwards.
+Each step is one day: the driver decides what is due as of that day, moves the consortium's clock
+to it (the network's timekeeper, `hubao net init --movable-clock`) and only then sends: members
+join, claim, stop paying or leave, each signing their own transactions; investigators, the juror
+registrar and the operator act through the operator code path (consortium/operator). A step's
+transactions all land within its day, and nothing the driver sends may need to land before a
+deadline that falls inside the day, so what happens in which period depends on the seed alone, not
+on how fast the chain runs: same seed, same start, same report. Nothing here keeps the books: the
+report recomputes everything from chain events afterwards.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from consortium.client import (
     DAY,
     MAX_ALLOWANCE,
     Attestation,
+    ChainClock,
     ContractRefusal,
     Deployment,
     Params,
@@ -60,6 +66,7 @@ GAS = {  # limits, not costs: a block is filled by the sum of limits, so keep th
 FUND_BATCH = 200  # new members funded per mintEach (one account sends them: mind its pool limit)
 RETRY_AFTER = 3 * DAY  # a failed debit is retried, then removed after the grace period (domain.md)
 REVIEW_DELAY = DAY
+STEP = DAY  # the driver's tick: every transaction of a step lands within that simulated day
 
 
 @dataclass
@@ -72,6 +79,8 @@ class Stats:
     joined: int = 0
     periods_closed: int = 0
     evidence_filed: int = 0
+    clock_moves: int = 0
+    overruns: int = 0  # steps whose transactions were still landing when the next day began
     refusals: dict[str, int] = field(default_factory=dict)
     samples: list[str] = field(default_factory=list)  # the first few failures, in words
 
@@ -110,6 +119,9 @@ class Driver:
         self.collect_later = False
         self.deployment: Deployment | None = None
         self.block = 0
+        self.now = 0  # the step's day: what is due is judged as of this time
+        self.clock_at = 0  # where the consortium's clock was last moved to
+        self.stamped = True  # and whether a block already carries that time
 
     # ---- set-up ----
 
@@ -128,10 +140,30 @@ class Driver:
             treasurer=admins[3 % n],
             treasury=operator,
         )
+        self.clock = ChainClock(self.w3, self.accounts.operator)  # the operator is the timekeeper
+        if not self.clock.movable:
+            raise ValueError(
+                "the network's clock cannot be moved: create it with `hubao net init --movable-clock`"
+            )
+        self.clock.advance_to(self._start_time())
         self.deployment = deploy_suite(
             self.w3, self.accounts.deployer, Params(self.rules, roles), self.out / "deployment.json"
         )
         return self.deployment
+
+    def _start_time(self) -> int:
+        """Midnight (UTC) of the configured start date, by default the next 1 January: a fixed
+        calendar start makes ages, birthdays and dates the same in every run of a seed."""
+        latest = self.w3.eth.get_block("latest")["timestamp"]
+        if self.config.start:
+            start = datetime.combine(date.fromisoformat(self.config.start), datetime.min.time(), UTC)
+            if start.timestamp() <= latest:
+                raise ValueError(
+                    f"the network's clock is already at {first_day(latest)}: give a --start after that"
+                )
+        else:
+            start = datetime(first_day(latest).year + 1, 1, 1, tzinfo=UTC)
+        return int(start.timestamp())
 
     def _staff(self) -> None:
         d = self.deployment
@@ -139,6 +171,7 @@ class Driver:
         n = len(admins)
         self.read = Suite(self.w3, d)
         self.operator = Suite(self.w3, d, self.accounts.operator)
+        self.clock.tx = self.operator.tx  # one signer per account, so its nonces stay in order
         self.enroller = Suite(self.w3, d, admins[0])
         self.investigator = Suite(self.w3, d, admins[1 % n])
         self.registrar = Suite(self.w3, d, admins[2 % n])
@@ -173,16 +206,9 @@ class Driver:
         self.last_period = self.launch_periods + self.periods
         for p in self.people[self.config.members :]:
             self._schedule(self.plan_start + p.join_offset, "join", p)
-        last = -1
         while not self._finished():
-            block = self.w3.eth.get_block("latest")
-            if block["number"] == last:
-                time.sleep(0.1)
-                continue
-            last = self.block = block["number"]
-            now = block["timestamp"]
-            self._tick(now)
-            self.on_tick(self, now)
+            self._tick(self.now + STEP)
+            self.on_tick(self, self.now)
         return {
             "first_block": first_block,
             "launch_periods": self.launch_periods,
@@ -192,6 +218,8 @@ class Driver:
             "driver_txs": self.stats.txs,
             "driver_failed": self.stats.failed,
             "evidence_bundles_filed": self.stats.evidence_filed,
+            "clock_moves": self.stats.clock_moves,
+            "step_overruns": self.stats.overruns,
             "refusals": dict(sorted(self.stats.refusals.items())),
             "failure_samples": self.stats.samples,
         }
@@ -204,32 +232,50 @@ class Driver:
         return self.retry_due is None and (self.removal_due is None or not self.failed_debits)
 
     def _launch(self) -> None:
-        """The founding cohort joins (in as few blocks as the gas limit allows) and the first jurors
-        pass their exam. On a busy chain this takes simulated weeks: those periods are the launch,
-        and the simulated months count from its end."""
+        """On the first day the founding cohort joins (in as few blocks as the gas limit allows)
+        and the first jurors pass their exam; the simulated months count from that day."""
+        self.now = self.plan_start = self.clock_at = self.start  # deploying moved the clock here
         founders = self.people[: self.config.members]
-        pending = founders
-        for _ in range(3):  # a join that lands after its attestation expired is attested again
-            now = self.read.now()
-            batch = Batch(self.w3)
-            joins = self._joins(pending, now, batch)
-            results = self.stats.count(batch.run(timeout=900))
-            self._after_members(joins, results)
-            pending = [p for p in pending if p.joined_at is None]
-            if not pending:
-                break
+        batch = Batch(self.w3)
+        joins = self._joins(founders, self.now, batch)
+        results = self.stats.count(batch.run(timeout=900))
+        self._after_members(joins, results)
         self._qualify_jurors()
-        self.plan_start = self.read.now()
-        # the period in progress when the launch ends is the launch's last
-        self.launch_periods = (self.plan_start - self.start) // self.rules.period_length + 1
+        self.launch_periods = 0
 
     def _tick(self, now: int) -> None:
+        self.now = now
         self._settle(now)
         batch = Batch(self.w3)
         joins = self._members(now, batch)
         self._claims_step(now, batch)
+        if len(batch):
+            self._ready(stamped=False)
         results = self.stats.count(batch.run())
         self._after_members(joins, results)
+
+    def _ready(self, stamped: bool = True) -> None:
+        """Move the consortium's clock to the step's day before its first transaction is sent (a
+        day with nothing to send moves nothing). `stamped`: also wait for a block of that day, for
+        what reads the chain's time (estimates, `isDefaulter`); members' batches need not. A clock
+        already past the day means the last step was still landing: the run goes on, counted as an
+        overrun, but is no longer reproducible."""
+        if self.clock_at >= self.now and (self.stamped or not stamped):
+            return
+        if self.clock_at < self.now and self.w3.eth.get_block("latest")["timestamp"] > self.now:
+            self.stats.overruns += 1
+        if self.clock_at < self.now:
+            self.stats.clock_moves += 1
+            self.clock.advance_to(self.now, stamped=stamped)
+        else:
+            self.clock.wait_for(self.now)
+        self.clock_at, self.stamped = self.now, stamped
+        self.block = self.w3.eth.block_number
+
+    def _unclear(self, boundary: int) -> bool:
+        """A rule's boundary inside this step's day: whether a transaction sent now lands before or
+        after it depends on chain speed, so such actions wait for the next day."""
+        return self.now < boundary < self.now + STEP
 
     def _schedule(self, at: int, what: str, person: Person) -> None:
         heapq.heappush(self.queue, (at, next(self._seq), what, person.index))
@@ -248,6 +294,9 @@ class Driver:
                 continue
             elif what == "claim":
                 if p.claim_id is not None:
+                    continue
+                if self._unclear(p.waiting_ends) or self._unclear(p.cover_ends_at):
+                    self._schedule(now + STEP, "claim", p)
                     continue
                 bundle = Bundle.of_named(
                     [
@@ -285,13 +334,14 @@ class Driver:
         applicants = [
             Applicant(p.address, f"ID{p.index:08d}", first_day(now - int(p.age * YEAR)), True) for p in people
         ]
-        outcomes = enrollment.enroll_many(self.enroller, self.registry, applicants, YEAR)
+        outcomes = enrollment.enroll_many(self.enroller, self.registry, applicants, YEAR, now=now)
         eligible = []
         for p, outcome in zip(people, outcomes, strict=True):
-            if isinstance(outcome, enrollment.Ineligible):
+            attested = None if isinstance(outcome, enrollment.Ineligible) else attestation_from_json(outcome)
+            if attested is None or attested[0].cover_ends_at < now + STEP:  # turns 60 before joining
                 self.stats.refusals["ineligible"] = self.stats.refusals.get("ineligible", 0) + 1
             else:
-                eligible.append((p, *attestation_from_json(outcome)))
+                eligible.append((p, *attested))
         # money entering the platform: the treasurer's deposit for each, a few hundred per transaction
         years = -(-self.config.months // 12)
         addresses = [p.address for p, _, _ in eligible]
@@ -338,7 +388,8 @@ class Driver:
             if isinstance(r, Exception):
                 continue
             if what == "join":
-                p.joined_at = self._block_time(r.block)
+                p.joined_at = self.now  # the day: what follows is scheduled from it
+                p.waiting_ends = self._block_time(r.block) + self.rules.waiting_period  # the chain's
                 self.stats.joined += 1
                 for kind, after in (
                     ("claim", p.claim_after),
@@ -388,7 +439,7 @@ class Driver:
             elif status == "InNotice":
                 if c.deadline <= now:
                     due = True
-                elif plan.objected and not plan.objection_sent:
+                elif plan.objected and not plan.objection_sent and now + STEP <= c.deadline:
                     objector = self._objector(plan, now)
                     if objector is not None:
                         evidence = Bundle.of_named(
@@ -401,7 +452,7 @@ class Driver:
                         )
                         plan.objection_sent = True
             elif status == "Rejected":
-                if plan.disputes and not plan.dispute_sent and now < c.deadline:
+                if plan.disputes and not plan.dispute_sent and now + STEP <= c.deadline:
                     batch.add(
                         self.signers[plan.person.index],
                         self.fn["claims"].dispute(plan.claim_id),
@@ -415,9 +466,11 @@ class Driver:
             else:  # Accepted, Denied, RefusedInWaitingPeriod, Lapsed
                 self._close(plan)
         if reviews:
+            self._ready()
             self._decide(reviews)
         if due:
-            settlement.finalize_due(self.operator)
+            self._ready()
+            settlement.finalize_due(self.operator, now=now)
             self.stats.txs += 1
 
     def _close(self, plan: ClaimPlan) -> None:
@@ -444,11 +497,10 @@ class Driver:
         self.stats.txs += len(decisions)
 
     def _objector(self, plan: ClaimPlan, now: int) -> Person | None:
-        waiting = self.rules.waiting_period
         candidates = [
             p
             for p in self.people
-            if p.in_plan and p is not plan.person and p.joined_at + waiting < now and p.claim_id is None
+            if p.in_plan and p is not plan.person and p.waiting_ends <= now and p.claim_id is None
         ]
         return plan.rng.choice(candidates) if candidates else None
 
@@ -456,11 +508,11 @@ class Driver:
         case = self.read.jury.case(plan.claim_id)
         if now >= case.revealEndsAt:
             return True
-        if now < case.commitEndsAt:
+        if now + STEP <= case.commitEndsAt:
             for juror in self.jurors:
                 if juror.address in plan.votes or juror is plan.person or not juror.in_plan:
                     continue
-                if now < self.jurors_eligible_at or juror.joined_at + self.rules.waiting_period > now:
+                if now < self.jurors_eligible_at or juror.waiting_ends > now:
                     continue  # not yet past the exam delay, or not yet an active member
                 rng = random.Random(f"{self.config.seed}:vote:{plan.claim_id}:{juror.index}:{case.extended}")
                 if rng.random() >= self.config.juror_turnout:
@@ -475,7 +527,7 @@ class Driver:
                     GAS["commit"],
                 )
                 plan.votes[juror.address] = [in_favour, salt, False, juror]
-        else:
+        elif case.commitEndsAt <= now and now + STEP <= case.revealEndsAt:
             for vote in plan.votes.values():
                 if vote is None or vote[2]:
                     continue
@@ -497,9 +549,9 @@ class Driver:
         pool = self.read.pool
         period = pool.open_period()
         if period < self.last_period and pool.period_end(period) <= now:
-            settlement.finalize_due(self.operator)
-            # never past the horizon: a driver behind the clock would otherwise close periods forever
-            closed = settlement.close_periods(self.operator, before=self.last_period)
+            self._ready()
+            settlement.finalize_due(self.operator, now=now)
+            closed = settlement.close_periods(self.operator, before=self.last_period, now=now)
             self.stats.txs += 1 + len(closed)
             self.stats.periods_closed = pool.open_period()
             shared = closed and any(c["share"] for c in closed)
@@ -512,9 +564,11 @@ class Driver:
                 self.retry_due = due_at - self.rules.grace_period + RETRY_AFTER
                 self.removal_due = due_at + 1
         elif self.retry_due is not None and now >= self.retry_due:
+            self._ready()
             self.retry_due = None
             self._collect(list(self.failed_debits))
         elif self.removal_due is not None and now >= self.removal_due and self.failed_debits:
+            self._ready()
             self.removal_due = None
             removed = settlement.remove_defaulters(self.operator, who=list(self.failed_debits))
             self.stats.txs += 1 if removed else 0
@@ -531,8 +585,7 @@ class Driver:
             return
         result = settlement.collect(self.operator, members)
         self.stats.txs += -(-result["owing"] // settlement.COLLECT_BATCH)
-        now = self.read.now()
-        self.failed_debits = {m: self.failed_debits.get(m, now) for m in result["failed"]}
+        self.failed_debits = {m: self.failed_debits.get(m, self.now) for m in result["failed"]}
         settlement.disburse(self.operator)
         self.stats.txs += 1
         leavers = [p.address for p in self.people if p.joined_at is not None and p.out and not p.refunded]

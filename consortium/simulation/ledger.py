@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from web3 import Web3
 
 from consortium.client import Deployment, Suite
+from consortium.client.clock import CLOCK_ADDRESS
 from consortium.simulation.chain import rpc_batch
 
 ENDED = {2: "exited", 3: "removed", 4: "paid_out", 5: "ended_in_waiting", 6: "aged_out"}
@@ -40,7 +41,7 @@ class Chain:
     deployment: Deployment
     events: list[Event]
     blocks: dict[int, dict]  # number -> {ts, txs, gas}
-    first_block: int
+    first_block: int  # the plan's transactions are counted after this block (deployment is not)
     last_block: int
     by_name: dict[str, list[Event]] = field(default_factory=dict)
 
@@ -52,7 +53,12 @@ class Chain:
         return self.by_name.get(name, [])
 
 
-def read_chain(w3: Web3, deployment: Deployment, to_block: int | None = None) -> Chain:
+def read_chain(
+    w3: Web3, deployment: Deployment, to_block: int | None = None, deployed_by: int | None = None
+) -> Chain:
+    """The suite's events and the blocks from its deployment to `to_block`; `deployed_by`: the
+    block by which the deployment had landed (its transactions spread over a number of blocks that
+    depends on the chain's speed), by default the deployment's first block."""
     suite = Suite(w3, deployment)
     last = to_block if to_block is not None else w3.eth.block_number
     first = deployment.block
@@ -89,10 +95,25 @@ def read_chain(w3: Web3, deployment: Deployment, to_block: int | None = None) ->
             "txs": len(b["transactions"]),
             "gas": int(b["gasUsed"], 16),
         }
+    for number, gas in _clock_moves(w3, first, last):  # the simulator's scaffolding, not the plan's cost
+        blocks[number]["txs"] -= 1
+        blocks[number]["gas"] -= gas
     for e in events:
         e.ts = blocks[e.block]["ts"]
     events.sort(key=lambda e: (e.block, *e.order))
-    return Chain(deployment, events, blocks, first, last)
+    return Chain(deployment, events, blocks, first if deployed_by is None else deployed_by, last)
+
+
+def _clock_moves(w3: Web3, first: int, last: int) -> list[tuple[int, int]]:
+    """(block, gas used) of each move of the consortium clock between the two blocks."""
+    hashes = []
+    for lo in range(first, last + 1, LOG_CHUNK):
+        logs = w3.eth.get_logs(
+            {"fromBlock": lo, "toBlock": min(last, lo + LOG_CHUNK - 1), "address": CLOCK_ADDRESS}
+        )
+        hashes += ["0x" + bytes(log["transactionHash"]).hex() for log in logs]
+    receipts = [r["result"] for r in rpc_batch(w3, [("eth_getTransactionReceipt", [h]) for h in hashes])]
+    return [(int(r["blockNumber"], 16), int(r["gasUsed"], 16)) for r in receipts]
 
 
 def _types(inputs: list[dict]) -> list[str]:

@@ -47,6 +47,7 @@ class SimConfig:
     jurors: int = 40  # members who pass the juror exam at the start
     min_votes: int = 5  # valid votes a disputed case needs (the real plan: 1,000)
     waiting_days: int = 90  # the real plan's; shorter only to see payouts in a short run
+    start: str | None = None  # ISO date the plan starts (default: the next 1 January on the chain)
 
     @property
     def scale(self) -> float:

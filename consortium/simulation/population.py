@@ -29,7 +29,8 @@ class Person:
     exit_after: int | None
     rng: random.Random = field(repr=False)
     # what happened on chain
-    joined_at: int | None = None
+    joined_at: int | None = None  # the simulated day they joined
+    waiting_ends: int = 0  # the chain's end of their waiting period
     cover_ends_at: int = 0
     out: str = ""  # why the membership ended, once it did
     claim_id: int | None = None

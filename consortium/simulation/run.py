@@ -28,7 +28,7 @@ def simulate(rpc: str, accounts_path: Path, config: SimConfig, out: Path, on_tic
     driver = Driver(w3, accounts, config, out, on_tick=on_tick)
     deployment = driver.deploy()
     run = driver.run()
-    chain = read_chain(w3, deployment, run["last_block"])
+    chain = read_chain(w3, deployment, run["last_block"], deployed_by=run["first_block"])
     rows = report.period_rows(chain)
     t = report.totals(chain, rows, run["wall_seconds"], config)
     result = {
