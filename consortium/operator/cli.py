@@ -342,6 +342,19 @@ def remove_defaulters(obj, **kw) -> None:
     )
 
 
+@staff_command(operator, "age-out")
+def age_out(obj, **kw) -> None:
+    """End the cover of members who turned 60: their membership ends and they stop sharing."""
+    from consortium.operator.enrollment import age_out as run
+
+    r = run(staff_suite(*_keyargs(kw)))
+    lines = [
+        f"ended the cover of {len(r['aged_out'])} member(s)" + "".join(f"\n  {m}" for m in r["aged_out"])
+    ]
+    lines += [f"could not end {f['member']}: {f['why']}" for f in r["failed"]]
+    obj["out"].result(r, "\n".join(lines))
+
+
 @staff_command(operator)
 @click.argument("to")
 @click.argument("amount", type=int)

@@ -17,8 +17,16 @@ from pathlib import Path
 
 from eth_utils import is_address, to_checksum_address
 
-from consortium.client import TIER_40_TO_59, TIER_UNDER_40, Attestation, identity_commitment, sign_attestation
+from consortium.client import (
+    TIER_40_TO_59,
+    TIER_UNDER_40,
+    Attestation,
+    Transactor,
+    identity_commitment,
+    sign_attestation,
+)
 from consortium.operator.reads import read_many
+from consortium.operator.settlement import members
 from consortium.wallet.attestation import attestation_to_json
 from consortium.wallet.files import write_atomically
 from consortium.wallet.words import PlanError, day
@@ -219,3 +227,31 @@ def describe(content: dict) -> str:
         f"attestation for {a['member']}: cover {content['cover'] // 100:,} RMB, "
         f"until {day(a['cover_ends_at'])}, join before {day(a['expiry'])}"
     )
+
+
+END_COVER_GAS = 250_000  # sent without an estimate, so many go out at once
+IN_PLAN = 1  # Membership's MemberStatus.InPlan
+
+
+def age_out(suite, who: list[str] | None = None, now: int | None = None, wait: bool = True) -> dict:
+    """End the cover of members in the plan whose cover ended by `now` (they turned 60): anyone may,
+    the operator does it as a routine. `who` defaults to everyone who ever joined. The endings are
+    sent together; awaited together (`aged_out`, `failed`), or, with wait=False, returned pending
+    in the order of `due` for the caller to await with its other transactions."""
+    now = suite.now() if now is None else now
+    who = members(suite) if who is None else who
+    fns = suite.membership.contract.functions
+    records = read_many(suite.w3, [fns.memberOf(m) for m in who])
+    due = [m for m, r in zip(who, records, strict=True) if r[3] == IN_PLAN and r[1] <= now]
+    pending = [suite.membership.end_cover(m, gas=END_COVER_GAS, wait=False) for m in due]
+    if not wait:
+        return {"due": due, "pending": pending}
+    results = Transactor.wait_all(pending, strict=False)
+    return {
+        "aged_out": [m for m, r in zip(due, results, strict=True) if not isinstance(r, Exception)],
+        "failed": [
+            {"member": m, "why": str(r)}
+            for m, r in zip(due, results, strict=True)
+            if isinstance(r, Exception)
+        ],
+    }
