@@ -81,14 +81,18 @@ def owed_by(suite: Suite, who: list[str]) -> list[int]:
 
 
 def top_up(suite: Suite, periods: int = AHEAD_PERIODS) -> int:
-    """How far ahead to debit: what the last `periods` closes cost a member, so a member debited
-    once is covered for about as many closes again if costs stay as they were."""
+    """How far ahead to debit: `periods` times the largest share of the last `periods` closes, so a
+    member debited once is covered for about as many closes again even while costs rise. (What the
+    last closes cost in all undershoots after quiet periods, such as the founders' waiting period:
+    then nearly everyone owes again at every close.)"""
     closed = suite.pool.open_period()
     if closed == 0:
         return 0
     first = max(0, closed - periods)
-    before = suite.pool.period(first - 1).indexAfter if first else 0
-    return suite.pool.period(closed - 1).indexAfter - before
+    index = [suite.pool.period(i).indexAfter for i in range(max(0, first - 1), closed)]
+    if first == 0:
+        index.insert(0, 0)
+    return periods * max(after - before for before, after in zip(index, index[1:], strict=False))
 
 
 def collect(suite: Suite, who: list[str] | None = None, ahead: int | None = None) -> dict:
@@ -181,6 +185,17 @@ def remove_defaulters(suite: Suite, who: list[str] | None = None) -> list[str]:
     for i in range(0, len(defaulters), COLLECT_BATCH):
         suite.pool.remove_defaulters(defaulters[i : i + COLLECT_BATCH])
     return defaulters
+
+
+FUND_BATCH = 200  # accounts per mintEach: one sender's transactions must stay under the pool's limit
+
+
+def fund_many(suite: Suite, accounts: list[str], amount: int, wait: bool = True) -> list:
+    """The treasurer credits `amount` fen to each account, a few hundred per `mintEach`; receipts,
+    or (wait=False) the pending transactions to await along with others."""
+    chunks = [accounts[i : i + FUND_BATCH] for i in range(0, len(accounts), FUND_BATCH)]
+    pending = [suite.token.mint_each(c, amount, gas=60_000 + 40_000 * len(c), wait=False) for c in chunks]
+    return Transactor.wait_all(pending) if wait else pending
 
 
 GAS_MONEY = 10**17  # wei: a member's transactions for years at consortium gas prices

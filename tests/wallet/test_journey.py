@@ -27,6 +27,7 @@ from consortium.cli import main
 from consortium.client import DAY, Params, Roles, Rules, Suite, deploy_suite
 from consortium.evidence.envelope import public_key_of
 from consortium.evidence.readers import publish_reader
+from consortium.operator.settlement import AHEAD_PERIODS
 from consortium.wallet import plan
 from consortium.wallet.keystore import Keystore
 from tests.support.processes import DEV_ADDRESSES, DEV_KEYS, HUBAO, ROOT, DevNode
@@ -359,8 +360,8 @@ def test_whole_journey(world: World, tmp_path: Path) -> None:
     share = settled["closed"][0]["share"]
     assert settled["closed"][0]["sharing"] == 5 and share == -(-(COVER * 108 // 100) // 5)
     assert settled["debits_failed"] == 2  # carol and dave pay by hand (or not at all)
-    # the three with a permit are debited their share and topped up what the last closes cost
-    assert settled["ahead"] == share and settled["debited"] == 3
+    # the three with a permit are debited their share and topped up six times the largest recent share
+    assert settled["ahead"] == AHEAD_PERIODS * share and settled["debited"] == 3
     assert settled["collected"] == 3 * (share + settled["ahead"])
     # paid up to the shares levied (5), the two missing ones advanced from the others' credit
     assert w.suite().token.balance_of(alice) - paid_before == settled["paid"][0]["amount"] == COVER
