@@ -34,6 +34,7 @@ from consortium.client import (
     Roles,
     Suite,
     TransactionError,
+    Transactor,
     deploy_suite,
     sign_permit,
     vote_commitment,
@@ -61,9 +62,7 @@ GAS = {  # limits, not costs: a block is filled by the sum of limits, so keep th
     "reveal": 150_000,
     "exit": 250_000,
     "revoke": 80_000,
-    "endCover": 250_000,
 }
-FUND_BATCH = 200  # new members funded per mintEach (one account sends them: mind its pool limit)
 RETRY_AFTER = 3 * DAY  # a failed debit is retried, then removed after the grace period (domain.md)
 REVIEW_DELAY = DAY
 STEP = DAY  # the driver's tick: every transaction of a step lands within that simulated day
@@ -120,6 +119,7 @@ class Driver:
         self.deployment: Deployment | None = None
         self.block = 0
         self.now = 0  # the step's day: what is due is judged as of this time
+        self.to_fund: list[str] = []  # joiners the treasurer funds with the day's transactions
         self.clock_at = 0  # where the consortium's clock was last moved to
         self.stamped = True  # and whether a block already carries that time
 
@@ -237,9 +237,7 @@ class Driver:
         self.now = self.plan_start = self.clock_at = self.start  # deploying moved the clock here
         founders = self.people[: self.config.members]
         batch = Batch(self.w3)
-        joins = self._joins(founders, self.now, batch)
-        results = self.stats.count(batch.run(timeout=900))
-        self._after_members(joins, results)
+        self._send(batch, self._joins(founders, self.now, batch))
         self._qualify_jurors()
         self.launch_periods = 0
 
@@ -247,12 +245,30 @@ class Driver:
         self.now = now
         self._settle(now)
         batch = Batch(self.w3)
-        joins = self._members(now, batch)
+        actions = self._members(now, batch)
         self._claims_step(now, batch)
-        if len(batch):
-            self._ready(stamped=False)
-        results = self.stats.count(batch.run())
-        self._after_members(joins, results)
+        aged = [p for p in self.people if p.in_plan and p.cover_ends_at <= now and p.claim_id is None]
+        self._send(batch, actions, aged)
+
+    def _send(self, batch: Batch, actions: list, aged: list[Person] = ()) -> None:
+        """The day's transactions, in flight together: the treasurer's deposits for joiners (money
+        entering the platform), the operator ending the cover of those who turned 60 (operator
+        code), and the members' own batch."""
+        if not (len(batch) or aged or self.to_fund):
+            return
+        self._ready(stamped=False)
+        deposit = self.rules.year_cap * -(-self.config.months // 12)
+        funding = settlement.fund_many(self.treasurer, self.to_fund, deposit, wait=False)
+        self.to_fund = []
+        ending = enrollment.age_out(self.operator, [p.address for p in aged], now=self.now, wait=False)
+        results = self.stats.count(batch.run(timeout=900))
+        self._after_members(actions, results)
+        self.stats.count(Transactor.wait_all(funding, strict=False))
+        ended = self.stats.count(Transactor.wait_all(ending["pending"], strict=False))
+        done = {m for m, r in zip(ending["due"], ended, strict=True) if not isinstance(r, Exception)}
+        for p in aged:
+            if p.address in done:
+                p.out = "aged"
 
     def _ready(self, stamped: bool = True) -> None:
         """Move the consortium's clock to the step's day before its first transaction is sent (a
@@ -312,20 +328,6 @@ class Driver:
                 batch.add(signer, self.fn["token"].approve(self.read.pool.address, 0), GAS["revoke"])
             elif what == "exit" and p.claim_id is None:
                 joins.append((p, ("exit", batch.add(signer, self.fn["membership"].exit(), GAS["exit"]))))
-        # ageing out: anyone may end the cover of a member who turned 60; the operator does
-        for p in self.people:
-            if p.in_plan and p.cover_ends_at <= now and p.claim_id is None:
-                joins.append(
-                    (
-                        p,
-                        (
-                            "aged",
-                            batch.add(
-                                self.operator.tx, self.fn["membership"].endCover(p.address), GAS["endCover"]
-                            ),
-                        ),
-                    )
-                )
         return joins + self._joins(joiners, now, batch)
 
     def _joins(self, people: list[Person], now: int, batch: Batch) -> list:
@@ -342,13 +344,7 @@ class Driver:
                 self.stats.refusals["ineligible"] = self.stats.refusals.get("ineligible", 0) + 1
             else:
                 eligible.append((p, *attested))
-        # money entering the platform: the treasurer's deposit for each, a few hundred per transaction
-        years = -(-self.config.months // 12)
-        addresses = [p.address for p, _, _ in eligible]
-        for i in range(0, len(addresses), FUND_BATCH):
-            chunk = addresses[i : i + FUND_BATCH]
-            fn = self.fn["token"].mintEach(chunk, self.rules.year_cap * years)
-            batch.add(self.treasurer.tx, fn, 60_000 + 40_000 * len(chunk))
+        self.to_fund += [p.address for p, _, _ in eligible]  # the treasurer's deposit, sent with the day
         return [(p, self._join(p, a, sig, batch)) for p, a, sig in eligible]
 
     def _join(self, p: Person, a: Attestation, sig: bytes, batch: Batch):
