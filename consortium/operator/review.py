@@ -62,13 +62,16 @@ def decide(suite: Suite, claim_id: int, approve: bool, report: Path) -> dict:
     return decide_many(suite, [(claim_id, approve, report)])[0]
 
 
-def decide_many(suite: Suite, decisions: list[tuple[int, bool, Path]]) -> list[dict]:
-    """Several decisions sent at once and awaited together (one block for a day's reviews)."""
+def decide_many(suite: Suite, decisions: list[tuple[int, bool, Path]], wait: bool = True) -> list:
+    """Several decisions sent at once and awaited together (one block for a day's reviews); with
+    wait=False, the pending transactions, for the caller to await with its others."""
     hashes = [keccak(Path(report).read_bytes()) for _, _, report in decisions]
     pending = [
         (suite.claims.approve if approve else suite.claims.reject)(claim_id, h, wait=False)
         for (claim_id, approve, _), h in zip(decisions, hashes, strict=True)
     ]
+    if not wait:
+        return pending
     receipts = suite.tx.wait_all(pending)
     out = []
     for (claim_id, approve, _), h, receipt in zip(decisions, hashes, receipts, strict=True):

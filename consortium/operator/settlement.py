@@ -5,7 +5,7 @@ leavers' unused credit, remove defaulters. The treasurer mints money in."""
 from __future__ import annotations
 
 from consortium.client import Suite, Transactor
-from consortium.operator.reads import all_claims, read_many
+from consortium.operator.reads import read_many
 
 COLLECT_BATCH = 100
 OWED_CHUNK = 500
@@ -33,13 +33,19 @@ def leavers(suite: Suite) -> list[str]:
     return list(dict.fromkeys(e["args"]["member"] for e in ended))
 
 
-def finalize_due(suite: Suite, now: int | None = None) -> dict:
+def finalize_due(
+    suite: Suite, now: int | None = None, wait: bool = True, ids: list[int] | None = None
+) -> dict:
     """Claims whose notice passed without objection are accepted; votes that ended are closed. All
-    are sent at once and awaited together: one block, however many claims are due. What is due is
-    judged as of `now` (default: the chain's latest block)."""
+    are sent at once and awaited together: one block, however many claims are due (with
+    wait=False, returned under `pending` for the caller to await). What is due is judged as of
+    `now` (default: the chain's latest block), among the claims `ids` (default: every claim; a
+    caller that tracks open claims saves reading them all)."""
     now = suite.now() if now is None else now
+    ids = list(range(suite.claims.count())) if ids is None else list(ids)
+    fns = suite.claims.contract.functions
     finalize, resolve = [], []
-    for claim_id, c in enumerate(all_claims(suite)):
+    for claim_id, c in zip(ids, read_many(suite.w3, [fns.claim(i) for i in ids]), strict=True):
         name = suite.claims.STATUSES[c.status]
         if name == "InNotice" and c.deadline <= now:
             finalize.append(claim_id)
@@ -47,6 +53,8 @@ def finalize_due(suite: Suite, now: int | None = None) -> dict:
             resolve.append(claim_id)
     pending = [suite.claims.finalize(i, wait=False) for i in finalize]
     pending += [suite.claims.resolve_dispute(i, wait=False) for i in resolve]
+    if not wait:
+        return {"finalized": finalize, "resolving": resolve, "pending": pending}
     Transactor.wait_all(pending)
     resolved = [{"claim_id": i, "status": suite.claims.status(i)} for i in resolve]
     return {"finalized": finalize, "resolved": resolved}
