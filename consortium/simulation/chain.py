@@ -181,5 +181,5 @@ def wait_receipts(w3: Web3, pendings: list, timeout: float = 300) -> list:
                 for idx in waiting:
                     results[idx] = TransactionError(f"{pendings[idx].label}: no receipt after {timeout:.0f}s")
                 break
-            time.sleep(0.2)
+            time.sleep(0.05 if len(waiting) <= 100 else 0.25)  # poll often, but not thousands at a time
     return results

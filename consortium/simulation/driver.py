@@ -1,12 +1,12 @@
-"""The driver: drives the population through the plan on a running consortium, a simulated day at
-a time.
+"""The driver: drives the population through the plan on a running consortium, a step of three
+simulated days at a time (five steps a period).
 
-Each step is one day: the driver decides what is due as of that day, moves the consortium's clock
-to it (the network's timekeeper, `hubao net init --movable-clock`) and only then sends: members
+At each step the driver decides what is due as of that time, moves the consortium's clock to it
+(the network's timekeeper, `hubao net init --movable-clock`) and only then sends: members
 join, claim, stop paying or leave, each signing their own transactions; investigators, the juror
 registrar and the operator act through the operator code path (consortium/operator). A step's
-transactions all land within its day, and nothing the driver sends may need to land before a
-deadline that falls inside the day, so what happens in which period depends on the seed alone, not
+transactions all land within the step, and nothing the driver sends may need to land before a
+deadline that falls inside the step, so what happens in which period depends on the seed alone, not
 on how fast the chain runs: same seed, same start, same report. Nothing here keeps the books: the
 report recomputes everything from chain events afterwards.
 """
@@ -65,7 +65,10 @@ GAS = {  # limits, not costs: a block is filled by the sum of limits, so keep th
 }
 RETRY_AFTER = 3 * DAY  # a failed debit is retried, then removed after the grace period (domain.md)
 REVIEW_DELAY = DAY
-STEP = DAY  # the driver's tick: every transaction of a step lands within that simulated day
+# The driver's tick. Every transaction of a step lands within it (minutes of chain time), so a
+# longer step costs no fidelity in periods of 15 days, and each step costs a clock move and a
+# block or two: three days is five steps a period and a third of the blocks of daily steps.
+STEP = 3 * DAY
 
 
 @dataclass
@@ -79,7 +82,7 @@ class Stats:
     periods_closed: int = 0
     evidence_filed: int = 0
     clock_moves: int = 0
-    overruns: int = 0  # steps whose transactions were still landing when the next day began
+    overruns: int = 0  # steps whose transactions were still landing when the next step began
     refusals: dict[str, int] = field(default_factory=dict)
     samples: list[str] = field(default_factory=list)  # the first few failures, in words
 
@@ -105,10 +108,8 @@ class Driver:
         self.stats = Stats()
         self.rules = simulation_rules(config)
         self.periods = config.months * 2  # collections twice a month
-        self.horizon = self.periods * self.rules.period_length  # after the launch
-        self.plan_start = 0
+        self.horizon = self.periods * self.rules.period_length
         self.jurors_eligible_at = 0
-        self.launch_periods = 0
         self.queue: list[tuple[int, int, str, int]] = []  # (time, seq, what, person)
         self._seq = itertools.count()
         self.claims: dict[int, ClaimPlan] = {}
@@ -118,8 +119,9 @@ class Driver:
         self.collect_later = False
         self.deployment: Deployment | None = None
         self.block = 0
-        self.now = 0  # the step's day: what is due is judged as of this time
-        self.to_fund: list[str] = []  # joiners the treasurer funds with the day's transactions
+        self.now = 0  # the step's time: what is due is judged as of it
+        self.to_fund: list[str] = []  # joiners the treasurer funds with the step's transactions
+        self.staff_pending: list = []  # the step's reviews and finalizations, awaited with the rest
         self.clock_at = 0  # where the consortium's clock was last moved to
         self.stamped = True  # and whether a block already carries that time
 
@@ -203,16 +205,15 @@ class Driver:
         first_block = self.w3.eth.block_number
         t0 = time.monotonic()
         self._launch()
-        self.last_period = self.launch_periods + self.periods
+        self.last_period = self.periods
         for p in self.people[self.config.members :]:
-            self._schedule(self.plan_start + p.join_offset, "join", p)
+            self._schedule(self.start + p.join_offset, "join", p)
         while not self._finished():
             self._tick(self.now + STEP)
             self.on_tick(self, self.now)
         return {
             "first_block": first_block,
-            "launch_periods": self.launch_periods,
-            "plan_start": self.plan_start,
+            "plan_start": self.start,
             "last_block": self.w3.eth.block_number,
             "wall_seconds": round(time.monotonic() - t0, 1),
             "driver_txs": self.stats.txs,
@@ -234,12 +235,11 @@ class Driver:
     def _launch(self) -> None:
         """On the first day the founding cohort joins (in as few blocks as the gas limit allows)
         and the first jurors pass their exam; the simulated months count from that day."""
-        self.now = self.plan_start = self.clock_at = self.start  # deploying moved the clock here
+        self.now = self.clock_at = self.start  # deploying moved the clock here
         founders = self.people[: self.config.members]
         batch = Batch(self.w3)
         self._send(batch, self._joins(founders, self.now, batch))
         self._qualify_jurors()
-        self.launch_periods = 0
 
     def _tick(self, now: int) -> None:
         self.now = now
@@ -251,10 +251,11 @@ class Driver:
         self._send(batch, actions, aged)
 
     def _send(self, batch: Batch, actions: list, aged: list[Person] = ()) -> None:
-        """The day's transactions, in flight together: the treasurer's deposits for joiners (money
-        entering the platform), the operator ending the cover of those who turned 60 (operator
-        code), and the members' own batch."""
-        if not (len(batch) or aged or self.to_fund):
+        """The step's transactions, in flight together: the staff's reviews and finalizations, the
+        treasurer's deposits for joiners (money entering the platform), the operator ending the
+        cover of those who turned 60 (operator code), and the members' own batch. They do not
+        depend on each other: what a member sends is about claims decided at earlier steps."""
+        if not (len(batch) or aged or self.to_fund or self.staff_pending):
             return
         self._ready(stamped=False)
         deposit = self.rules.year_cap * -(-self.config.months // 12)
@@ -263,7 +264,8 @@ class Driver:
         ending = enrollment.age_out(self.operator, [p.address for p in aged], now=self.now, wait=False)
         results = self.stats.count(batch.run(timeout=900))
         self._after_members(actions, results)
-        self.stats.count(Transactor.wait_all(funding, strict=False))
+        self.stats.count(Transactor.wait_all(funding + self.staff_pending, strict=False))
+        self.staff_pending = []
         ended = self.stats.count(Transactor.wait_all(ending["pending"], strict=False))
         done = {m for m, r in zip(ending["due"], ended, strict=True) if not isinstance(r, Exception)}
         for p in aged:
@@ -271,10 +273,10 @@ class Driver:
                 p.out = "aged"
 
     def _ready(self, stamped: bool = True) -> None:
-        """Move the consortium's clock to the step's day before its first transaction is sent (a
-        day with nothing to send moves nothing). `stamped`: also wait for a block of that day, for
+        """Move the consortium's clock to the step's time before its first transaction is sent (a
+        step with nothing to send moves nothing). `stamped`: also wait for a block of that time, for
         what reads the chain's time (estimates, `isDefaulter`); members' batches need not. A clock
-        already past the day means the last step was still landing: the run goes on, counted as an
+        already past the step means the last one was still landing: the run goes on, counted as an
         overrun, but is no longer reproducible."""
         if self.clock_at >= self.now and (self.stamped or not stamped):
             return
@@ -289,8 +291,8 @@ class Driver:
         self.block = self.w3.eth.block_number
 
     def _unclear(self, boundary: int) -> bool:
-        """A rule's boundary inside this step's day: whether a transaction sent now lands before or
-        after it depends on chain speed, so such actions wait for the next day."""
+        """A rule's boundary inside this step: whether a transaction sent now lands before or after
+        it depends on chain speed, so such actions wait for the next step."""
         return self.now < boundary < self.now + STEP
 
     def _schedule(self, at: int, what: str, person: Person) -> None:
@@ -344,7 +346,7 @@ class Driver:
                 self.stats.refusals["ineligible"] = self.stats.refusals.get("ineligible", 0) + 1
             else:
                 eligible.append((p, *attested))
-        self.to_fund += [p.address for p, _, _ in eligible]  # the treasurer's deposit, sent with the day
+        self.to_fund += [p.address for p, _, _ in eligible]  # the treasurer's deposit, sent with the step
         return [(p, self._join(p, a, sig, batch)) for p, a, sig in eligible]
 
     def _join(self, p: Person, a: Attestation, sig: bytes, batch: Batch):
@@ -384,7 +386,7 @@ class Driver:
             if isinstance(r, Exception):
                 continue
             if what == "join":
-                p.joined_at = self.now  # the day: what follows is scheduled from it
+                p.joined_at = self.now  # the step's time: what follows is scheduled from it
                 p.waiting_ends = self._block_time(r.block) + self.rules.waiting_period  # the chain's
                 self.stats.joined += 1
                 for kind, after in (
@@ -462,12 +464,15 @@ class Driver:
             else:  # Accepted, Denied, RefusedInWaitingPeriod, Lapsed
                 self._close(plan)
         if reviews:
-            self._ready()
+            self._ready(stamped=False)
             self._decide(reviews)
         if due:
-            self._ready()
-            settlement.finalize_due(self.operator, now=now)
-            self.stats.txs += 1
+            self._ready()  # finalize's estimate reads the chain's time
+            finalizing = settlement.finalize_due(self.operator, now=now, wait=False, ids=self._open_claims())
+            self.staff_pending += finalizing["pending"]
+
+    def _open_claims(self) -> list[int]:
+        return [claim_id for claim_id, plan in self.claims.items() if not plan.done]
 
     def _close(self, plan: ClaimPlan) -> None:
         plan.done = True
@@ -477,7 +482,7 @@ class Driver:
             plan.person.out = "paid out"
 
     def _decide(self, plans: list[ClaimPlan]) -> None:
-        """The investigator's decisions of the day, sent together through the operator's review."""
+        """The investigator's decisions of the step, sent together through the operator's review."""
         decisions = []
         for plan in plans:
             approve = plan.decision()
@@ -487,10 +492,9 @@ class Driver:
             decisions.append((plan.claim_id, approve, report))
             plan.decided += 1
         try:
-            operator_review.decide_many(self.investigator, decisions)
-        except ContractRefusal as exc:
-            self.stats.refusals[exc.name] = self.stats.refusals.get(exc.name, 0) + 1
-        self.stats.txs += len(decisions)
+            self.staff_pending += operator_review.decide_many(self.investigator, decisions, wait=False)
+        except ContractRefusal as exc:  # refused at its estimate: counted, as a landed refusal is
+            self.stats.count([exc])
 
     def _objector(self, plan: ClaimPlan, now: int) -> Person | None:
         candidates = [
@@ -546,7 +550,7 @@ class Driver:
         period = pool.open_period()
         if period < self.last_period and pool.period_end(period) <= now:
             self._ready()
-            settlement.finalize_due(self.operator, now=now)
+            settlement.finalize_due(self.operator, now=now, ids=self._open_claims())
             closed = settlement.close_periods(self.operator, before=self.last_period, now=now)
             self.stats.txs += 1 + len(closed)
             self.stats.periods_closed = pool.open_period()

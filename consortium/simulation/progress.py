@@ -50,7 +50,7 @@ class Live:
         s = driver.stats
         self.progress.update(
             self.task,
-            completed=max(0, s.periods_closed - driver.launch_periods),
+            completed=s.periods_closed,
             date=day(now),
             block=driver.block,
             txs=s.txs,

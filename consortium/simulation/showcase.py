@@ -1,5 +1,5 @@
 """What `make demo` runs: a consortium of 4 validators and a member node on loopback whose clock the
-simulator moves a day at a time, a year of the plan simulated on it, the report, and the network
+simulator moves three days at a time, a year of the plan simulated on it, the report, and the network
 stopped again, also on failure or Ctrl-C."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from consortium.simulation.population import joiners
 
 DEMO_DIR = Path("build/demo")
 TIMESCALE = 60  # between the simulator's daily steps the clock runs a minute per real second
-BLOCK_PERIOD = 0.25  # wall seconds: a step's transactions land within a second or so
+BLOCK_PERIOD = 0.1  # wall seconds: a day's transactions land in a fraction of a second
 BASE_PORT = 30600
 
 console = Console()
@@ -36,7 +36,7 @@ def run_demo(config: SimConfig, directory: Path = DEMO_DIR, validators: int = 4,
     out = directory / "report"
     console.print(
         f"[bold]1.[/] a consortium: {validators} validators and a member node on loopback, "
-        f"its clock moved a simulated day at a time by the simulator ({net})"
+        f"its clock moved three simulated days at a time by the simulator ({net})"
     )
     users = config.members + joiners(config) + 10
     if (net / "network.json").exists():  # a previous `--keep` run may still be up

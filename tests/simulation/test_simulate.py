@@ -1,5 +1,5 @@
 """`hubao simulate` on a real network: 4 validators and a member node as OS processes on loopback,
-whose clock the simulator moves a simulated day at a time.
+whose clock the simulator moves three simulated days at a time.
 
 What users rely on: the report reconciles to the fen, and the plan's rules held (no payout for an
 illness filed in the waiting period, no claimant paying towards their own case, removed members no
@@ -48,7 +48,7 @@ def simulated(tmp_path_factory):
     out = tmp_path_factory.mktemp("sim-report")
     init = hubao("net", "init", "--validators", "4", "--members", "1", "--dir", str(root),
                  "--base-port", str(free_base_port(5)), "--movable-clock", "--timescale", "60",
-                 "--block-period", "0.25", "--users", "45")  # fmt: skip
+                 "--block-period", "0.1", "--users", "45")  # fmt: skip
     assert init.returncode == 0, init.stderr
     up = hubao("net", "up", "--dir", str(root), "--timeout", "60")
     try:
@@ -62,7 +62,7 @@ def simulated(tmp_path_factory):
 
 
 def test_same_seed_same_report(simulated, tmp_path):
-    """The driver moves the consortium clock a day at a time and never sends what could land on
+    """The driver moves the consortium clock a step at a time and never sends what could land on
     either side of a deadline, so the seed alone decides what happens in which period: a second
     run of the same seed on the same network (its own suite, four years later) reports the same.
     Only dates differ, and gas by a little: calldata carries dates and contract addresses."""
