@@ -33,7 +33,7 @@ def genesis_storage(timekeeper: str) -> dict[int, int]:
     return {SLOT_TIMEKEEPER: int.from_bytes(to_canonical_address(timekeeper), "big")}
 
 
-class ChainClock:
+class ClockOffset:
     """Keeps a ScaledClock's offset equal to the on-chain one at the chain's head."""
 
     def __init__(self, chain: ChainAPI, clock: ScaledClock, address: str = CLOCK_ADDRESS) -> None:

@@ -16,7 +16,7 @@ import signal
 import time
 
 from consortium.network.config import NodeConfig, load_config
-from node.chainclock import ChainClock
+from node.chainclock import ClockOffset
 from node.genesis import Genesis
 from node.p2p.abc import PeerNetworkAPI
 from node.p2p.transport import P2PConfig, TlsPeerNetwork
@@ -72,10 +72,10 @@ class ConsortiumNode:
         self.allowlist = Allowlist(self.node.chain, self.allowlist_address)
         # the movable clock: its offset is read at the head now and at every new head, before the
         # engine schedules the next height (the engine's timers and proposals see the moved clock)
-        self.chain_clock: ChainClock | None = None
+        self.clock_offset: ClockOffset | None = None
         if clock_contract := hubao.get("clock", {}).get("contract"):
-            self.chain_clock = ChainClock(self.node.chain, self.clock, clock_contract)
-            self.chain_clock.follow()
+            self.clock_offset = ClockOffset(self.node.chain, self.clock, clock_contract)
+            self.clock_offset.follow()
         if self.check_accounts:
             self.node.set_account_filter(AllowlistAccountFilter(self.allowlist_address))
         self.gossip = TxGossip(self.network, self.node.txpool)
@@ -141,7 +141,7 @@ def register_rpc(rpc, cnode: ConsortiumNode) -> None:
                 "timescale": cnode.clock.timescale,
                 "now": int(cnode.clock.now()),
                 "offset": int(cnode.clock.offset),
-                "movable": cnode.chain_clock is not None,
+                "movable": cnode.clock_offset is not None,
             },
         }
 

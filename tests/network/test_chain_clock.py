@@ -21,8 +21,7 @@ from consortium.network.genesis import GenesisSpec, QbftSettings, build_genesis
 from consortium.network.layout import free_base_port, init_network, load_network
 from consortium.network.processes import pid_of, start_node, stop_node
 from node.chain import Chain
-from node.chainclock import CLOCK_ADDRESS
-from node.chainclock import ChainClock as NodeChainClock
+from node.chainclock import CLOCK_ADDRESS, ClockOffset
 from node.genesis import Genesis
 from node.permissioning import ALLOWLIST_ADDRESS
 from node.qbft.rules import QbftRules
@@ -64,7 +63,7 @@ def test_genesis_has_the_clock_only_with_a_timekeeper(tmp_path):
     # the node reads the timekeeper and the offset from its own state at the head
     chain = Chain(Store(str(tmp_path / "chain")), Genesis.from_json(movable), QbftRules(30000))
     scaled = ScaledClock(timescale=60)
-    reader = NodeChainClock(chain, scaled)
+    reader = ClockOffset(chain, scaled)
     reader.follow()
     assert reader.timekeeper() == keeper and reader.offset() == 0 and scaled.offset == 0
 
