@@ -94,13 +94,13 @@ def top_up(suite: Suite, periods: int = AHEAD_PERIODS) -> int:
     last closes cost in all undershoots after quiet periods, such as the founders' waiting period:
     then nearly everyone owes again at every close.)"""
     closed = suite.pool.open_period()
-    if closed == 0:
-        return 0
     first = max(0, closed - periods)
-    index = [suite.pool.period(i).indexAfter for i in range(max(0, first - 1), closed)]
-    if first == 0:
-        index.insert(0, 0)
-    return periods * max(after - before for before, after in zip(index, index[1:], strict=False))
+    before = suite.pool.period(first - 1).indexAfter if first else 0
+    largest = 0
+    for p in range(first, closed):
+        after = suite.pool.period(p).indexAfter
+        largest, before = max(largest, after - before), after
+    return periods * largest
 
 
 def collect(suite: Suite, who: list[str] | None = None, ahead: int | None = None) -> dict:
