@@ -242,7 +242,7 @@ def age_out(suite, who: list[str] | None = None, now: int | None = None, wait: b
     who = members(suite) if who is None else who
     fns = suite.membership.contract.functions
     records = read_many(suite.w3, [fns.memberOf(m) for m in who])
-    due = [m for m, r in zip(who, records, strict=True) if r[3] == IN_PLAN and r[1] <= now]
+    due = [m for m, r in zip(who, records, strict=True) if r.status == IN_PLAN and r.coverEndsAt <= now]
     pending = [suite.membership.end_cover(m, gas=END_COVER_GAS, wait=False) for m in due]
     if not wait:
         return {"due": due, "pending": pending}
