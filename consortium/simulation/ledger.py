@@ -192,10 +192,10 @@ def reconcile(w3: Web3, chain: Chain) -> dict:
     share_paid = sum(e.args["amount"] for e in chain.of("SharePaid"))
     claimant_paid = sum(e.args["amount"] for e in chain.of("ClaimantPaid"))
     fee_paid = sum(e.args["amount"] for e in chain.of("FeePaid"))
-    refunded = sum(e.args["amount"] for e in chain.of("CreditRefunded"))
     refunds: dict[str, int] = defaultdict(int)
     for e in chain.of("CreditRefunded"):
         refunds[e.args["member"]] += e.args["amount"]
+    refunded = sum(refunds.values())
     written_off = sum(e.args["writtenOff"] for e in chain.of("DefaulterRemoved"))
     queued = sum(e.args["amount"] for e in chain.of("PayoutQueued"))
     fees_due = sum(e.args["fee"] for e in chain.of("PayoutQueued"))
