@@ -280,15 +280,15 @@ class Driver:
         overrun, but is no longer reproducible."""
         if self.clock_at >= self.now and (self.stamped or not stamped):
             return
-        if self.clock_at < self.now and self.w3.eth.get_block("latest")["timestamp"] > self.now:
-            self.stats.overruns += 1
+        latest = self.w3.eth.get_block("latest")
+        self.block = latest["number"]
         if self.clock_at < self.now:
+            self.stats.overruns += latest["timestamp"] > self.now
             self.stats.clock_moves += 1
             self.clock.advance_to(self.now, stamped=stamped)
         else:
             self.clock.wait_for(self.now)
         self.clock_at, self.stamped = self.now, stamped
-        self.block = self.w3.eth.block_number
 
     def _unclear(self, boundary: int) -> bool:
         """A rule's boundary inside this step: whether a transaction sent now lands before or after
