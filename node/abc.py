@@ -23,6 +23,9 @@ if TYPE_CHECKING:
 class ClockAPI(ABC):
     """Where header timestamps come from (wall clock, the consortium's scaled clock, dev offsets)."""
 
+    timescale: float = 1.0
+    """Chain seconds per real second (a consortium's scaled clock runs faster than the wall)."""
+
     @abstractmethod
     def now(self) -> float:
         """Seconds since the epoch, in chain time."""
@@ -59,6 +62,8 @@ class ChainAPI(ABC):
     chain_id: int
     gas_limit: int
     rules: ConsensusRulesAPI
+    account_filter: AccountFilterAPI | None
+    """Permissioning consulted when building (skip) and importing (refuse) a block."""
 
     @property
     @abstractmethod
@@ -178,7 +183,32 @@ class TxPoolAPI(ABC):
     account_filter: AccountFilterAPI | None
 
 
-class BlockProducerAPI(ABC):
+RpcHandler = Callable[..., Any | Awaitable[Any]]
+
+
+class RpcNamespaceAPI(ABC):
+    """One JSON-RPC namespace a service offers (geth's `rpc.API`): `eth`, `qbft`, `perm`, ...
+
+    The node's assembler registers every namespace its services offer, so a listener can serve a
+    chosen subset (`--rpc-api`) and no service registers methods as a side effect of starting.
+    """
+
+    name: str
+    """The prefix of every method, without the underscore."""
+
+    @abstractmethod
+    def methods(self) -> dict[str, RpcHandler]:
+        """Full method names (`qbft_getStatus`) to handlers; each name starts with `name + "_"`."""
+
+
+class ServiceAPI(ABC):  # noqa: B024 (a service may offer no namespace)
+    """A part of a node that offers JSON-RPC namespaces to the one place that assembles the node."""
+
+    def rpc_namespaces(self) -> Sequence[RpcNamespaceAPI]:
+        return ()
+
+
+class BlockProducerAPI(ServiceAPI):
     """Decides when blocks are made and committed: the dev sealer, or a QBFT engine."""
 
     @abstractmethod
@@ -188,9 +218,6 @@ class BlockProducerAPI(ABC):
     async def stop(self) -> None: ...
 
 
-RpcHandler = Callable[..., Any | Awaitable[Any]]
-
-
 class RpcRegistryAPI(ABC):
     @abstractmethod
     def register(self, method: str, handler: RpcHandler) -> None:
@@ -198,6 +225,13 @@ class RpcRegistryAPI(ABC):
 
         Raise `node.errors.RpcError(code, message, data)` for a specific error reply.
         """
+
+    def add_namespace(self, namespace: RpcNamespaceAPI) -> None:
+        """Register every method of a namespace a service offers."""
+        for method, handler in namespace.methods().items():
+            if not method.startswith(namespace.name + "_"):
+                raise ValueError(f"{method} is not in the {namespace.name} namespace")
+            self.register(method, handler)
 
 
 class NodeAPI(ABC):

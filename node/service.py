@@ -5,7 +5,6 @@ its consensus header rules and its permissioning filter:
 
     node = Node(datadir, genesis, producer=engine, rules=qbft_rules, clock=scaled_clock)
     node.set_account_filter(allowlist)
-    node.rpc.register("qbft_getPendingVotes", engine.pending_votes)
     await node.start()
 """
 
@@ -62,6 +61,8 @@ class Node(NodeAPI):
         if self.dev:
             for name, fn in DevNamespace(self).methods().items():
                 self.rpc.register(name, fn)
+        for namespace in producer.rpc_namespaces():
+            self.rpc.add_namespace(namespace)
         self.rpc.register_ws("eth_subscribe", self.subscriptions.subscribe)
         self.rpc.register_ws("eth_unsubscribe", self.subscriptions.unsubscribe)
         self.chain.subscribe_new_heads(self._on_commit)

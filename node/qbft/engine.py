@@ -90,11 +90,13 @@ class QbftEngine(BlockProducerAPI, HeightEnvAPI):
         self.network.subscribe(TOPIC_QBFT, self._on_gossip)
         self._unsubscribe = chain.subscribe_new_heads(self._on_new_head)
         node.txpool.on_new_tx.append(self._on_new_tx)
-        from node.qbft.rpc import register
-
-        register(node.rpc, self)
         self.sync.start()
         self._new_height()
+
+    def rpc_namespaces(self) -> list:
+        from node.qbft.rpc import QbftNamespace
+
+        return [QbftNamespace(self)]
 
     async def stop(self) -> None:
         if self._timer:

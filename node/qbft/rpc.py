@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from node.abc import RpcNamespaceAPI
 from node.errors import INVALID_PARAMS, SERVER_ERROR, RpcError
 from node.qbft.extradata import ExtraData
 
@@ -24,11 +25,24 @@ def _hex(address: bytes) -> str:
     return "0x" + address.hex()
 
 
-def register(rpc: Any, engine: QbftEngine) -> None:
-    chain = engine.chain
+class QbftNamespace(RpcNamespaceAPI):
+    """What the engine offers the node's assembler; the chain is the engine's once it has started."""
+
+    name = "qbft"
+
+    def __init__(self, engine: QbftEngine) -> None:
+        self.engine = engine
+
+    def methods(self) -> dict[str, Any]:
+        return _methods(self.engine)
+
+
+def _methods(engine: QbftEngine) -> dict[str, Any]:
+    def chain() -> Any:
+        return engine.chain
 
     def block_number(tag: Any) -> int:
-        head = chain.head.block_number
+        head = chain().head.block_number
         if tag in (None, "latest", "pending", "safe", "finalized"):
             return head
         if tag == "earliest":
@@ -44,7 +58,7 @@ def register(rpc: Any, engine: QbftEngine) -> None:
         return [_hex(v) for v in ExtraData.decode(header.extra_data).validators]
 
     def get_validators_by_block_number(tag: Any = "latest") -> list[str]:
-        header = chain.get_header_by_number(block_number(tag))
+        header = chain().get_header_by_number(block_number(tag))
         if header is None:
             raise RpcError(SERVER_ERROR, "header not found")
         return validators_of(header)
@@ -52,7 +66,7 @@ def register(rpc: Any, engine: QbftEngine) -> None:
     def get_validators_by_block_hash(block_hash: Any) -> list[str]:
         if not isinstance(block_hash, str) or len(block_hash) != 66:
             raise RpcError(INVALID_PARAMS, "invalid block hash")
-        header = chain.get_header_by_hash(bytes.fromhex(block_hash[2:]))
+        header = chain().get_header_by_hash(bytes.fromhex(block_hash[2:]))
         if header is None:
             raise RpcError(SERVER_ERROR, "header not found")
         return validators_of(header)
@@ -73,12 +87,11 @@ def register(rpc: Any, engine: QbftEngine) -> None:
     def get_status() -> dict[str, Any]:
         return engine.status()
 
-    for name, fn in {
+    return {
         "qbft_getValidatorsByBlockNumber": get_validators_by_block_number,
         "qbft_getValidatorsByBlockHash": get_validators_by_block_hash,
         "qbft_proposeValidatorVote": propose_validator_vote,
         "qbft_discardValidatorVote": discard_validator_vote,
         "qbft_getPendingVotes": get_pending_votes,
         "qbft_getStatus": get_status,
-    }.items():
-        rpc.register(name, fn)
+    }

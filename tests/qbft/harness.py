@@ -10,7 +10,7 @@ from typing import Any
 
 from eth_account import Account
 
-from node.abc import NodeAPI
+from node.abc import NodeAPI, RpcRegistryAPI
 from node.chain import Chain
 from node.genesis import Genesis
 from node.p2p.memory import MemoryHub
@@ -28,7 +28,7 @@ FUNDED_KEY = bytes.fromhex("8f2a55949038a9610f50fb23b5883af3b4ecb3c3bb792cbcefbd
 FUNDED = Account.from_key(FUNDED_KEY).address
 
 
-class Registry:
+class Registry(RpcRegistryAPI):
     def __init__(self) -> None:
         self.methods: dict[str, Any] = {}
 
@@ -60,6 +60,8 @@ class LocalNode(NodeAPI):
             "0x" + self.address.hex()
         )
         self.producer = self.engine = QbftEngine(self.network, self.key, self.config)
+        for namespace in self.engine.rpc_namespaces():
+            self.rpc.add_namespace(namespace)
 
     async def start(self) -> None:
         await self.network.start()
