@@ -101,6 +101,10 @@ class ChainAPI(ABC):
     def get_transaction_location(self, tx_hash: bytes) -> TxLocation | None: ...
 
     @abstractmethod
+    def get_revert_data(self, tx_hash: bytes) -> bytes | None:
+        """The revert data a committed transaction returned at its place in its block, if it reverted."""
+
+    @abstractmethod
     def build_block(
         self,
         transactions: Sequence[SignedTransactionAPI],

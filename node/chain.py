@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import rlp
 from eth.abc import BlockAPI, BlockHeaderAPI, ReceiptAPI, SignedTransactionAPI
 from eth.db.account import AccountDB
-from eth.exceptions import HeaderNotFound
+from eth.exceptions import HeaderNotFound, Revert
 from eth.vm.chain_context import ChainContext
 from eth.vm.spoof import SpoofTransaction
 from eth_hash.auto import keccak
@@ -41,6 +41,8 @@ class Executed:
     receipts: tuple[ReceiptAPI, ...]
     state_writes: dict[bytes, bytes]
     parent_hash: bytes
+    reverts: dict[bytes, bytes]
+    """Revert data of the block's failed transactions, by transaction hash (Besu's revertReason)."""
 
 
 class _ChainDBView:
@@ -140,7 +142,7 @@ class Chain(ChainAPI):
             base_fee_per_gas=genesis.base_fee,
         )
         block = BlockClass(header, transactions=[], uncles=[], withdrawals=[])
-        self._write_block(Executed(block, (), overlay.writes, b"\0" * 32))
+        self._write_block(Executed(block, (), overlay.writes, b"\0" * 32, {}))
 
     # -- reads -------------------------------------------------------------------------------
     @property
@@ -185,6 +187,10 @@ class Chain(ChainAPI):
     def get_block_by_number(self, number: int) -> BlockAPI | None:
         h = self.canonical_hash(number)
         return None if h is None else self.get_block_by_hash(h)
+
+    def get_revert_data(self, tx_hash: bytes) -> bytes | None:
+        """What a committed transaction that reverted returned (None if it did not revert)."""
+        return self.store.get("reverts", tx_hash)
 
     def get_receipts(self, block_hash: bytes) -> tuple[ReceiptAPI, ...]:
         receipts = self._receipts.get(block_hash)
@@ -256,22 +262,25 @@ class Chain(ChainAPI):
         vm.block_preprocessing(block)
         included: list[SignedTransactionAPI] = []
         receipts: list[ReceiptAPI] = []
+        reverts: dict[bytes, bytes] = {}
         for index, tx in enumerate(transactions):
             try:
                 if not self._allowed(tx.sender, parent):
                     raise ValidationError(f"sender {tx.sender.hex()} is not on the accounts allowlist")
-                receipt, _ = vm.apply_transaction(header, tx)
+                receipt, computation = vm.apply_transaction(header, tx)
             except ValidationError as exc:
                 if strict:
                     raise InvalidBlock(f"transaction {index} (0x{tx.hash.hex()}): {exc}") from exc
                 continue
+            if computation.is_error and isinstance(computation.error, Revert):
+                reverts[tx.hash] = computation.output
             header = vm.add_receipt_to_header(header, receipt)
             included.append(tx)
             receipts.append(receipt)
         block = vm.set_block_transactions_and_withdrawals(block, header, included, receipts)
         block = vm.finalize_block(vm.block_postprocessing(block)).block
         self.block_hash(block.header)
-        executed = Executed(block, tuple(receipts), overlay.writes, parent.hash)
+        executed = Executed(block, tuple(receipts), overlay.writes, parent.hash, reverts)
         self._executed[block.header.hash] = executed
         return executed
 
@@ -342,6 +351,7 @@ class Chain(ChainAPI):
             "headers": {block_hash: rlp.encode(header)},
             "bodies": {block_hash: rlp.encode(block)},
             "receipts": {block_hash: rlp.encode([encode_receipt(r) for r in receipts])},
+            "reverts": executed.reverts,
             "canon": {number_key(number): block_hash},
             "txs": {tx.hash: suffix + i.to_bytes(4, "big") for i, tx in enumerate(block.transactions)},
             "logs": logs,
@@ -357,16 +367,19 @@ class Chain(ChainAPI):
         """
         if number >= self._head.block_number:
             return
-        canon, txs, logs = {}, {}, {}
+        canon, txs, logs, reverts = {}, {}, {}, {}
         for n in range(number + 1, self._head.block_number + 1):
             block = self.get_block_by_number(n)
             canon[number_key(n)] = None
             for tx in block.transactions:
                 txs[tx.hash] = None
+                reverts[tx.hash] = None
             for key in log_index_keys(n, (lg for r in self.get_receipts(block.header.hash) for lg in r.logs)):
                 logs[key] = None
         target = self.canonical_hash(number)
-        self.store.commit({"canon": canon, "txs": txs, "logs": logs, "meta": {b"head": target}})
+        self.store.commit(
+            {"canon": canon, "txs": txs, "logs": logs, "reverts": reverts, "meta": {b"head": target}}
+        )
         self._executed.clear()
         self._blocks.clear()  # not needed for correctness (keys are hashes), frees abandoned blocks
         self._receipts.clear()

@@ -42,8 +42,10 @@ class Node(NodeAPI):
         host: str = "127.0.0.1",
         port: int = 8545,
         dev_keys: dict[str, bytes] | None = None,
+        revert_reason: bool = True,
     ) -> None:
         self.datadir = str(datadir)
+        self.revert_reason = revert_reason  # receipts of failed transactions carry revertReason (Besu)
         self.host, self.port = host, port
         self.dev = dev_keys is not None
         self.dev_keys = dev_keys or {}

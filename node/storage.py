@@ -26,7 +26,7 @@ from eth.db.backends.base import BaseDB
 
 from node.errors import NodeError
 
-SUBDBS = ("state", "headers", "bodies", "receipts", "canon", "txs", "logs", "meta")
+SUBDBS = ("state", "headers", "bodies", "receipts", "canon", "txs", "logs", "reverts", "meta")
 MAP_SIZE = 1 << 36  # 64 GiB of address space; the file grows only as data is written
 
 

@@ -12,7 +12,7 @@ from eth_account import Account
 from hexbytes import HexBytes
 from web3 import EthereumTesterProvider, Web3
 
-from consortium.client.errors import ContractRefusal, TransactionError, as_refusal
+from consortium.client.errors import ContractRefusal, TransactionError, as_refusal, decode_revert
 
 GAS_MARGIN = 1.25
 FEE_TTL = 1.0  # seconds a fee quote is reused
@@ -149,14 +149,76 @@ class Transactor:
         return results
 
     def _why_failed(self, pending: Pending, receipt) -> Exception:
-        call = {k: pending.tx[k] for k in ("from", "to", "data", "value") if k in pending.tx}
-        call["gas"] = pending.tx["gas"]
+        return why_failed(self.w3, pending, receipt, self.in_process)
+
+
+def why_failed(w3: Web3, pending: Pending, receipt: Any, in_process: bool = False) -> Exception:
+    """Name a failed transaction from its own execution at its place in its block.
+
+    In order: the receipt's `revertReason` (our nodes record it, Besu does with
+    --revert-reason-enabled); out of gas when it used all its gas; the revert data of a
+    `debug_traceTransaction` replay at its position (anvil, geth); on eth-tester, whose blocks
+    hold one transaction, a replay on the block before. Otherwise the reason is unknown and
+    said so: replaying on the parent block would ignore the transactions before it.
+    """
+    number = _quantity(receipt["blockNumber"])
+    if (data := _hex_bytes(receipt.get("revertReason"))) is not None:
+        return _refusal(pending, data, number)
+    if _quantity(receipt["gasUsed"]) >= pending.tx["gas"]:
+        return TransactionError(f"{pending.label}: out of gas ({_quantity(receipt['gasUsed'])})")
+    if in_process:
+        refusal = _replay_on_parent(w3, pending, number)
+        if refusal is not None:
+            return refusal
+    elif (data := _traced_revert(w3, pending.hash)) is not None:
+        return _refusal(pending, data, number)
+    return TransactionError(
+        f"{pending.label}: reverted in block {number} (reason unknown: the node records no revert data "
+        "and does not trace transactions)"
+    )
+
+
+def _refusal(pending: Pending, data: bytes, number: int) -> Exception:
+    if not data:
+        return TransactionError(f"{pending.label}: reverted without a reason in block {number}")
+    return decode_revert(data)
+
+
+def _quantity(value: Any) -> int:
+    return int(value, 16) if isinstance(value, str) else int(value)
+
+
+def _hex_bytes(value: Any) -> bytes | None:
+    if isinstance(value, bytes | bytearray):
+        return bytes(value)
+    if isinstance(value, str) and value.startswith("0x"):
         try:
-            self.w3.eth.call(call, block_identifier=max(receipt["blockNumber"] - 1, 0))
-        except Exception as exc:
-            refusal = as_refusal(exc)
-            if refusal is not None:
-                return refusal
-        if receipt["gasUsed"] >= pending.tx["gas"]:
-            return TransactionError(f"{pending.label}: out of gas ({receipt['gasUsed']})")
-        return TransactionError(f"{pending.label}: reverted in block {receipt['blockNumber']}")
+            return bytes.fromhex(value[2:])
+        except ValueError:
+            return None
+    return None
+
+
+def _traced_revert(w3: Web3, tx_hash: bytes) -> bytes | None:
+    """The top call's revert data from geth's callTracer, or None when the node cannot trace."""
+    try:
+        reply = w3.provider.make_request(
+            "debug_traceTransaction", ["0x" + bytes(tx_hash).hex(), {"tracer": "callTracer"}]
+        )
+    except Exception:
+        return None
+    result = reply.get("result") if isinstance(reply, dict) else None
+    if not isinstance(result, dict) or not result.get("error"):
+        return None
+    return _hex_bytes(result.get("output", "0x"))
+
+
+def _replay_on_parent(w3: Web3, pending: Pending, number: int) -> ContractRefusal | None:
+    """eth-tester only: its blocks hold one transaction, so the parent is the exact position."""
+    call = {k: pending.tx[k] for k in ("from", "to", "data", "value") if k in pending.tx}
+    call["gas"] = pending.tx["gas"]
+    try:
+        w3.eth.call(call, block_identifier=max(number - 1, 0))
+    except Exception as exc:
+        return as_refusal(exc)
+    return None

@@ -12,9 +12,9 @@ from pathlib import Path
 from hexbytes import HexBytes
 from web3 import Web3
 
-from consortium.client import ContractRefusal, TransactionError, Transactor
+from consortium.client import TransactionError, Transactor
 from consortium.client.errors import as_refusal
-from consortium.client.tx import Pending
+from consortium.client.tx import Pending, why_failed
 
 RPC_BATCH = 500  # under the node's 1,000-request batch limit
 
@@ -170,11 +170,7 @@ def wait_receipts(w3: Web3, pendings: list, timeout: float = 300) -> list:
             if sent.status == 1:
                 results[idx] = sent
             else:
-                try:
-                    p.wait(timeout=5)  # re-raises the decoded reason
-                    results[idx] = TransactionError(f"{p.label}: failed")
-                except (ContractRefusal, TransactionError) as exc:
-                    results[idx] = exc
+                results[idx] = why_failed(w3, p, r)
         waiting = still
         if waiting:
             if time.monotonic() > deadline:

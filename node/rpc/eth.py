@@ -130,9 +130,9 @@ class EthNamespace:
         cached = self._receipts.get(block_hash)
         if cached is None:
             chain = self.chain
-            cached = self._receipts.put(
-                block_hash, receipts_json(chain.get_block_by_hash(block_hash), chain.get_receipts(block_hash))
-            )
+            reverts = chain.get_revert_data if self.node.revert_reason else None
+            block, receipts = chain.get_block_by_hash(block_hash), chain.get_receipts(block_hash)
+            cached = self._receipts.put(block_hash, receipts_json(block, receipts, reverts))
         return cached
 
     # -- simple reads ----------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import rlp
@@ -125,8 +126,16 @@ def log_json(log, header: BlockHeaderAPI, tx_hash: bytes, tx_index: int, log_ind
     }
 
 
-def receipts_json(block: BlockAPI, receipts: tuple[ReceiptAPI, ...]) -> list[dict]:
-    """All receipts of a block; log indexes and gas used need the block's earlier receipts."""
+def receipts_json(
+    block: BlockAPI,
+    receipts: tuple[ReceiptAPI, ...],
+    revert_data: Callable[[bytes], bytes | None] | None = None,
+) -> list[dict]:
+    """All receipts of a block; log indexes and gas used need the block's earlier receipts.
+
+    With `revert_data` (Besu's --revert-reason-enabled), a failed transaction's receipt carries
+    `revertReason`: the revert data of its own execution at its place in the block.
+    """
     header = block.header
     out = []
     log_index = 0
@@ -140,23 +149,26 @@ def receipts_json(block: BlockAPI, receipts: tuple[ReceiptAPI, ...]) -> list[dic
         contract = None
         if not tx.to:
             contract = hb(generate_contract_address(sender, tx.nonce))
-        out.append(
-            {
-                "type": hx(tx.type_id or 0),
-                "transactionHash": hb(tx.hash),
-                "transactionIndex": hx(i),
-                "blockHash": hb(header.hash),
-                "blockNumber": hx(header.block_number),
-                "from": hb(sender),
-                "to": address_or_none(tx.to),
-                "cumulativeGasUsed": hx(receipt.gas_used),
-                "gasUsed": hx(receipt.gas_used - previous_cumulative),
-                "effectiveGasPrice": hx(effective_gas_price(tx, header.base_fee_per_gas)),
-                "contractAddress": contract,
-                "logs": logs,
-                "logsBloom": hb(receipt.bloom.to_bytes(256, "big")),
-                "status": "0x1" if receipt.state_root == b"\x01" else "0x0",
-            }
-        )
+        reply = {
+            "type": hx(tx.type_id or 0),
+            "transactionHash": hb(tx.hash),
+            "transactionIndex": hx(i),
+            "blockHash": hb(header.hash),
+            "blockNumber": hx(header.block_number),
+            "from": hb(sender),
+            "to": address_or_none(tx.to),
+            "cumulativeGasUsed": hx(receipt.gas_used),
+            "gasUsed": hx(receipt.gas_used - previous_cumulative),
+            "effectiveGasPrice": hx(effective_gas_price(tx, header.base_fee_per_gas)),
+            "contractAddress": contract,
+            "logs": logs,
+            "logsBloom": hb(receipt.bloom.to_bytes(256, "big")),
+            "status": "0x1" if receipt.state_root == b"\x01" else "0x0",
+        }
+        if revert_data is not None and reply["status"] == "0x0":
+            data = revert_data(tx.hash)
+            if data is not None:
+                reply["revertReason"] = hb(data)
+        out.append(reply)
         previous_cumulative = receipt.gas_used
     return out
