@@ -8,17 +8,14 @@ transaction at its position with `debug_traceTransaction`.
 
 from __future__ import annotations
 
-import subprocess
-from pathlib import Path
-
 import pytest
 from web3 import Web3
 
 from consortium.client import ContractRefusal, Transactor
-from tests.support.processes import DEV_KEYS, DevNode, free_port, wait_for_rpc
+from tests.support.anvil import anvil
+from tests.support.processes import DEV_KEYS, DevNode
 from tests.support.solidity import compile_source
 
-ROOT = Path(__file__).resolve().parents[2]
 ONCE = """
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.20;
@@ -47,21 +44,8 @@ def manual_dev_node(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def manual_anvil(tmp_path_factory):
-    port = free_port()
-    log = tmp_path_factory.mktemp("anvil") / "anvil.log"
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [str(ROOT / "node_modules/.bin/anvil"), "--port", str(port), "--no-mining", "--silent"],
-            stdout=out,
-            stderr=out,
-        )
-    try:
-        url = f"http://127.0.0.1:{port}"
-        wait_for_rpc(url, proc, timeout=30, log=log)
+    with anvil(tmp_path_factory.mktemp("anvil"), "--no-mining") as url:
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(10)
 
 
 def _race(url: str, once: dict):
