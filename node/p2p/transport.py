@@ -6,8 +6,8 @@ node certificates; there is no CA) each side sends HELLO (chain id, node address
 and then AUTH (its node key's signature binding both certificates and the other side's nonce, see
 `identity`); a side sends AUTH only after admitting the node its peer's HELLO claims (the
 certificate pinned for that address, allowlist, bans), so no node ever counts a link that the
-other end refuses. Only then are GOSSIP / REQUEST / RESPONSE / PING / PONG frames accepted. Anything malformed, unexpected or
-unauthenticated closes that one connection; the node keeps running.
+other end refuses. Only then are GOSSIP / REQUEST / RESPONSE / PING / PONG frames accepted.
+Anything malformed, unexpected or unauthenticated closes that one connection; the node keeps running.
 
 One connection per peer: when two nodes dial each other at once, both keep the connection dialled
 by the smaller address. Dialling is per configured `host:port`, with exponential back-off.
@@ -312,7 +312,7 @@ class TlsPeerNetwork(PeerNetworkAPI):
     async def start(self) -> None:
         self._running = True
         self._server = await asyncio.start_server(
-            self._accept, self.config.host, self.config.port, ssl=self._server_ctx, limit=MAX_FRAME
+            self._accept, self.config.host, self.config.port, limit=MAX_FRAME
         )
         self.listen_port = self._server.sockets[0].getsockname()[1]
         log.info("p2p %s listening on %s:%s", self.node_id, self.config.host, self.listen_port)
@@ -371,10 +371,16 @@ class TlsPeerNetwork(PeerNetworkAPI):
         peer = writer.get_extra_info("peername")
         remote = f"{peer[0]}:{peer[1]}" if peer else "?"
         try:
+            # TLS here rather than in start_server, which drops a refused certificate silently. It
+            # must start in this first step of the task, before the loop reads the ClientHello
+            # into the plain stream (hence no wait_for, no semaphore before it).
+            await writer.start_tls(self._server_ctx, ssl_handshake_timeout=HANDSHAKE_TIMEOUT)
             async with self._handshakes:
                 await self._handshake(reader, writer, inbound=True, remote=remote)
         except (OSError, TimeoutError, ssl.SSLError, ProtocolError, asyncio.IncompleteReadError) as exc:
             log.info("refused inbound %s: %r", remote, exc)
+            with contextlib.suppress(Exception):
+                writer.close()
         except Exception:  # a bug must not take the listener down
             log.exception("inbound %s failed", remote)
             with contextlib.suppress(Exception):
