@@ -59,6 +59,27 @@ def org_init(directory, name, host, p2p_port, rpc_port, role, password_file, lig
     )
 
 
+@org.command("trust")
+@click.argument("public_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--config", "config_path", required=True, help="This node's node.toml.",
+              type=click.Path(exists=True, dir_okay=False, path_type=Path))  # fmt: skip
+@click.option("--json", "as_json", is_flag=True)
+@fail_on(CeremonyError, OSError)
+def org_trust(public_file, config_path, as_json):
+    """Pin the TLS certificate of an organisation that joined after genesis (its PUBLIC_FILE, once a
+    majority voted its node onto the allowlist) and dial it; restart the node to use it."""
+    from consortium.network.config import trust_peer
+    from consortium.network.org import OrgPublic
+
+    public = OrgPublic.load(public_file)
+    trust_peer(config_path, public.node, public.certificate, public.p2p)
+    Output(as_json).result(
+        {**public.statement(), "orgId": public.org_id},
+        f"{config_path}: pinned {public.name}'s certificate {public.tls_fingerprint} for node {public.node} "
+        f"at {public.p2p} (organisation id {public.org_id}: compare it with theirs); restart the node",
+    )
+
+
 @click.group()
 def net() -> None:
     """Create and run a consortium network (one process per node)."""

@@ -151,3 +151,16 @@ def node_toml(*, name: str, role: str, p2p_host: str, p2p_port: int, peers: list
         "rpc": {"host": rpc_host, "port": rpc_port},
     }
     return tomli_w.dumps(doc, multiline_strings=True)
+
+
+def trust_peer(path: Path, node: str, certificate: str, address: str) -> None:
+    """Pin `certificate` for `node` and dial it at `address` (a node the consortium voted in after
+    genesis); the node reads it at its next start."""
+    path = Path(path)
+    doc = tomllib.loads(path.read_text())
+    p2p = doc.setdefault("p2p", {})
+    p2p.setdefault("trusted", {})[node.lower()] = certificate
+    peers = p2p.setdefault("peers", [])
+    if address not in peers:
+        peers.append(address)
+    path.write_text(tomli_w.dumps(doc, multiline_strings=True))
