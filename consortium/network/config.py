@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import stat
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import tomli_w
@@ -68,6 +68,7 @@ class NodeConfig:
     rpc_host: str
     rpc_port: int
     log_level: str = "INFO"
+    _secret: bytes | None = field(default=None, repr=False, compare=False)
 
     @property
     def is_validator(self) -> bool:
@@ -77,13 +78,16 @@ class NodeConfig:
         return read_password_file(self.password_file)
 
     def secret(self) -> bytes:
-        """The node key, unlocked from its keystore with the password file (no prompt: unattended)."""
+        """The node key, unlocked from its keystore with the password file (no prompt: unattended);
+        unlocked once (scrypt takes a second)."""
         from consortium.wallet.keystore import Keystore, KeystoreError
 
-        try:
-            return Keystore(self.keystore).unlock(None, self.password())[1]
-        except KeystoreError as exc:
-            raise ConfigError(f"node key in {self.keystore}: {exc}") from None
+        if self._secret is None:
+            try:
+                self._secret = Keystore(self.keystore).unlock(None, self.password())[1]
+            except KeystoreError as exc:
+                raise ConfigError(f"node key in {self.keystore}: {exc}") from None
+        return self._secret
 
     def p2p_config(self, chain_id: int) -> P2PConfig:
         return P2PConfig(

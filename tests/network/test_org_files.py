@@ -100,7 +100,7 @@ def test_a_node_reads_only_an_owner_only_password_file(three, tmp_path):
     assert len(config.secret()) == 32  # unlocked unattended, from the file
     (tmp_path / "org-b" / "password").write_text("wrong\n")
     with pytest.raises(ConfigError, match="wrong password"):
-        config.secret()
+        load_config(tmp_path / "org-b" / "node.toml").secret()
 
 
 def test_org_trust_pins_an_organisation_that_joined_later(three, tmp_path):
