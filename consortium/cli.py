@@ -15,6 +15,7 @@ COMMANDS = {
     "demo": "consortium.demo:demo",
     "node": "node.cli:node",
     "net": "consortium.network.cli:net",
+    "org": "consortium.network.cli:org",
     "wallet": "consortium.wallet.cli:wallet",
     "operator": "consortium.operator.cli:operator",
     "evidence": "consortium.evidence.cli:evidence",

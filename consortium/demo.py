@@ -28,6 +28,7 @@ from consortium.client import (
     sign_permit,
 )
 from consortium.evidence.bundle import Bundle
+from consortium.operator.enrollment import month_start
 
 DEMO_RULES = Rules(cover_under_40=30_000, cover_40_to_59=10_000, case_cap=1_000)
 OTHERS = 49
@@ -125,7 +126,7 @@ def walk(members: int) -> None:
     )
 
     def ticket(who: Suite, key: str, national_id: str):
-        turns_60 = stage.now() + 28 * 365 * DAY
+        turns_60 = month_start(stage.now() + 28 * 365 * DAY)  # cover ends at a month's end
         a = Attestation(
             who.address, identity_commitment(national_id), TIER_UNDER_40, turns_60, stage.now() + DAY
         )

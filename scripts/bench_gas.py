@@ -44,6 +44,7 @@ from consortium.client import (  # noqa: E402
     sign_permit,
     vote_commitment,
 )
+from consortium.operator.enrollment import month_start  # noqa: E402
 
 # anvil's dev accounts (the "test test ... junk" mnemonic)
 DEV_KEYS = [
@@ -121,7 +122,11 @@ def measure(w3: Web3, members: int, console: Console) -> dict[str, int]:
 
     def attestation(member: str) -> tuple[Attestation, bytes]:
         a = Attestation(
-            member, keccak(text=f"person {member}"), TIER_UNDER_40, now + 30 * 365 * DAY, now + 365 * DAY
+            member,
+            keccak(text=f"person {member}"),
+            TIER_UNDER_40,
+            month_start(now + 30 * 365 * DAY),
+            now + 365 * DAY,
         )
         return a, sign_attestation(enroller_key, a, chain, d.addresses["membership"])
 

@@ -1,19 +1,22 @@
-"""A claim's evidence bundle: the files and their manifest, sealed for the readers.
+"""A claim's evidence bundle: the files, their salts and their manifest, sealed for the readers.
 
-A jury copy (kind "jury") also carries the manifest of the original evidence, whose root is the
-one on chain, and the names of the files whose personal fields were removed: a juror checks every
-untouched file against the chain and knows which ones were redacted.
+Each file has its own random salt (see `merkle`); the salts travel inside the sealed envelope, so
+every reader can recompute the root and keep the salts beside the files (`salts_json`), while the
+public leaves tell nobody else anything. A jury copy (kind "jury") also carries the manifest of the
+original evidence, whose root is the one on chain, and the names of the files whose personal fields
+were removed: a juror checks every untouched file (same salt) against the chain and knows which
+ones were redacted (fresh salts, so their originals cannot be guessed either).
 """
 
 from __future__ import annotations
 
 import base64
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .envelope import CorruptEnvelope, Envelope, NotAReader, open_envelope, seal
-from .merkle import Manifest
+from .merkle import Manifest, new_salts, salts_json
 
 
 @dataclass(frozen=True)
@@ -22,6 +25,12 @@ class Bundle:
     kind: str = "claim"  # claim | objection | jury (personal fields removed)
     original: Manifest | None = None  # jury copies: the manifest whose root is on chain
     redacted: tuple[str, ...] = ()  # jury copies: files changed or withheld for privacy
+    salts: dict[str, bytes] = field(default_factory=dict)  # per file; fresh ones for any missing
+
+    def __post_init__(self) -> None:
+        missing = [name for name in self.files if name not in self.salts]
+        salts = {**self.salts, **new_salts(missing)}
+        object.__setattr__(self, "salts", {name: salts[name] for name in self.files})
 
     @classmethod
     def from_paths(cls, paths: list[Path], kind: str = "claim") -> Bundle:
@@ -29,12 +38,18 @@ class Bundle:
 
     @classmethod
     def of_named(cls, named: list[tuple[str, bytes]], kind: str = "claim") -> Bundle:
-        Manifest.of_contents(named)  # refuses duplicate names
+        names = [name for name, _ in named]
+        if len(set(names)) != len(names):
+            raise ValueError("two evidence files share a name; rename one")
         return cls(dict(named), kind)
 
     @property
     def manifest(self) -> Manifest:
-        return Manifest.of_contents(self.files.items())
+        return Manifest.of_contents(self.files.items(), self.salts)
+
+    def salts_json(self) -> dict:
+        """The salts file a reader keeps beside the files, for `hubao evidence verify --salts`."""
+        return salts_json(self.manifest, self.salts)
 
     @property
     def root(self) -> bytes:
@@ -45,6 +60,7 @@ class Bundle:
             "kind": self.kind,
             "manifest": self.manifest.to_json(),
             "files": {name: base64.b64encode(data).decode() for name, data in self.files.items()},
+            "salts": {name: salt.hex() for name, salt in self.salts.items()},
         }
         if self.original is not None:
             body["original"] = self.original.to_json()
@@ -61,6 +77,7 @@ class Bundle:
             body["kind"],
             Manifest.from_json(body["original"]) if "original" in body else None,
             tuple(body.get("redacted", ())),
+            {n: bytes.fromhex(salt) for n, salt in body["salts"].items()},
         )
         if bundle.manifest != Manifest.from_json(body["manifest"]):
             raise CorruptEnvelope("bundle files do not match their own manifest")

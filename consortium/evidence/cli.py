@@ -1,7 +1,8 @@
-"""`hubao evidence verify CLAIM_ID FILE...`: do these files hash to the claim's root on chain?"""
+"""`hubao evidence verify CLAIM_ID FILE... --salts SALTS`: do these files hash to the claim's root?"""
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -21,23 +22,33 @@ def evidence() -> None:
 @click.argument(
     "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
 )
+@click.option(
+    "--salts",
+    "salts_path",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The salts file that came with the files (salts.json, written with them by `claim evidence --out`).",
+)
 @chain_options
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @in_words
-def verify(claim_id: int, files: tuple[Path, ...], rpc: str, deployment_path: Path, as_json: bool) -> None:
-    """Recompute the evidence root from FILES and compare it with claim CLAIM_ID's root on chain.
-
-    A mismatch names the changed file, using the public Merkle leaves kept with the sealed evidence
-    (checked against the chain first); nobody needs a key to verify."""
+def verify(claim_id: int, files: tuple[Path, ...], salts_path: Path, rpc: str, deployment_path: Path,
+           as_json: bool) -> None:  # fmt: skip
+    """Recompute the evidence root from FILES and their salts and compare it with claim CLAIM_ID's
+    root on chain. The leaves are salted, so only someone who was given the files and their salts
+    (a reader) can check them; a mismatch names the changed file, from the salts file's leaves once
+    they are checked against the chain. No key is needed."""
     from consortium.client import Suite
-    from consortium.evidence.merkle import Manifest
+    from consortium.evidence.merkle import Manifest, read_salts
 
     suite = Suite(*connect(rpc, deployment_path))
     chain_root = bytes(suite.claims.claim(claim_id).evidenceRoot)
     try:
-        manifest = Manifest.of_files(files)
+        salts, original = read_salts(json.loads(salts_path.read_text()))
+        files = tuple(f for f in files if f.resolve() != salts_path.resolve())
+        manifest = Manifest.of_files(files, salts)
     except ValueError as exc:
-        raise click.ClickException(str(exc)) from None
+        raise click.ClickException(f"{exc}") from None
     out = Output(as_json)
     ok = manifest.root == chain_root
     result = {
@@ -50,7 +61,10 @@ def verify(claim_id: int, files: tuple[Path, ...], rpc: str, deployment_path: Pa
     if ok:
         out.result(result, f"claim #{claim_id}: all {len(files)} files match the evidence root on chain")
         return
-    changed = _name_changed(suite, manifest, chain_root)
+    if original.root != chain_root:
+        changed = [f"{salts_path.name} is not the salts file of this claim's evidence"]
+    else:  # the salts file's leaves are the originals: name what differs
+        changed = manifest.differences(original)
     result["differences"] = changed
     detail = "; ".join(changed) if changed else "the set of files or their contents differ"
     if as_json:
@@ -59,33 +73,3 @@ def verify(claim_id: int, files: tuple[Path, ...], rpc: str, deployment_path: Pa
         f"error: claim #{claim_id}: these files do not match the evidence root on chain: {detail}", err=True
     )
     sys.exit(1)
-
-
-def _name_changed(suite, manifest, chain_root: bytes) -> list[str]:
-    """Name the changed files from the public leaves stored beside the sealed evidence: leaves whose
-    Merkle root is the one on chain are the originals (nobody can forge them), in name order."""
-    from consortium.evidence.client import EvidenceClient
-    from consortium.evidence.envelope import CorruptEnvelope, Envelope
-    from consortium.evidence.merkle import merkle_root
-    from consortium.evidence.store import EvidenceError
-
-    try:
-        blobs = EvidenceClient(suite.w3).get(chain_root)
-    except EvidenceError:
-        return []
-    for blob in blobs:
-        try:
-            leaves = Envelope.from_bytes(blob).leaves
-        except CorruptEnvelope:
-            continue
-        if not leaves or merkle_root(list(leaves)) != chain_root:
-            continue
-        mine = manifest.entries
-        if len(mine) != len(leaves):
-            return [f"you gave {len(mine)} file(s); the evidence on chain has {len(leaves)}"]
-        return [
-            f"{name}: content differs"
-            for (name, leaf), original in zip(mine, leaves, strict=True)
-            if leaf != original
-        ]
-    return []

@@ -4,9 +4,10 @@ The content is sealed once with a random AES-256-GCM data key; the data key is w
 reader by ECIES (ephemeral ECDH on secp256k1, HKDF-SHA256, AES-256-GCM). A reader needs only the
 private key of the Ethereum account they already hold. The store keeps envelopes, never plaintext.
 
-An envelope may carry the evidence's Merkle leaves in the clear (hashes of hashes of the files, in
-name order, no names): anyone can then check them against the root on chain and tell which file of
-a set someone holds was changed, without being able to read any file.
+An envelope carries the evidence's Merkle leaves in the clear (salted hashes of the files, in name
+order, no names): the store checks they hash to the root the upload claims, and anyone can check
+them against the root on chain, without being able to read, or confirm a guess of, any file.
+Version 2: leaves are salted (version 1 envelopes had unsalted leaves and are refused).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from eth_keys import keys
 
-VERSION = 1
+VERSION = 2
 INFO = b"hubao-evidence-v1"
 
 

@@ -60,4 +60,7 @@ def redact(bundle: Bundle, withhold: set[str] = frozenset()) -> Bundle:
                     data = json.dumps(stripped, indent=2, ensure_ascii=False).encode()
                     redacted.append(name)
         files[name] = data
-    return Bundle(files, "jury", bundle.manifest, tuple(sorted(redacted)))
+    # untouched files keep their salt (their leaves match the chain); changed ones get fresh salts,
+    # so a juror cannot test guesses of the removed fields against the original leaf
+    kept = {name: bundle.salts[name] for name in files if name not in redacted}
+    return Bundle(files, "jury", bundle.manifest, tuple(sorted(redacted)), kept)

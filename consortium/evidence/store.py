@@ -1,9 +1,12 @@
-"""The consortium's evidence store: content-addressed envelopes, filed under the evidence root.
+"""The consortium's evidence store: content-addressed envelopes, filed under the evidence root,
+each with the account that uploaded it and that account's signature.
 
 Each node keeps one under its datadir and serves it over JSON-RPC (`hubao_putEvidence`,
-`hubao_getEvidence`). Blobs are addressed by their keccak hash, so a node or peer that alters a
-blob is caught on read; files are written to a temporary name, fsynced, then renamed, so a crash
-never leaves half a blob.
+`hubao_getEvidence`). A file `<root>/<envelope id>` holds uploader (20 bytes) || signature (65) ||
+envelope, the id being keccak(envelope), so a node or peer that alters an envelope is caught on
+read, and a peer that fetches it can check the signature again. Files are written to a temporary
+name, fsynced, then renamed, so a crash never leaves half an upload. The first account to file an
+envelope owns it: the same envelope from another account is refused.
 """
 
 from __future__ import annotations
@@ -12,16 +15,18 @@ import os
 import re
 from pathlib import Path
 
-from eth_utils import keccak
+from eth_utils import keccak, to_canonical_address, to_checksum_address
 
 from .envelope import Envelope
+from .upload import Upload
 
 MAX_BLOB = 2 * 1024 * 1024  # hex doubles it: within the node's 5 MB JSON-RPC body limit
 _HEX32 = re.compile(r"^0x[0-9a-f]{64}$")
+_HEAD = 20 + 65
 
 
 class EvidenceError(ValueError):
-    """A request the store refuses: bad root, oversized or malformed blob."""
+    """A request the store refuses: bad root, oversized or malformed blob, someone else's envelope."""
 
 
 def _check_root(root: str) -> str:
@@ -36,36 +41,44 @@ class EvidenceStore:
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
 
-    def put(self, root: str, blob: bytes) -> str:
-        """File an envelope under an evidence root; returns the blob id. Idempotent."""
-        root = _check_root(root)
-        if len(blob) > MAX_BLOB:
-            raise EvidenceError(f"evidence blob of {len(blob)} bytes exceeds the {MAX_BLOB}-byte limit")
-        Envelope.from_bytes(blob)  # refuse anything that is not an envelope
-        blob_id = "0x" + keccak(blob).hex()
+    def put(self, upload: Upload) -> str:
+        """File a checked upload under its root; returns the envelope id. Idempotent per uploader."""
+        root = "0x" + upload.root.hex()
+        if len(upload.envelope) > MAX_BLOB:
+            raise EvidenceError(
+                f"evidence blob of {len(upload.envelope)} bytes exceeds the {MAX_BLOB}-byte limit"
+            )
+        Envelope.from_bytes(upload.envelope)  # refuse anything that is not an envelope
+        blob_id = "0x" + keccak(upload.envelope).hex()
         folder = self.directory / root
         folder.mkdir(exist_ok=True)
         target = folder / blob_id
-        if not target.exists():
-            tmp = folder / f".{blob_id}.{os.getpid()}.tmp"
-            with open(tmp, "wb") as fh:
-                fh.write(blob)
-                fh.flush()
-                os.fsync(fh.fileno())
-            tmp.replace(target)
+        if target.exists():
+            owner = to_checksum_address(target.read_bytes()[:20])
+            if owner != upload.uploader:
+                raise EvidenceError(f"this envelope was already filed by {owner}")
+            return blob_id
+        tmp = folder / f".{blob_id}.{os.getpid()}.tmp"
+        with open(tmp, "wb") as fh:
+            fh.write(to_canonical_address(upload.uploader) + upload.signature + upload.envelope)
+            fh.flush()
+            os.fsync(fh.fileno())
+        tmp.replace(target)
         return blob_id
 
-    def get(self, root: str) -> dict[str, bytes]:
-        """Every intact envelope filed under root, by blob id (a damaged file is skipped)."""
+    def get(self, root: str) -> list[Upload]:
+        """Every intact upload filed under root, by envelope id (a damaged file is skipped)."""
         folder = self.directory / _check_root(root)
         if not folder.is_dir():
-            return {}
-        blobs = {}
+            return []
+        uploads = []
         for path in sorted(folder.glob("0x*")):
             data = path.read_bytes()
-            if "0x" + keccak(data).hex() == path.name:
-                blobs[path.name] = data
-        return blobs
+            envelope = data[_HEAD:]
+            if len(data) > _HEAD and "0x" + keccak(envelope).hex() == path.name:
+                uploader = to_checksum_address(data[:20])
+                uploads.append(Upload(bytes.fromhex(root[2:]), envelope, uploader, data[20:_HEAD]))
+        return uploads
 
     def roots(self) -> list[str]:
         return sorted(p.name for p in self.directory.iterdir() if p.is_dir())

@@ -1,34 +1,48 @@
-"""`hubao net init`: everything a consortium network needs, one folder per node.
+"""`hubao net init`: a whole test network on one machine, made by the same ceremony as a real one.
+
+Each node is its own organisation: one `org init` per node folder, then `net genesis` over their
+public files only, written into the same folders. What a real consortium would not have is
+marked as test-network material: the password file beside each organisation's keystores (so
+`net up` starts every node without a prompt; keys use light scrypt) and `accounts.json`.
 
 DIR/
-  network.json            index of nodes (name, role, node id, p2p and rpc addresses)
-  genesis.json            Besu-style QBFT genesis (also copied into every node folder)
-  accounts.json           0600: deployer, operator, organisation admins and user keys (all funded
-                          and on the account allowlist) for scripts/deploy.py and the simulator
+  network.json            index of nodes (name, role, node id, p2p and rpc addresses), organisations
+  genesis.json            Besu-style QBFT genesis (also in every node folder)
+  accounts.json           0600, TEST-NETWORK MATERIAL: deployer, operator, one plan staff account
+                          per organisation, and user accounts, all funded and allowlisted at genesis,
+                          for scripts/deploy.py and the simulator. No organisation's keys are in it.
   keys/deployer.key keys/operator.key   0600: the same two keys alone (`deploy.py --key-file`)
-  ca/ca.crt ca/ca.key     the consortium CA (the key stays here, never in a node folder)
-  validator-0/ ... member-0/ ...
-    node.toml nodekey(0600) tls.crt tls.key(0600) ca.crt genesis.json admin.key(0600)
+  validator-0/ ... member-0/   one organisation each (`hubao org init`):
+    keystore/node/ keystore/admin/ tls.crt tls.key(0600) public.json
+    password (0600, test network)   node.toml genesis.json   (from `net genesis`)
 """
 
 from __future__ import annotations
 
 import json
-import os
-import shutil
+import secrets
+import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from coincurve import PrivateKey
+from eth_account import Account
 
-from consortium.network.config import write_config
-from consortium.network.genesis import DEFAULT_BALANCE, GenesisSpec, QbftSettings, build_genesis
-from consortium.network.pki import create_ca, issue_node_cert, write_private
-from node.p2p.identity import node_address
+from consortium.network.ceremony import GENESIS_INDEX, NetworkSpec, assemble, write_outputs
+from consortium.network.config import PASSWORD_FILE
+from consortium.network.genesis import DEFAULT_BALANCE, QbftSettings
+from consortium.network.org import init_org
+from consortium.network.pki import write_private
 
 DEFAULT_CHAIN_ID = 8282
 DEFAULT_BASE_PORT = 30300
 RPC_OFFSET = 100
+TEST_NETWORK_NOTE = (
+    "TEST-NETWORK MATERIAL written by `hubao net init` for scripts and the simulator on one machine: "
+    "the deployer, operator, plan staff (one account per organisation) and users, funded and "
+    "allowlisted at genesis. A real consortium has no such file; each organisation's node and admin "
+    "keys are only in its own folder."
+)
 
 
 @dataclass
@@ -49,12 +63,6 @@ class NodeEntry:
         return f"http://{self.host}:{self.rpc_port}"
 
 
-def _new_key() -> tuple[bytes, str]:
-    secret = os.urandom(32)
-    PrivateKey(secret)  # validates range
-    return secret, node_address(secret)
-
-
 def init_network(
     directory: str | Path,
     validators: int,
@@ -71,100 +79,64 @@ def init_network(
 ) -> list[NodeEntry]:
     """Write the network; `extra_funded` (address -> wei) are funded and allowlisted too (benchmarks).
     `movable_clock`: predeploy ConsortiumClock with the operator account as its timekeeper."""
-    from consortium.compiler import compile_contracts
-
     if validators < 1:
         raise ValueError("at least one validator")
     root = Path(directory)
-    if (root / "network.json").exists() and not force:
+    if (root / GENESIS_INDEX).exists() and not force:
         raise FileExistsError(f"{root} already holds a network (use --force to overwrite)")
-    root.mkdir(parents=True, exist_ok=True)
-    count = validators + members
     hosts = hosts or ["127.0.0.1"]
-    entries, secrets = [], []
-    for i in range(count):
-        role, n = ("validator", i) if i < validators else ("member", i - validators)
-        secret, node_id = _new_key()
-        secrets.append(secret)
-        host = hosts[i] if len(hosts) > 1 else hosts[0]
-        entries.append(
-            NodeEntry(f"{role}-{n}", role, node_id, host, base_port + i, base_port + RPC_OFFSET + i)
-        )
+    count = validators + members
+    names = [f"validator-{i}" for i in range(validators)] + [f"member-{i}" for i in range(members)]
 
-    # accounts: one admin per organisation (= per node), a deployer, an operator, some users
+    def organisation(i: int):
+        folder = root / names[i]
+        password = secrets.token_hex(16)
+        write_private(folder / PASSWORD_FILE, password.encode() + b"\n")
+        host = hosts[i] if len(hosts) > 1 else hosts[0]
+        role = "validator" if i < validators else "member"
+        return init_org(folder, names[i], host, base_port + i, base_port + RPC_OFFSET + i, role, password,
+                        light=True, force=True)  # fmt: skip
+
+    with ThreadPoolExecutor(max_workers=min(8, count)) as pool:  # scrypt and key generation release the GIL
+        orgs = list(pool.map(organisation, range(count)))
     accounts = {"deployer": _account(), "operator": _account()}
-    admins = [_account() for _ in entries]
+    staff = [_account() for _ in orgs]
     users_list = [_account() for _ in range(users)]
-    funded = {
-        a["address"]: DEFAULT_BALANCE
-        for a in [accounts["deployer"], accounts["operator"], *admins, *users_list]
-    }
+    funded = {a["address"]: DEFAULT_BALANCE for a in [*accounts.values(), *staff, *users_list]}
     funded.update(extra_funded or {})
-    spec = GenesisSpec(
+    spec = NetworkSpec(
         chain_id=chain_id,
-        validators=[e.node_id for e in entries if e.role == "validator"],
-        nodes=[e.node_id for e in entries],
-        admins=[a["address"] for a in admins],
-        funded=funded,
+        genesis_time=int(time.time()),
         qbft=qbft or QbftSettings(),
         timescale=timescale,
+        accounts=funded,
         timekeeper=accounts["operator"]["address"] if movable_clock else None,
     )
-    compiled = compile_contracts()
-    genesis = build_genesis(
-        spec, compiled["ConsortiumAllowlist"]["deployed"], compiled["ConsortiumClock"]["deployed"]
-    )
-    genesis_text = json.dumps(genesis, indent=2) + "\n"
-    (root / "genesis.json").write_text(genesis_text)
-
-    ca_cert, ca_key = create_ca(root / "ca")
-    for entry, secret, admin in zip(entries, secrets, admins, strict=True):
-        folder = root / entry.folder
-        folder.mkdir(parents=True, exist_ok=True)
-        write_private(folder / "nodekey", secret.hex().encode() + b"\n")
-        write_private(folder / "admin.key", admin["privateKey"].encode() + b"\n")
-        issue_node_cert(
-            ca_cert, ca_key, entry.node_id, folder / "tls.crt", folder / "tls.key", hosts=[entry.host]
-        )
-        shutil.copyfile(ca_cert, folder / "ca.crt")
-        (folder / "genesis.json").write_text(genesis_text)
-        peers = [f"{o.host}:{o.p2p_port}" for o in entries if o is not entry]
-        write_config(
-            folder / "node.toml",
-            name=entry.name,
-            role=entry.role,
-            p2p_host="0.0.0.0" if len(hosts) > 1 else entry.host,
-            p2p_port=entry.p2p_port,
-            peers=peers,
-            rpc_host="0.0.0.0" if len(hosts) > 1 else entry.host,
-            rpc_port=entry.rpc_port,
-        )
+    files = assemble(orgs, spec)
+    write_outputs(root, files)
+    genesis = json.loads(files["genesis.json"])
     book = {
+        "note": TEST_NETWORK_NOTE,
         "chainId": chain_id,
         "allowlist": genesis["config"]["hubao"]["permissioning"]["contract"],
         **({"clock": genesis["config"]["hubao"]["clock"]["contract"]} if movable_clock else {}),
         **accounts,
-        "admins": admins,
+        "staff": staff,
         "users": users_list,
     }
     write_private(root / "accounts.json", (json.dumps(book, indent=2) + "\n").encode())
     for role in ("deployer", "operator"):  # for `scripts/deploy.py --key-file` and operator tools
         write_private(root / "keys" / f"{role}.key", accounts[role]["privateKey"].encode() + b"\n")
-    (root / "network.json").write_text(
-        json.dumps({"chainId": chain_id, "nodes": [e.__dict__ for e in entries]}, indent=2) + "\n"
-    )
-    return entries
+    return load_network(root)
 
 
 def _account() -> dict:
-    secret, address = _new_key()
-    from eth_utils import to_checksum_address
-
-    return {"address": to_checksum_address(address), "privateKey": "0x" + secret.hex()}
+    account = Account.create()
+    return {"address": account.address, "privateKey": "0x" + bytes(account.key).hex()}
 
 
 def load_network(directory: str | Path) -> list[NodeEntry]:
-    data = json.loads((Path(directory) / "network.json").read_text())
+    data = json.loads((Path(directory) / GENESIS_INDEX).read_text())
     return [NodeEntry(**n) for n in data["nodes"]]
 
 

@@ -1,12 +1,18 @@
-"""The consortium's certificate authority and node certificates (ECDSA P-256, X.509).
+"""Node TLS certificates: self-signed (ECDSA P-256, X.509), pinned by the other nodes.
 
-A node certificate's common name is the node's address: the CA vouches that this TLS key belongs
-to that node, and the p2p handshake checks the node key's own signature on top of it.
+There is no consortium CA. Each organisation makes its node's certificate itself (`hubao org
+init`) and publishes it in its public file; `hubao net genesis` gives every node the certificates
+of all the others, and a node accepts a peer only with the very certificate pinned for that peer's
+node address (`node.p2p.transport`). The p2p handshake then checks the node key's signature over
+both certificates, so an identity others accept needs that organisation's node key and its TLS key,
+and no key anywhere can mint one for someone else.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import ipaddress
 import os
 from pathlib import Path
 
@@ -28,74 +34,21 @@ def write_private(path: Path, data: bytes) -> None:
     os.chmod(path, 0o600)
 
 
-def _pem_key(key: ec.EllipticCurvePrivateKey) -> bytes:
-    return key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
-
-
-def _name(common_name: str, org: str) -> x509.Name:
-    return x509.Name(
-        [
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, org),
-            x509.NameAttribute(NameOID.COMMON_NAME, common_name),
-        ]
-    )
-
-
-def create_ca(directory: Path, org: str = "Hubao consortium") -> tuple[Path, Path]:
-    """Write ca.crt and ca.key (0600) in `directory`; return their paths."""
+def create_node_certificate(
+    node_id: str, out_cert: Path, out_key: Path, hosts: list[str] = (), password: str | None = None
+) -> str:
+    """A self-signed TLS certificate (client and server) named after the node address; the key is
+    written 0600, encrypted with `password` when one is given. Returns the certificate (PEM)."""
     key = ec.generate_private_key(ec.SECP256R1())
     now = dt.datetime.now(dt.UTC)
-    name = _name(f"{org} CA", org)
-    cert = (
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, node_id.lower())])
+    sans: list[x509.GeneralName] = [
+        x509.IPAddress(ipaddress.ip_address(h)) if _is_ip(h) else x509.DNSName(h) for h in hosts
+    ]
+    builder = (
         x509.CertificateBuilder()
         .subject_name(name)
         .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=VALID_DAYS))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                key_cert_sign=True,
-                crl_sign=True,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-        .sign(key, hashes.SHA256())
-    )
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    (directory / "ca.crt").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    write_private(directory / "ca.key", _pem_key(key))
-    return directory / "ca.crt", directory / "ca.key"
-
-
-def issue_node_cert(
-    ca_cert: Path, ca_key: Path, node_id: str, out_cert: Path, out_key: Path, hosts: list[str] = ()
-) -> None:
-    """Issue a TLS certificate (client and server) whose common name is the node address."""
-    ca = x509.load_pem_x509_certificate(Path(ca_cert).read_bytes())
-    signer = serialization.load_pem_private_key(Path(ca_key).read_bytes(), password=None)
-    key = ec.generate_private_key(ec.SECP256R1())
-    now = dt.datetime.now(dt.UTC)
-    org = ca.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)[0].value
-    sans: list[x509.GeneralName] = [x509.DNSName(h) for h in hosts if not _is_ip(h)]
-    sans += [x509.IPAddress(_ip(h)) for h in hosts if _is_ip(h)]
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(_name(node_id.lower(), str(org)))
-        .issuer_name(ca.subject)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - dt.timedelta(minutes=5))
@@ -105,25 +58,33 @@ def issue_node_cert(
             x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]),
             critical=False,
         )
-        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca.public_key()), critical=False)
     )
     if sans:
         builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
-    cert = builder.sign(signer, hashes.SHA256())
+    pem = builder.sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM)
+    encryption = (
+        serialization.BestAvailableEncryption(password.encode()) if password else serialization.NoEncryption()
+    )
     Path(out_cert).parent.mkdir(parents=True, exist_ok=True)
-    Path(out_cert).write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    write_private(Path(out_key), _pem_key(key))
+    Path(out_cert).write_bytes(pem)
+    write_private(
+        Path(out_key),
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption),
+    )
+    return pem.decode()
+
+
+def fingerprint(pem: str | bytes) -> str:
+    """`sha256:<hex>` of the certificate's DER bytes: what an organisation reads out to the others."""
+    der = x509.load_pem_x509_certificate(pem.encode() if isinstance(pem, str) else pem).public_bytes(
+        serialization.Encoding.DER
+    )
+    return "sha256:" + hashlib.sha256(der).hexdigest()
 
 
 def _is_ip(host: str) -> bool:
     try:
-        _ip(host)
+        ipaddress.ip_address(host)
         return True
     except ValueError:
         return False
-
-
-def _ip(host: str):
-    import ipaddress
-
-    return ipaddress.ip_address(host)

@@ -19,7 +19,7 @@ from consortium.network.config import NodeConfig, load_config
 from node.chainclock import ClockOffset
 from node.genesis import Genesis
 from node.p2p.abc import PeerNetworkAPI
-from node.p2p.transport import P2PConfig, TlsPeerNetwork
+from node.p2p.transport import TlsPeerNetwork
 from node.p2p.txgossip import TxGossip
 from node.permissioning import ALLOWLIST_ADDRESS, Allowlist, AllowlistAccountFilter
 from node.timescale import ScaledClock
@@ -47,17 +47,7 @@ class ConsortiumNode:
         qbft = QbftConfig.from_genesis(genesis_doc)
         self.clock = ScaledClock.from_genesis(genesis_doc)
         self.network = TlsPeerNetwork(
-            P2PConfig(
-                host=config.p2p_host,
-                port=config.p2p_port,
-                peers=config.peers,
-                ca_cert=config.ca_cert,
-                cert=config.tls_cert,
-                key=config.tls_key,
-                chain_id=int(genesis_doc["config"]["chainId"]),
-            ),
-            secret,
-            self._node_allowed,
+            config.p2p_config(int(genesis_doc["config"]["chainId"])), secret, self._node_allowed
         )
         self.engine = QbftEngine(self.network, secret, qbft)
         self.node = Node(

@@ -86,19 +86,43 @@ registry_option = click.option(
 )
 
 
+def _refuse_id_on_command_line(ctx, param, value):
+    if value is not None:
+        raise click.UsageError(
+            "identity numbers are not taken on the command line (every process list shows it): "
+            "give --national-id-file FILE, or leave it out and type it at the prompt"
+        )
+
+
+def read_national_id(path: Path | None) -> str:
+    """The identity number from a file (its first line) or a hidden prompt, never from argv."""
+    value = path.read_text().splitlines()[0] if path is not None else ""
+    if path is None:
+        value = click.prompt("National ID", hide_input=True)
+    if not value.strip():
+        raise PlanError("the national ID is empty")
+    return value.strip()
+
+
 @staff_command(operator)
 @click.option("--member", required=True, help="The person's wallet address.")
-@click.option("--national-id", required=True, help="Their identity number (only a salted hash is kept).")
+@click.option(
+    "--national-id-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="File whose first line is their identity number (default: a prompt). Only a salted hash is kept.",
+)
+@click.option("--national-id", hidden=True, expose_value=False, callback=_refuse_id_on_command_line)
 @click.option("--birth-date", required=True, help="YYYY-MM-DD.")
 @click.option("--health", required=True, type=click.Choice(["pass", "fail"]), help="Health declaration.")
 @click.option(
     "--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Attestation file."
 )
 @registry_option
-def enroll(obj, member, national_id, birth_date, health, out, registry, **kw) -> None:
+def enroll(obj, member, national_id_file, birth_date, health, out, registry, **kw) -> None:
     """Issue a signed attestation for an eligible person (the enroller's key signs)."""
     from consortium.operator import enrollment as e
 
+    national_id = read_national_id(national_id_file)
     suite = staff_suite(*_keyargs(kw))
     applicant = e.Applicant(member, national_id, e.parse_birth_date(birth_date), health == "pass")
     content = e.enroll(suite, e.Registry(registry), applicant)

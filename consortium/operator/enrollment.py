@@ -1,5 +1,10 @@
 """Enrollment: check a person is eligible, issue a signed attestation, keep the enroller's registry.
 
+What goes on chain is only what the rules need: the tier (under 40, or 40 to 59, at joining) and
+when the cover ends, which is the end of the month the person turns 60 (`cover_end`), so the
+chain, which every organisation reads, never holds a member's date of birth; Membership refuses
+any other cover end. The birth date itself stays with the enroller.
+
 The registry holds one secret salt and the identity commitments keccak(salt || national id) the
 enroller has attested, never an ID in clear. The same salt makes the same person give the same
 commitment, so a second enrollment of one person is refused here (and, for whoever joined, by the
@@ -60,6 +65,22 @@ def _midnight(d: date) -> int:
     return int(datetime(d.year, d.month, d.day, tzinfo=UTC).timestamp())
 
 
+def _next_month(d: date) -> date:
+    return date(d.year + (d.month == 12), d.month % 12 + 1, 1)
+
+
+def cover_end(born: date) -> int:
+    """When cover ends for someone born on `born`: 00:00 UTC on the 1st of the month after the
+    month of their 60th birthday (the birthday itself would put the birth date on chain)."""
+    return _midnight(_next_month(_birthday(born, MAX_AGE_YEARS)))
+
+
+def month_start(timestamp: int) -> int:
+    """00:00 UTC on the 1st of the month `timestamp` falls in: the cover ends Membership accepts."""
+    d = datetime.fromtimestamp(timestamp, UTC).date()
+    return _midnight(d.replace(day=1))
+
+
 def eligibility(applicant: Applicant, now: int) -> tuple[int, int]:
     """(tier, cover_ends_at) for an eligible person; raises Ineligible with the reason."""
     today = datetime.fromtimestamp(now, UTC).date()
@@ -72,7 +93,7 @@ def eligibility(applicant: Applicant, now: int) -> tuple[int, int]:
     if not applicant.health_ok:
         raise Ineligible("the health declaration was not passed")
     forty = _birthday(applicant.birth_date, YOUNGER_TIER_BELOW)
-    return (TIER_UNDER_40 if today < forty else TIER_40_TO_59), _midnight(sixty)
+    return (TIER_UNDER_40 if today < forty else TIER_40_TO_59), cover_end(applicant.birth_date)
 
 
 class Registry:

@@ -108,7 +108,7 @@ def jury_copy(
     if not jurors:
         raise PlanError(f"no juror can vote on claim #{claim_id} yet (none qualified long enough ago)")
     own = public_key_of(suite.tx.account.key)
-    blob_id = evidence.put(root, copy.seal_for([own, *jurors.values()]))
+    blob_id = evidence.put(root, copy.seal_for([own, *jurors.values()]), suite.tx.account.key)
     return {
         "claim_id": claim_id,
         "jurors": sorted(jurors),

@@ -21,8 +21,10 @@ RPC_BATCH = 500  # under the node's 1,000-request batch limit
 
 @dataclass(frozen=True)
 class NetworkAccounts:
-    """The keys `hubao net init` wrote: deployer, operator, one admin per organisation, and users
-    (funded and on the account allowlist since genesis) who become the simulated members."""
+    """The test-network keys `hubao net init` wrote (accounts.json): deployer, operator, one plan
+    staff account per organisation (`admins`: the suite's organisations and staff roles; not the
+    allowlist admins, whose keys stay in each organisation's folder), and users (funded and on the
+    account allowlist since genesis) who become the simulated members."""
 
     deployer: str
     operator: str
@@ -35,7 +37,7 @@ class NetworkAccounts:
         return cls(
             deployer=data["deployer"]["privateKey"],
             operator=data["operator"]["privateKey"],
-            admins=[a["privateKey"] for a in data["admins"]],
+            admins=[a["privateKey"] for a in data["staff"]],
             users=[u["privateKey"] for u in data["users"]],
         )
 

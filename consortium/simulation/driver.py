@@ -373,7 +373,7 @@ class Driver:
         investigators; only their Merkle root goes on chain."""
         readers = [public_key_of(bytes(self.signers[p.index].account.key)), self.investigator_key]
         try:
-            self.evidence.put(bundle.root, bundle.seal_for(readers))
+            self.evidence.put(bundle.root, bundle.seal_for(readers), p.key)
             self.stats.evidence_filed += 1
         except EvidenceError as exc:
             self.stats.refusals["evidence"] = self.stats.refusals.get("evidence", 0) + 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import click
@@ -285,6 +286,8 @@ def _write_bundle(obj, bundle, problems: list[str], out_dir: Path | None, claim_
         out_dir.mkdir(parents=True, exist_ok=True)
         for name, data in bundle.files.items():
             (out_dir / name).write_bytes(data)
+        # the leaves are salted: with the salts anyone given these files can `hubao evidence verify`
+        (out_dir / "salts.json").write_text(json.dumps(bundle.salts_json(), indent=2) + "\n")
     rows = [
         [name, len(data), "redacted" if name in bundle.redacted else "matches chain"]
         for name, data in sorted(bundle.files.items())

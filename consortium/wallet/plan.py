@@ -161,7 +161,7 @@ def seal_and_store(
         raise PlanError(str(exc)) from None
     own = public_key_of(suite.tx.account.key)
     readers = [own] + [k for k in reader_keys if k != own]
-    evidence.put(bundle.root, bundle.seal_for(readers))
+    evidence.put(bundle.root, bundle.seal_for(readers), suite.tx.account.key)
     return bundle, bundle.root
 
 

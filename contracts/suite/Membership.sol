@@ -9,7 +9,9 @@ import {GasGuard, ICostSharing, IMembership, MemberStatus, Rules, Wired} from ".
 
 /// Who is in the plan. A person joins free with an enroller's EIP-712 attestation that binds their
 /// address to a commitment of their identity (one person, one membership; never the ID in clear),
-/// their coverage tier and the time they turn 60. Joining can carry an ERC-20 permit so the pool
+/// their coverage tier and when their cover ends: the end of the month in which they turn 60
+/// (00:00 UTC on the 1st of the next month), never the birthday itself, so the chain every
+/// organisation reads holds no member's date of birth. Joining can carry an ERC-20 permit so the pool
 /// may auto-debit shares: the member's whole year then needs no further transaction.
 contract Membership is IMembership, AccessControl, EIP712, Wired, GasGuard {
     bytes32 public constant ENROLLER_ROLE = keccak256("ENROLLER_ROLE");
@@ -74,6 +76,7 @@ contract Membership is IMembership, AccessControl, EIP712, Wired, GasGuard {
     error IdentityAlreadyUsed(bytes32 identity);
     error UnknownTier(uint8 tier);
     error CoverAlreadyEnded(uint64 coverEndsAt);
+    error CoverEndNotAtMonthEnd(uint64 coverEndsAt);
     error NotAMember(address account);
     error NotInPlan(address member, MemberStatus status);
     error CoverNotEnded(uint64 coverEndsAt);
@@ -223,6 +226,7 @@ contract Membership is IMembership, AccessControl, EIP712, Wired, GasGuard {
         if (!hasRole(ENROLLER_ROLE, signer)) revert NotSignedByEnroller(signer);
         if (a.tier != 1 && a.tier != 2) revert UnknownTier(a.tier);
         if (block.timestamp >= a.coverEndsAt) revert CoverAlreadyEnded(a.coverEndsAt);
+        if (!_isMonthStart(a.coverEndsAt)) revert CoverEndNotAtMonthEnd(a.coverEndsAt);
         if (_members[a.member].status != MemberStatus.None) revert AlreadyAMember(a.member);
         if (identityHolder[a.identity] != address(0)) revert IdentityAlreadyUsed(a.identity);
         identityHolder[a.identity] = a.member;
@@ -239,6 +243,17 @@ contract Membership is IMembership, AccessControl, EIP712, Wired, GasGuard {
             uint64(block.timestamp) + waitingPeriod,
             a.coverEndsAt
         );
+    }
+
+    /// 00:00 UTC on the 1st of a month (days since 1970 to a civil date, Hinnant's algorithm).
+    function _isMonthStart(uint64 t) private pure returns (bool) {
+        if (t % 1 days != 0) return false;
+        uint256 z = t / 1 days + 719468;
+        uint256 doe = z % 146097;
+        uint256 yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+        uint256 doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        uint256 mp = (5 * doy + 2) / 153;
+        return doy == (153 * mp + 2) / 5;
     }
 
     /// A permit that fails (e.g. someone submitted it first) is not fatal: the allowance may exist.

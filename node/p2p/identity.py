@@ -1,7 +1,9 @@
 """Node identity: a secp256k1 node key, its address, and the handshake proof that binds it to TLS.
 
-TLS proves "this peer holds a certificate from the consortium CA"; the proof here adds "and it
-holds the node key of address X, on this very TLS session". Each side signs
+TLS proves "this peer holds the key of a certificate some node of the consortium published" (the
+certificates are self-signed and pinned, there is no CA); the transport checks it is the very one
+pinned for the address the peer claims, and the proof here adds "and it holds the node key of
+address X, on this very TLS session". Each side signs
 keccak(DOMAIN || signer cert fingerprint || verifier cert fingerprint || verifier nonce), so a
 signature cannot be replayed on another session or relayed through a man in the middle (whose
 certificate fingerprints would differ).

@@ -1,13 +1,13 @@
 """Mutual-TLS TCP transport: framed, versioned messages between authenticated consortium nodes.
 
 Wire format. Every frame is `u32 length || body`, `body = version(1) || kind(1) || data`, with
-`length <= MAX_FRAME`. After the TLS handshake (both sides present a certificate from the
-consortium CA) each side sends HELLO (chain id, node address, fresh nonce) and then AUTH (its node
-key's signature binding both certificates and the other side's nonce, see `identity`); a side sends
-AUTH only after admitting the node its peer's HELLO claims (allowlist, bans), so no node ever counts
-a link that the other end refuses. Only then
-are GOSSIP / REQUEST / RESPONSE / PING / PONG frames accepted. Anything malformed, unexpected or
-unauthenticated closes that one connection; the node keeps running.
+`length <= MAX_FRAME`. After the TLS handshake (both sides present one of the consortium's pinned
+node certificates; there is no CA) each side sends HELLO (chain id, node address, fresh nonce)
+and then AUTH (its node key's signature binding both certificates and the other side's nonce, see
+`identity`); a side sends AUTH only after admitting the node its peer's HELLO claims (the
+certificate pinned for that address, allowlist, bans), so no node ever counts a link that the
+other end refuses. Only then are GOSSIP / REQUEST / RESPONSE / PING / PONG frames accepted.
+Anything malformed, unexpected or unauthenticated closes that one connection; the node keeps running.
 
 One connection per peer: when two nodes dial each other at once, both keep the connection dialled
 by the smaller address. Dialling is per configured `host:port`, with exponential back-off.
@@ -24,13 +24,12 @@ import os
 import ssl
 import struct
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
-from cryptography.x509.oid import NameOID
 
 from node.p2p.abc import (
     GossipHandler,
@@ -71,27 +70,34 @@ class P2PConfig:
     host: str
     port: int
     peers: list[str]  # host:port of nodes to dial
-    ca_cert: Path
+    trusted: Mapping[str, str]  # node address -> its TLS certificate (PEM), pinned
     cert: Path
     key: Path
     chain_id: int
+    key_password: str | None = None  # the TLS key's, when it is encrypted
     ping_interval: float = PING_INTERVAL
     idle_timeout: float = IDLE_TIMEOUT  # no frame at all for this long: the link is dead
 
 
-def _cert_common_name(der: bytes) -> str:
-    cert = x509.load_der_x509_certificate(der)
-    names = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
-    return str(names[0].value).lower() if names else ""
+def _der(pem: str) -> bytes:
+    return x509.load_pem_x509_certificate(pem.encode()).public_bytes(Encoding.DER)
+
+
+def pins(trusted: Mapping[str, str]) -> dict[str, bytes]:
+    """Node address -> sha256 of the DER certificate pinned for it."""
+    return {address.lower(): cert_fingerprint(_der(pem)) for address, pem in trusted.items()}
 
 
 def _contexts(config: P2PConfig) -> tuple[ssl.SSLContext, ssl.SSLContext]:
+    """TLS 1.3 both ways; the only trust anchors are the pinned (self-signed) node certificates,
+    so a certificate nobody pinned fails the TLS handshake itself."""
     server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     client = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     for ctx in (server, client):
         ctx.minimum_version = ssl.TLSVersion.TLSv1_3
-        ctx.load_cert_chain(str(config.cert), str(config.key))
-        ctx.load_verify_locations(str(config.ca_cert))
+        ctx.load_cert_chain(str(config.cert), str(config.key), password=config.key_password)
+        if config.trusted:
+            ctx.load_verify_locations(cadata="".join(config.trusted.values()))
         ctx.verify_mode = ssl.CERT_REQUIRED
     # Nodes are named by their node key, not by DNS: any host:port works, the handshake proves who.
     client.check_hostname = False
@@ -287,6 +293,7 @@ class TlsPeerNetwork(PeerNetworkAPI):
         self._server_ctx, self._client_ctx = _contexts(config)
         der = x509.load_pem_x509_certificate(Path(config.cert).read_bytes()).public_bytes(Encoding.DER)
         self._own_fp = cert_fingerprint(der)
+        self._pins = pins(config.trusted)
         self._conns: dict[str, Connection] = {}  # the one link in use per peer
         self._links: set[Connection] = set()  # every open link, retiring duplicates included
         self._seen = SeenCache()
@@ -305,7 +312,7 @@ class TlsPeerNetwork(PeerNetworkAPI):
     async def start(self) -> None:
         self._running = True
         self._server = await asyncio.start_server(
-            self._accept, self.config.host, self.config.port, ssl=self._server_ctx, limit=MAX_FRAME
+            self._accept, self.config.host, self.config.port, limit=MAX_FRAME
         )
         self.listen_port = self._server.sockets[0].getsockname()[1]
         log.info("p2p %s listening on %s:%s", self.node_id, self.config.host, self.listen_port)
@@ -364,10 +371,16 @@ class TlsPeerNetwork(PeerNetworkAPI):
         peer = writer.get_extra_info("peername")
         remote = f"{peer[0]}:{peer[1]}" if peer else "?"
         try:
+            # TLS here rather than in start_server, which drops a refused certificate silently. It
+            # must start in this first step of the task, before the loop reads the ClientHello
+            # into the plain stream (hence no wait_for, no semaphore before it).
+            await writer.start_tls(self._server_ctx, ssl_handshake_timeout=HANDSHAKE_TIMEOUT)
             async with self._handshakes:
                 await self._handshake(reader, writer, inbound=True, remote=remote)
         except (OSError, TimeoutError, ssl.SSLError, ProtocolError, asyncio.IncompleteReadError) as exc:
             log.info("refused inbound %s: %r", remote, exc)
+            with contextlib.suppress(Exception):
+                writer.close()
         except Exception:  # a bug must not take the listener down
             log.exception("inbound %s failed", remote)
             with contextlib.suppress(Exception):
@@ -404,6 +417,8 @@ class TlsPeerNetwork(PeerNetworkAPI):
         if claimed == self.node_id:
             writer.close()
             return None
+        if self._pins.get(claimed) != peer_fp:
+            raise ProtocolError(f"certificate is not the one pinned for {claimed}")
         # Decide on the claim before our AUTH goes out: the peer counts the link as up as soon as it
         # has verified our AUTH, so a node we refuse must never receive it (otherwise a removed or
         # banned node sees a peer, briefly, every time it redials).
@@ -418,8 +433,6 @@ class TlsPeerNetwork(PeerNetworkAPI):
             raise ProtocolError(str(exc)) from exc
         if signer != claimed:
             raise ProtocolError(f"claims {claimed} but key is {signer}")
-        if _cert_common_name(peer_der) != claimed:
-            raise ProtocolError(f"certificate not issued to {claimed}")
         self._admit(claimed)  # again, now proven: a new head or a ban may have come in meanwhile
         info = PeerInfo(
             node_id=claimed, remote=remote, inbound=inbound, connected_at=time.time(), version=VERSION

@@ -2,6 +2,7 @@
 (scripts/bench_gas.py measures 100 / 1,000 / 10,000 on anvil)."""
 
 from consortium.client import DAY, TIER_UNDER_40, Attestation, identity_commitment, sign_attestation
+from consortium.operator.enrollment import month_start
 from tests.contracts.world import REPORT, ROOT
 
 
@@ -12,7 +13,8 @@ def steps_gas(world, population: int) -> dict[str, int]:
         for i in range(population):
             member = "0x" + identity_commitment(f"bystander {i}", b"")[:20].hex()
             identity = identity_commitment(f"id {i}", b"")
-            a = Attestation(member, identity, TIER_UNDER_40, world.now() + 9000 * DAY, world.now() + DAY)
+            ends = month_start(world.now() + 9000 * DAY)
+            a = Attestation(member, identity, TIER_UNDER_40, ends, world.now() + DAY)
             enroller = world.enroller
             sig = sign_attestation(
                 enroller.tx.account.key, a, world.w3.eth.chain_id, enroller.membership.address

@@ -26,6 +26,7 @@ from consortium.client import (
     sign_attestation,
     sign_permit,
 )
+from consortium.operator.enrollment import month_start
 
 YEAR = 365 * DAY
 
@@ -102,7 +103,7 @@ class World:
             member=member,
             identity=identity or identity_commitment(f"id-of-{member}"),
             tier=tier,
-            cover_ends_at=self.now() + cover_ends_in,
+            cover_ends_at=month_start(self.now() + cover_ends_in),  # Membership takes only month ends
             expiry=expiry or self.now() + DAY,
         )
         sig = sign_attestation(

@@ -1,9 +1,9 @@
 """A real network: `hubao net up` starts 4 validators and a member node as OS processes on loopback.
 
 What users rely on: blocks on every node with identical hashes, `net status` telling the truth,
-strangers (wrong CA, or right CA but a node key off the allowlist) never becoming peers, garbage on
-the p2p port changing nothing, transactions from accounts off the allowlist refused at every node's
-JSON-RPC, and `net down` leaving no process behind.
+strangers (a certificate nobody pinned, even with a consortium node's own key) never becoming
+peers, garbage on the p2p port changing nothing, transactions from accounts off the allowlist
+refused at every node's JSON-RPC, and `net down` leaving no process behind.
 """
 
 from __future__ import annotations
@@ -22,8 +22,9 @@ from click.testing import CliRunner
 from eth_account import Account
 
 from consortium.cli import main as cli_main
+from consortium.network.config import load_config
 from consortium.network.layout import free_base_port
-from consortium.network.pki import create_ca, issue_node_cert
+from consortium.network.pki import create_node_certificate
 from node.p2p.identity import node_address
 from node.p2p.transport import P2PConfig, TlsPeerNetwork
 from tests.support.processes import HUBAO, rpc
@@ -157,27 +158,26 @@ def test_allowlisted_account_transacts_through_any_node_and_strangers_are_refuse
     )
 
 
-def test_nodes_off_the_allowlist_or_from_another_ca_never_become_peers(net, tmp_path):
+def test_nodes_off_the_allowlist_or_with_an_unpinned_certificate_never_become_peers(net, tmp_path):
     root, started = net
     target = f"127.0.0.1:{json.loads((root / 'network.json').read_text())['nodes'][0]['p2p_port']}"
     chain_id = json.loads((root / "genesis.json").read_text())["config"]["chainId"]
-    # 1. a certificate from the consortium CA, but a node key the consortium never allowlisted
+    trusted = load_config(root / "validator-0" / "node.toml").trusted  # they trust the consortium's nodes
+    # 1. a stranger: a node key the consortium never allowlisted, its own self-signed certificate
     outsider_key = os.urandom(32)
-    issue_node_cert(root / "ca" / "ca.crt", root / "ca" / "ca.key", node_address(outsider_key),
-                    tmp_path / "o.crt", tmp_path / "o.key")  # fmt: skip
-    # 2. validator-1's own node key, with a certificate from a CA the consortium does not trust
-    insider_key = bytes.fromhex((root / "validator-1" / "nodekey").read_text().strip())
-    rogue_ca, rogue_ca_key = create_ca(tmp_path / "rogue", org="Rogue")
-    issue_node_cert(rogue_ca, rogue_ca_key, node_address(insider_key), tmp_path / "r.crt", tmp_path / "r.key")
+    create_node_certificate(node_address(outsider_key), tmp_path / "o.crt", tmp_path / "o.key")
+    # 2. validator-1's own node key (stolen), with a fresh certificate: not the one pinned for it
+    insider_key = load_config(root / "validator-1" / "node.toml").secret()
+    create_node_certificate(node_address(insider_key), tmp_path / "r.crt", tmp_path / "r.key")
 
-    def network(key, cert, tls_key, ca):
-        config = P2PConfig("127.0.0.1", 0, [target], ca, cert, tls_key, chain_id)
+    def network(key, cert, tls_key):
+        config = P2PConfig("127.0.0.1", 0, [target], trusted, cert, tls_key, chain_id)
         return TlsPeerNetwork(config, key, lambda _: True)
 
     async def attempt():
         nets = [
-            network(outsider_key, tmp_path / "o.crt", tmp_path / "o.key", root / "ca" / "ca.crt"),
-            network(insider_key, tmp_path / "r.crt", tmp_path / "r.key", rogue_ca),
+            network(outsider_key, tmp_path / "o.crt", tmp_path / "o.key"),
+            network(insider_key, tmp_path / "r.crt", tmp_path / "r.key"),
         ]
         for n in nets:
             await n.start()
@@ -191,7 +191,7 @@ def test_nodes_off_the_allowlist_or_from_another_ca_never_become_peers(net, tmp_
     peers = rpc(started[0]["rpc"], "admin_peers")
     assert node_address(outsider_key) not in {p["id"] for p in peers} and len(peers) == 4
     log = (root / "validator-0" / "node.log").read_text()
-    assert f"node {node_address(outsider_key)} is not on the node allowlist" in log
+    assert "refused inbound" in log and "certificate" in log
 
 
 def test_garbage_on_the_p2p_port_is_dropped_and_the_node_keeps_going(net):
@@ -225,15 +225,18 @@ def test_consortium_majority_removes_a_node_and_every_peer_drops_it(net):
     urls = [s["rpc"] for s in started]
 
     def allowlist(*args: str, org: str | None = None, key: Path | None = None):
-        """`hubao net allowlist ...` in this process (the CLI's own code path, no interpreter start)."""
-        key = key or (root / org / "admin.key" if org else None)
+        """`hubao net allowlist ...` in this process (the CLI's own code path, no interpreter start),
+        signed with the organisation's admin keystore or a hex key file."""
         extra = ["--key-file", str(key)] if key else []
+        if org:
+            extra = ["--keystore", str(root / org / "keystore" / "admin"), "--password-file",
+                     str(root / org / "password")]  # fmt: skip
         return CliRunner().invoke(cli_main, ["net", "allowlist", *args, "--rpc", urls[0], *extra, "--json"])
 
     proposed = allowlist("propose", "--node", "--remove", member["node_id"], org="validator-0")
     assert proposed.exit_code == 0, proposed.output
     assert json.loads(proposed.stdout) == {"proposal": 1, "approvals": 1, "admins": 5, "executed": False}
-    stranger = json.loads((root / "accounts.json").read_text())["users"][1]["privateKey"]
+    stranger = json.loads((root / "accounts.json").read_text())["users"][1]["privateKey"]  # not an admin
     (root / "stranger.key").write_text(stranger)
     refused = allowlist("approve", "1", key=root / "stranger.key")
     assert (

@@ -9,7 +9,7 @@ import ssl
 
 import pytest
 
-from consortium.network.pki import create_ca, issue_node_cert
+from consortium.network.pki import create_node_certificate
 from node.p2p.identity import node_address
 from node.p2p.transport import P2PConfig, TlsPeerNetwork
 from tests.support.proxy import TcpProxy
@@ -24,24 +24,26 @@ def free_port() -> int:
 
 
 class Fleet:
-    """Node keys, a CA and certificates in a temp dir; builds transports on demand."""
+    """Node keys and their self-signed certificates in a temp dir, every certificate pinned to its
+    node address; builds transports on demand."""
 
     def __init__(self, root, n: int) -> None:
         self.root = root
-        self.ca_cert, self.ca_key = create_ca(root / "ca")
         self.keys = [os.urandom(32) for _ in range(n)]
         self.ids = [node_address(k) for k in self.keys]
         self.ports = [free_port() for _ in range(n)]
         self.allowed = set(self.ids)
-        for i, node_id in enumerate(self.ids):
-            issue_node_cert(self.ca_cert, self.ca_key, node_id, root / f"n{i}.crt", root / f"n{i}.key")
+        self.trusted = {
+            node_id: create_node_certificate(node_id, root / f"n{i}.crt", root / f"n{i}.key")
+            for i, node_id in enumerate(self.ids)
+        }
 
-    def config(self, i: int, peers: list[int], ca=None, cert=None, key=None) -> P2PConfig:
+    def config(self, i: int, peers: list[int], trusted=None, cert=None, key=None) -> P2PConfig:
         return P2PConfig(
             host="127.0.0.1",
             port=self.ports[i],
             peers=[f"127.0.0.1:{self.ports[j]}" for j in peers],
-            ca_cert=ca or self.ca_cert,
+            trusted=trusted or self.trusted,
             cert=cert or self.root / f"n{i}.crt",
             key=key or self.root / f"n{i}.key",
             chain_id=CHAIN,
@@ -121,20 +123,23 @@ def test_reconnects_after_peer_restart(tmp_path):
 
 
 def test_strangers_cannot_connect(tmp_path):
-    """Right CA but node key off the allowlist; and a valid node key with another CA's cert."""
+    """A pinned certificate but a node key off the allowlist; and a valid node key with a fresh
+    self-signed certificate nobody pinned (what a stolen node key alone would give)."""
     fleet = Fleet(tmp_path, 3)
     fleet.allowed.discard(fleet.ids[2])
-    other_ca, other_key = create_ca(tmp_path / "rogue", org="Rogue")
-    issue_node_cert(other_ca, other_key, fleet.ids[1], tmp_path / "rogue.crt", tmp_path / "rogue.key")
+    rogue_pem = create_node_certificate(fleet.ids[1], tmp_path / "rogue.crt", tmp_path / "rogue.key")
 
     async def main():
         honest = fleet.node(0, [])
         stranger = fleet.node(2, [0])
         rogue = TlsPeerNetwork(
-            fleet.config(1, [0], ca=other_ca, cert=tmp_path / "rogue.crt", key=tmp_path / "rogue.key"),
+            fleet.config(
+                1, [0], trusted={**fleet.trusted, fleet.ids[1]: rogue_pem},
+                cert=tmp_path / "rogue.crt", key=tmp_path / "rogue.key",
+            ),
             fleet.keys[1],
             fleet.allowed.__contains__,
-        )
+        )  # fmt: skip
         await honest.start()
         await stranger.start()
         await rogue.start()
@@ -147,7 +152,7 @@ def test_strangers_cannot_connect(tmp_path):
 
 
 def test_impostor_with_stolen_certificate_is_refused(tmp_path):
-    """A certificate issued to node 1, used with node 2's key: the key does not match the name."""
+    """Node 1's pinned certificate used with node 2's key: it is not the certificate pinned for node 2."""
     fleet = Fleet(tmp_path, 3)
 
     async def main():
@@ -188,7 +193,7 @@ def test_garbage_and_malformed_frames_drop_only_that_peer(tmp_path):
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         ctx.check_hostname = False
         ctx.load_cert_chain(tmp_path / "n1.crt", tmp_path / "n1.key")
-        ctx.load_verify_locations(fleet.ca_cert)
+        ctx.load_verify_locations(cadata="".join(fleet.trusted.values()))
         r, w = await asyncio.open_connection("127.0.0.1", fleet.ports[0], ssl=ctx)
         w.write(b"\xff\xff\xff\xff" + os.urandom(64))
         await w.drain()

@@ -11,6 +11,7 @@ from eth_account import Account
 from eth_utils import function_signature_to_4byte_selector, to_canonical_address
 
 from consortium.network.layout import init_network
+from consortium.wallet.keystore import Keystore
 from node.chain import Chain
 from node.errors import InvalidBlock
 from node.genesis import Genesis
@@ -25,7 +26,15 @@ def network(tmp_path_factory):
     root = tmp_path_factory.mktemp("net")
     entries = init_network(root, validators=3, members=1, users=2)
     book = json.loads((root / "accounts.json").read_text())
+    book["admins"] = [_admin(root / e.folder) for e in entries]  # each from its organisation's keystore
     return root, entries, book
+
+
+def _admin(folder) -> dict:
+    address, key = Keystore(folder / "keystore" / "admin").unlock(
+        None, (folder / "password").read_text().strip()
+    )
+    return {"address": address, "privateKey": "0x" + key.hex()}
 
 
 def open_chain(root, path) -> Chain:
@@ -75,6 +84,7 @@ def test_genesis_storage_is_what_the_contract_reads(network, tmp_path):
         *admins,
         book["deployer"]["address"],
         book["operator"]["address"],
+        *(a["address"] for a in book["staff"]),
         *(u["address"] for u in book["users"]),
     ]
     assert lower(call(chain, "getAdmins()")) == lower(admins) == lower(reader.admins())

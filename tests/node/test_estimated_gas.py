@@ -14,6 +14,7 @@ from consortium.client import (
     sign_attestation,
     sign_permit,
 )
+from consortium.operator.enrollment import month_start
 from node.genesis import dev_accounts
 
 
@@ -24,7 +25,7 @@ def test_join_with_permit_on_estimated_gas_grants_the_allowance(w3, tmp_path):
     operator.tx.transfer_eth(member.address, 10**18)
     now = operator.now()
     attestation = Attestation(member.address, identity_commitment("110101199001011234"), TIER_UNDER_40,
-                              now + 20 * 365 * 86400, now + 86400)  # fmt: skip
+                              month_start(now + 20 * 365 * 86400), now + 86400)  # fmt: skip
     signature = sign_attestation(operator_key, attestation, operator.tx.chain_id, operator.membership.address)
     me = operator.as_(member.key)
     allowance = me.deployment.rules.year_cap

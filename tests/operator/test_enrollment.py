@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import pytest
 from eth_keys import keys
@@ -33,16 +34,16 @@ def test_age_limits_and_tiers_at_their_edges():
         eligibility(_person("2027-01-31"), _at(today))  # 29 days
     tier, cover_ends = eligibility(_person("1967-03-02"), _at(today))  # 60 tomorrow
     assert tier == TIER_40_TO_59
-    assert cover_ends == int(datetime(2027, 3, 2, tzinfo=UTC).timestamp())
+    assert cover_ends == int(datetime(2027, 4, 1, tzinfo=UTC).timestamp())  # end of the month they turn 60
     with pytest.raises(Ineligible, match="too old"):
         eligibility(_person("1967-03-01"), _at(today))  # 60 today
     assert eligibility(_person("1987-03-02"), _at(today))[0] == TIER_UNDER_40  # 39, 40 tomorrow
     assert eligibility(_person("1987-03-01"), _at(today))[0] == TIER_40_TO_59  # 40 today
     with pytest.raises(Ineligible, match="health declaration"):
         eligibility(_person("1990-01-01", health=False), _at(today))
-    # born on 29 February: 60th birthday falls on 1 March of a common year
+    # born on 29 February: 60th birthday on 29 February of a leap year, cover to the end of February
     assert eligibility(_person("1968-02-29"), _at(today))[1] == int(
-        datetime(2028, 2, 29, tzinfo=UTC).timestamp()
+        datetime(2028, 3, 1, tzinfo=UTC).timestamp()
     )
 
 
@@ -105,3 +106,28 @@ def test_refusals_read_as_sentences():
     assert "paid out" in explain(ContractRefusal("NotInPlan", ("0x" + "55" * 20, 4)))
     assert "RMB 1.50" in explain(ContractRefusal("ERC20InsufficientBalance", ("0x", 150, 200)))
     assert explain(ContractRefusal("SomethingNew", (1,))).startswith("the plan refused this: SomethingNew")
+
+
+def test_an_identity_number_is_read_from_a_file_or_a_prompt_never_from_the_command_line(tmp_path):
+    import click
+    from click.testing import CliRunner
+
+    from consortium.cli import main
+    from consortium.operator.cli import read_national_id
+
+    args = ["operator", "enroll", "--member", "0x" + "11" * 20, "--birth-date", "1990-01-01", "--health",
+            "pass", "--out", str(tmp_path / "a.json")]  # fmt: skip
+    refused = CliRunner().invoke(main, [*args, "--national-id", "110101199001011234"])
+    assert refused.exit_code == 2 and "not taken on the command line" in refused.output
+    assert not (tmp_path / "a.json").exists()
+
+    @click.command()
+    @click.option("--file", type=click.Path(path_type=Path))
+    def show(file):
+        click.echo(f"read {read_national_id(file)[-4:]}")
+
+    prompted = CliRunner().invoke(show, [], input="110101199001011234\n")
+    assert prompted.exit_code == 0 and "read 1234" in prompted.output
+    assert "110101199001011234" not in prompted.output.replace("read 1234", "")  # typed hidden
+    (tmp_path / "id.txt").write_text(" 110101199001015678 \nignored\n")
+    assert "read 5678" in CliRunner().invoke(show, ["--file", str(tmp_path / "id.txt")]).output

@@ -56,7 +56,8 @@ def test_age_out_ends_only_the_covers_that_ended(plan):
     (root / "operator.key").write_text("0x" + bytes(DEV_KEYS[0]).hex())
     old, young = DEV_ADDRESSES[3], DEV_ADDRESSES[4]
     assert age_out(staff)["aged_out"] == []  # nobody is 60 yet
-    node.rpc("evm_increaseTime", 11 * DAY)
+    ends = staff.membership.call("coverEndsAt", old)  # the end of the month they turn 60
+    node.rpc("evm_increaseTime", ends - staff.now() + DAY)
     node.rpc("evm_mine")
     assert staff.membership.state_of(old) == "CoverExpired"
     assert hubao_age_out(node, root) == {"aged_out": [old], "failed": []}

@@ -96,7 +96,10 @@ class World:
     def enroll(
         self, member: str, national_id: str, born: str, out: Path, **kw
     ) -> subprocess.CompletedProcess:
-        args = ["enroll", "--member", member, "--national-id", national_id, "--birth-date", born]
+        id_file = self.root / "ids" / f"{member}.txt"  # an identity number never goes on argv
+        id_file.parent.mkdir(exist_ok=True)
+        id_file.write_text(national_id + "\n")
+        args = ["enroll", "--member", member, "--national-id-file", str(id_file), "--birth-date", born]
         return self.operator(
             *args, "--health", "pass", "--out", str(out), "--registry", str(self.registry), **kw
         )
@@ -268,19 +271,21 @@ def test_whole_journey(world: World, tmp_path: Path) -> None:
     )
     cid = str(submitted["claim_id"])
     assert submitted["amount"] == COVER and submitted["status"] == "UnderReview"
-    w.run("evidence", "verify", cid, *map(str, files))
+    nosy = w.signed("bob", "claim", "evidence", cid, ok=False)  # bob may not read alice's evidence
+    assert f"account {a['bob']} is not allowed to read this evidence" in nosy.stderr
+    mine = w.signed("alice", "claim", "evidence", cid, "--out", str(tmp_path / "mine"))
+    assert (tmp_path / "mine" / "pathology.png").read_bytes() == files[1].read_bytes(), mine.stdout
+    salts = tmp_path / "mine" / "salts.json"  # the leaves are salted: a reader gets the salts too
+    w.run("evidence", "verify", cid, *map(str, files), "--salts", str(salts))
     tampered = tmp_path / "tampered"
     tampered.mkdir()
     for f in files:
         (tampered / f.name).write_bytes(f.read_bytes())
     scan = tampered / "pathology.png"
     scan.write_bytes(bytes([scan.read_bytes()[0] ^ 1]) + scan.read_bytes()[1:])
-    caught = w.run("evidence", "verify", cid, *map(str, sorted(tampered.iterdir())), ok=False)
+    tampered_files = map(str, sorted(tampered.iterdir()))
+    caught = w.run("evidence", "verify", cid, *tampered_files, "--salts", str(salts), ok=False)
     assert "pathology.png: content differs" in caught.stderr and "diagnosis.json" not in caught.stderr
-    nosy = w.signed("bob", "claim", "evidence", cid, ok=False)  # bob may not read alice's evidence
-    assert f"account {a['bob']} is not allowed to read this evidence" in nosy.stderr
-    mine = w.signed("alice", "claim", "evidence", cid, "--out", str(tmp_path / "mine"))
-    assert (tmp_path / "mine" / "pathology.png").read_bytes() == files[1].read_bytes(), mine.stdout
 
     # ---- review: the investigator decrypts and checks every file, then approves
     queue = w.json_of(w.operator("--json", "review", "list", key=w.inv_key))
