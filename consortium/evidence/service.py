@@ -12,7 +12,7 @@ import json
 import logging
 from pathlib import Path
 
-from node.abc import NodeAPI
+from node.abc import RpcHandler, RpcNamespaceAPI, ServiceAPI
 from node.errors import INVALID_PARAMS, RpcError
 
 from .envelope import CorruptEnvelope
@@ -31,7 +31,7 @@ def _decode_hex(value: object) -> bytes:
         raise RpcError(INVALID_PARAMS, "evidence blob is not valid hex") from None
 
 
-class EvidenceService:
+class EvidenceService(ServiceAPI):
     def __init__(self, datadir: str | Path, network=None) -> None:
         self.store = EvidenceStore(Path(datadir) / "evidence")
         self.network = network
@@ -39,9 +39,8 @@ class EvidenceService:
             network.subscribe(TOPIC_EVIDENCE, self._on_gossip)
             network.serve(TOPIC_EVIDENCE, self._on_request)
 
-    def attach(self, node: NodeAPI) -> None:
-        node.rpc.register("hubao_putEvidence", self.put)
-        node.rpc.register("hubao_getEvidence", self.get)
+    def rpc_namespaces(self) -> tuple[RpcNamespaceAPI, ...]:
+        return (EvidenceNamespace(self),)
 
     def _put_local(self, root: str, blob: bytes) -> str:
         try:
@@ -93,3 +92,15 @@ class EvidenceService:
     async def _on_request(self, peer_id: str, payload: bytes) -> bytes:
         blobs = self.store.get(payload.decode())
         return json.dumps(["0x" + blob.hex() for blob in blobs.values()]).encode()
+
+
+class EvidenceNamespace(RpcNamespaceAPI):
+    """hubao_putEvidence / hubao_getEvidence."""
+
+    name = "hubao"
+
+    def __init__(self, service: EvidenceService) -> None:
+        self.service = service
+
+    def methods(self) -> dict[str, RpcHandler]:
+        return {"hubao_putEvidence": self.service.put, "hubao_getEvidence": self.service.get}
