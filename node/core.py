@@ -30,6 +30,7 @@ from node.abc import (
     ConsensusRulesAPI,
     NodeAPI,
     RpcBackendAPI,
+    RpcNamespaceAPI,
     ServiceAPI,
 )
 from node.chain import Chain
@@ -81,7 +82,7 @@ class NodeCore(NodeAPI, RpcBackendAPI, ServiceAPI):
         self.add_service(self)
 
     # -- assembly ------------------------------------------------------------------------------
-    def rpc_namespaces(self):
+    def rpc_namespaces(self) -> tuple[RpcNamespaceAPI, ...]:
         return (
             EthNamespace(self),
             self.subscriptions,
