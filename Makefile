@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: setup build test demo lint format bench clean
+.PHONY: setup build test demo lint format clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -26,13 +26,15 @@ test: build
 demo: build
 	$(VENV)/bin/hubao demo
 
+# ruff, then the layer contracts in pyproject.toml ([tool.importlinter]): a few seconds
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 
 format: setup
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
 clean:
-	rm -rf build .pytest_cache .hypothesis
+	rm -rf build .pytest_cache .hypothesis .import_linter_cache

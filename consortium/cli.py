@@ -13,7 +13,7 @@ import click
 COMMANDS = {
     "compile": "consortium.compiler:compile_command",
     "demo": "consortium.demo:demo",
-    "node": "node.cli:node",
+    "node": "consortium.nodes.cli:node",
     "net": "consortium.network.cli:net",
     "org": "consortium.network.cli:org",
     "wallet": "consortium.wallet.cli:wallet",

@@ -12,7 +12,7 @@ Block and header objects are py-evm's (`eth.abc.BlockAPI`, `BlockHeaderAPI`, `Re
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +29,10 @@ class ClockAPI(ABC):
     @abstractmethod
     def now(self) -> float:
         """Seconds since the epoch, in chain time."""
+
+    def child_timestamp(self, parent_timestamp: int) -> int:
+        """The whole-second timestamp a child of a block stamped `parent_timestamp` gets now."""
+        return max(int(self.now()), parent_timestamp + 1)
 
 
 class ConsensusRulesAPI(ABC):  # noqa: B024 (defaults are the Ethereum rules)
@@ -61,6 +65,8 @@ class ChainAPI(ABC):
 
     chain_id: int
     gas_limit: int
+    coinbase: bytes
+    """The beneficiary of blocks built without an explicit one (genesis `coinbase`; eth_coinbase)."""
     rules: ConsensusRulesAPI
     account_filter: AccountFilterAPI | None
     """Permissioning consulted when building (skip) and importing (refuse) a block."""
@@ -144,7 +150,26 @@ class ChainAPI(ABC):
 
     @abstractmethod
     def call(self, tx: dict, header: BlockHeaderAPI) -> Any:
-        """Run a message call on the state after `header` without committing; returns a computation."""
+        """Run a message call on the state after `header` without committing; returns a computation.
+
+        It runs in the context of `header`'s child, stamped by the node's clock, gas free.
+        """
+
+    @abstractmethod
+    def estimate_gas(self, tx: dict, header: BlockHeaderAPI) -> int:
+        """The gas limit a message call needs on the state after `header` (geth's search).
+
+        Raises the VM error (`eth.exceptions.VMError`) when it fails even with the block gas limit.
+        """
+
+    @abstractmethod
+    def blocks_with_logs(self, key_prefix: bytes, start: int, stop: int) -> list[int]:
+        """Numbers of blocks in [start, stop] holding a log of an address (`b"a" + address`) or a
+        topic (`b"t" + topic`), from the log index."""
+
+    @abstractmethod
+    def rewind(self, number: int) -> None:
+        """Dev controls only (evm_revert): make block `number` the head again, forgetting later ones."""
 
 
 class AccountFilterAPI(ABC):
@@ -155,6 +180,17 @@ class AccountFilterAPI(ABC):
 
 
 class TxPoolAPI(ABC):
+    """Transactions waiting for a block: admitted once with geth's checks, ordered for builders."""
+
+    on_new_tx: list[Callable[[SignedTransactionAPI], None]]
+    """Hooks called with every newly admitted transaction (gossip, subscriptions, sealer wake-up)."""
+
+    account_filter: AccountFilterAPI | None
+
+    @abstractmethod
+    def decode(self, raw: bytes) -> SignedTransactionAPI:
+        """A raw transaction as the VM's object; raises `node.errors.TxRejected` for bad bytes."""
+
     @abstractmethod
     def add(self, tx: bytes | SignedTransactionAPI) -> bytes:
         """Admit a raw (RLP/typed) or decoded transaction; returns its hash.
@@ -172,6 +208,10 @@ class TxPoolAPI(ABC):
         """Drop the transactions of a committed block and anything they made stale."""
 
     @abstractmethod
+    def drop(self, txs: Sequence[SignedTransactionAPI]) -> None:
+        """Forget transactions a builder found not executable (funds spent meanwhile, say)."""
+
+    @abstractmethod
     def get(self, tx_hash: bytes) -> SignedTransactionAPI | None: ...
 
     @abstractmethod
@@ -179,12 +219,49 @@ class TxPoolAPI(ABC):
         """Next nonce for `sender` counting pending transactions (eth_getTransactionCount 'pending')."""
 
     @abstractmethod
-    def __len__(self) -> int: ...
+    def __len__(self) -> int:
+        """Every transaction held, executable or queued behind a nonce gap."""
 
-    on_new_tx: list[Callable[[SignedTransactionAPI], None]]
-    """Hooks called with every newly admitted transaction (gossip, subscriptions, sealer wake-up)."""
 
-    account_filter: AccountFilterAPI | None
+class LogFiltersAPI(ABC):
+    """The polling filters of eth_newFilter & co. (ids are hex strings; unknown ids raise RpcError)."""
+
+    @abstractmethod
+    def new_log_filter(self, criteria: Any) -> str:
+        """A filter of logs matching `criteria` (`node.rpc.filters.LogCriteria`)."""
+
+    @abstractmethod
+    def new_block_filter(self) -> str: ...
+
+    @abstractmethod
+    def new_pending_filter(self) -> str: ...
+
+    @abstractmethod
+    def changes(self, filter_id: str) -> list:
+        """What arrived since the last poll."""
+
+    @abstractmethod
+    def all_logs(self, filter_id: str) -> list:
+        """Every log a log filter matches, as eth_getLogs would answer."""
+
+    @abstractmethod
+    def uninstall(self, filter_id: str) -> bool: ...
+
+
+class RpcBackendAPI(ABC):
+    """What the node's own namespaces (eth, net, web3, txpool) read: one node's parts."""
+
+    chain: ChainAPI
+    txpool: TxPoolAPI
+    filters: LogFiltersAPI
+    unlocked: Mapping[str, bytes]
+    """Address -> key of the accounts eth_sendTransaction signs for (a dev node's; empty elsewhere)."""
+    revert_reason: bool
+    """Receipts of failed transactions carry `revertReason` (Besu's --revert-reason-enabled)."""
+
+    @abstractmethod
+    def peer_count(self) -> int:
+        """Connected p2p peers (net_peerCount); 0 for a node without a network."""
 
 
 RpcHandler = Callable[..., Any | Awaitable[Any]]
@@ -204,12 +281,35 @@ class RpcNamespaceAPI(ABC):
     def methods(self) -> dict[str, RpcHandler]:
         """Full method names (`qbft_getStatus`) to handlers; each name starts with `name + "_"`."""
 
+    def connection_methods(self) -> dict[str, RpcHandler]:
+        """Methods called with the WebSocket connection first (eth_subscribe); none by default."""
+        return {}
+
+
+class RpcRegistryAPI(ABC):
+    """Where the assembler registers namespaces; a server serves those its settings name."""
+
+    @abstractmethod
+    def add_namespace(self, namespace: RpcNamespaceAPI) -> None:
+        """Register every method of a namespace; raises ValueError for a method outside its name
+        or one another namespace registered already."""
+
 
 class ServiceAPI(ABC):  # noqa: B024 (a service may offer no namespace)
     """A part of a node that offers JSON-RPC namespaces to the one place that assembles the node."""
 
     def rpc_namespaces(self) -> Sequence[RpcNamespaceAPI]:
         return ()
+
+
+class NodeAPI(ABC):
+    """A node's parts as its block producer sees them (`BlockProducerAPI.start(node)`)."""
+
+    chain: ChainAPI
+    txpool: TxPoolAPI
+    clock: ClockAPI
+    datadir: str
+    """Where the producer keeps its own durable state (QBFT's lock and sign log)."""
 
 
 class BlockProducerAPI(ServiceAPI):
@@ -222,28 +322,25 @@ class BlockProducerAPI(ServiceAPI):
     async def stop(self) -> None: ...
 
 
-class RpcRegistryAPI(ABC):
+class DevControlAPI(ABC):
+    """A dev chain's controls behind anvil's and hardhat's `evm_*` / `anvil_*` methods."""
+
     @abstractmethod
-    def register(self, method: str, handler: RpcHandler) -> None:
-        """Expose `handler(*params)` (sync or async) as JSON-RPC `method`, e.g. `qbft_getPendingVotes`.
+    def mine(self, timestamp: int | None = None) -> BlockAPI:
+        """Seal one block now with whatever is pending (at `timestamp` if given)."""
 
-        Raise `node.errors.RpcError(code, message, data)` for a specific error reply.
-        """
+    @abstractmethod
+    def increase_time(self, seconds: int) -> int:
+        """Move the clock forward; returns the total seconds it has been moved."""
 
-    def add_namespace(self, namespace: RpcNamespaceAPI) -> None:
-        """Register every method of a namespace a service offers."""
-        for method, handler in namespace.methods().items():
-            if not method.startswith(namespace.name + "_"):
-                raise ValueError(f"{method} is not in the {namespace.name} namespace")
-            self.register(method, handler)
+    @abstractmethod
+    def set_next_block_timestamp(self, timestamp: int) -> None:
+        """The next block gets exactly `timestamp`; ValueError unless it is after the head's."""
 
+    @abstractmethod
+    def snapshot(self) -> int:
+        """Remember the head and the clock; returns the snapshot's id."""
 
-class NodeAPI(ABC):
-    """A running node as seen by plugged-in engines and RPC namespaces."""
-
-    chain: ChainAPI
-    txpool: TxPoolAPI
-    rpc: RpcRegistryAPI
-    clock: ClockAPI
-    producer: BlockProducerAPI
-    datadir: str
+    @abstractmethod
+    def revert(self, snapshot_id: int) -> bool:
+        """Back to a snapshot (forgetting it and later ones); False for an unknown id."""

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -14,10 +14,10 @@ from eth.db.account import AccountDB
 from eth.exceptions import HeaderNotFound, Revert
 from eth.vm.chain_context import ChainContext
 from eth.vm.spoof import SpoofTransaction
-from eth_hash.auto import keccak
 from eth_utils import ValidationError
 
-from node.abc import AccountFilterAPI, ChainAPI, ConsensusRulesAPI, TxLocation
+from node.abc import AccountFilterAPI, ChainAPI, ClockAPI, ConsensusRulesAPI, TxLocation
+from node.clock import SystemClock
 from node.errors import InvalidBlock, NodeError
 from node.estimate import estimate_gas as search_gas
 from node.genesis import Genesis
@@ -76,8 +76,10 @@ class Chain(ChainAPI):
         genesis: Genesis,
         rules: ConsensusRulesAPI | None = None,
         vm_class: type[HubaoVM] = HubaoVM,
+        clock: ClockAPI | None = None,
     ) -> None:
         self.store = store
+        self.clock = clock or SystemClock()  # stamps the child block that calls run in
         self.genesis_config = genesis
         self.chain_id = genesis.chain_id
         self.gas_limit = genesis.gas_limit
@@ -402,16 +404,29 @@ class Chain(ChainAPI):
         )
         return SpoofTransaction(unsigned, from_=sender)
 
+    @contextlib.contextmanager
+    def _costless_state(self, header: BlockHeaderAPI, timestamp: int):
+        """The state after `header` in the context of its child stamped `timestamp`, with a base fee
+        of 0 (py-evm's `in_costless_state`, but stamped by the node's clock, not the wall's)."""
+        vm = self._vm(header, StateOverlay(self.store))
+        child = self.vm_class.create_header_from_parent(header, coinbase=header.coinbase, timestamp=timestamp)
+        hashes = itertools.chain((header.hash,), vm.previous_hashes)
+        state = vm.build_state(vm.chaindb.db, child.copy(base_fee_per_gas=0), self.chain_context, hashes)
+        snapshot = state.snapshot()
+        try:
+            yield state
+        finally:
+            state.revert(snapshot)
+
     def call(self, tx: dict, header: BlockHeaderAPI):
         """eth_call: execute on the state after `header`, in the context of its child, gas free.
-        Calls on the same header within the same second (the child's timestamp is whole seconds)
-        share one state, reverted after each, so its account and trie caches stay warm: a batch of
-        hundreds of reads no longer builds a state and walks the trie from LMDB for each."""
-        key = (header.hash, int(time.time()))
+        Calls on the same header and child timestamp (whole seconds of the clock) share one state,
+        reverted after each, so its account and trie caches stay warm: a batch of hundreds of reads
+        no longer builds a state and walks the trie from LMDB for each."""
+        key = (header.hash, self.clock.child_timestamp(header.timestamp))
         if self._calls_key != key:
             self._calls.close()
-            vm = self._vm(header, StateOverlay(self.store))
-            self._calls_state = self._calls.enter_context(vm.in_costless_state())
+            self._calls_state = self._calls.enter_context(self._costless_state(header, key[1]))
             self._calls_key = key
         state = self._calls_state
         snapshot = state.snapshot()
@@ -421,9 +436,7 @@ class Chain(ChainAPI):
             state.revert(snapshot)
 
     def estimate_gas(self, tx: dict, header: BlockHeaderAPI) -> int:
-        overlay = StateOverlay(self.store)
-        vm = self._vm(header, overlay)
-        with vm.in_costless_state() as state:
+        with self._costless_state(header, self.clock.child_timestamp(header.timestamp)) as state:
             spoof = self._spoof(tx, state, state.gas_limit)
             return max(search_gas(state, spoof), floor_data_gas(spoof))
 
@@ -431,7 +444,3 @@ class Chain(ChainAPI):
 def encode_receipt(receipt: ReceiptAPI) -> bytes:
     """Typed receipts encode as type byte + RLP, legacy ones as plain RLP (EIP-2718)."""
     return receipt.encode()
-
-
-def keccak_hex(data: bytes) -> str:
-    return "0x" + keccak(data).hex()

@@ -36,4 +36,4 @@ class DevClock(ClockAPI):
         if self.next_timestamp is not None:
             ts, self.next_timestamp = self.next_timestamp, None
             return ts
-        return max(int(self.now()), parent_timestamp + 1)
+        return self.child_timestamp(parent_timestamp)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from eth_utils import keccak, to_canonical_address
 
-from node.abc import AccountFilterAPI, ChainAPI
+from node.abc import AccountFilterAPI, ChainAPI, RpcHandler, RpcNamespaceAPI, ServiceAPI
 
 if TYPE_CHECKING:
     from eth.abc import BlockHeaderAPI
@@ -65,8 +65,8 @@ def genesis_storage(admins: list[str], accounts: list[str], nodes: list[str]) ->
     return {k: v for k, v in storage.items() if v}
 
 
-class Allowlist:
-    """Reads the lists from the state after a header (head by default)."""
+class Allowlist(ServiceAPI):
+    """Reads the lists from the state after a header (head by default); offers the perm namespace."""
 
     def __init__(self, chain: ChainAPI, address: str = ALLOWLIST_ADDRESS) -> None:
         self.chain = chain
@@ -102,6 +102,25 @@ class Allowlist:
 
     def admins(self, header=None) -> list[str]:
         return self._items(SLOT_ADMINS, header)
+
+    def rpc_namespaces(self) -> tuple[RpcNamespaceAPI, ...]:
+        return (PermNamespace(self),)
+
+
+class PermNamespace(RpcNamespaceAPI):
+    """Besu's permissioning read methods, answered from the on-chain lists at the head."""
+
+    name = "perm"
+
+    def __init__(self, allowlist: Allowlist) -> None:
+        self.allowlist = allowlist
+
+    def methods(self) -> dict[str, RpcHandler]:
+        return {
+            "perm_getAccountsAllowlist": lambda: self.allowlist.accounts(),
+            "perm_getNodesAllowlist": lambda: self.allowlist.nodes(),
+            "perm_getAdmins": lambda: self.allowlist.admins(),
+        }
 
 
 class AllowlistAccountFilter(AccountFilterAPI):

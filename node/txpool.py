@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import heapq
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import rlp
 from eth.abc import BlockAPI, SignedTransactionAPI
 
-from node.abc import AccountFilterAPI, TxPoolAPI
-from node.chain import Chain
+from node.abc import AccountFilterAPI, ChainAPI, TxPoolAPI
 from node.errors import TxRejected
 from node.senders import SECPK1_N, attach_sender
 from node.vm import floor_data_gas
@@ -29,7 +28,7 @@ def effective_tip(tx: SignedTransactionAPI, base_fee: int) -> int:
 
 class TxPool(TxPoolAPI):
     def __init__(
-        self, chain: Chain, max_per_sender: int = MAX_PER_SENDER, max_total: int = MAX_TOTAL
+        self, chain: ChainAPI, max_per_sender: int = MAX_PER_SENDER, max_total: int = MAX_TOTAL
     ) -> None:
         self.chain = chain
         self.max_per_sender = max_per_sender
@@ -201,7 +200,7 @@ class TxPool(TxPoolAPI):
             if not queue:
                 del self.by_sender[sender]
 
-    def drop(self, txs: list[SignedTransactionAPI]) -> None:
+    def drop(self, txs: Sequence[SignedTransactionAPI]) -> None:
         """Forget transactions that turned out not to be executable (e.g. funds spent meanwhile)."""
         for tx in txs:
             if self.by_hash.pop(tx.hash, None) is None:

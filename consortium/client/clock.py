@@ -1,5 +1,8 @@
 """The consortium's movable clock (ConsortiumClock, predeployed by `hubao net init --movable-clock`):
-its timekeeper moves every node's clock forward, for simulations that step simulated time."""
+its timekeeper moves every node's clock forward, for simulations that step simulated time.
+
+Read and moved through its ABI over JSON-RPC like any contract; the nodes read the same offset
+from the contract's storage themselves (node/chainclock.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +13,9 @@ from web3 import Web3
 from consortium.client.contracts import Bound
 from consortium.client.errors import ContractRefusal
 from consortium.client.tx import Transactor
-from node.chainclock import CLOCK_ADDRESS
+
+CLOCK_ADDRESS = "0x0000000000000000000000000000000000008889"
+"""Where genesis predeploys the contract (a system address, like the allowlist's 0x...8888)."""
 
 
 class ChainClock(Bound):

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from eth_utils import to_canonical_address
 
-from node.abc import ChainAPI, NodeAPI
+from node.abc import ChainAPI, RpcHandler, RpcNamespaceAPI, ServiceAPI
 from node.errors import INVALID_PARAMS, SERVER_ERROR, RpcError
 
 from .envelope import CorruptEnvelope, Envelope
@@ -29,8 +29,8 @@ TOPIC_EVIDENCE = "evidence"
 log = logging.getLogger("hubao.evidence")
 
 
-class EvidenceService:
-    def __init__(self, datadir: str | Path, network=None, chain: ChainAPI | None = None) -> None:
+class EvidenceService(ServiceAPI):
+    def __init__(self, datadir: str | Path, chain: ChainAPI, network=None) -> None:
         self.store = EvidenceStore(Path(datadir) / "evidence")
         self.network = network
         self.chain = chain  # its chain id signs uploads; its account filter says who may upload
@@ -38,10 +38,8 @@ class EvidenceService:
             network.subscribe(TOPIC_EVIDENCE, self._on_gossip)
             network.serve(TOPIC_EVIDENCE, self._on_request)
 
-    def attach(self, node: NodeAPI) -> None:
-        self.chain = self.chain or node.chain
-        node.rpc.register("hubao_putEvidence", self.put)
-        node.rpc.register("hubao_getEvidence", self.get)
+    def rpc_namespaces(self) -> tuple[RpcNamespaceAPI, ...]:
+        return (EvidenceNamespace(self),)
 
     def accept(self, data: object) -> tuple[Upload, str]:
         """Check an upload (from a client or a peer) and file it: (the upload, its envelope id).
@@ -120,3 +118,15 @@ class EvidenceService:
 def _wire(upload: Upload) -> bytes:
     """The one encoding every node gossips, so the transport's de-duplication sees one message."""
     return json.dumps(upload.to_json(), sort_keys=True).encode()
+
+
+class EvidenceNamespace(RpcNamespaceAPI):
+    """hubao_putEvidence / hubao_getEvidence."""
+
+    name = "hubao"
+
+    def __init__(self, service: EvidenceService) -> None:
+        self.service = service
+
+    def methods(self) -> dict[str, RpcHandler]:
+        return {"hubao_putEvidence": self.service.put, "hubao_getEvidence": self.service.get}

@@ -143,8 +143,6 @@ class QbftEngine(BlockProducerAPI, HeightEnvAPI):
                 self.votes.included(extra.vote.recipient, extra.vote.add)
         if self.tracker.is_epoch(header.block_number):
             self.votes.clear()
-        with contextlib.suppress(Exception):
-            self.node.txpool.remove_included(block)
         self.signlog.prune(header.block_number)
         asyncio.get_running_loop().call_soon(self._new_height)
 

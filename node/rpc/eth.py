@@ -1,25 +1,21 @@
-"""The eth_, net_ and web3_ namespaces, as geth answers them."""
+"""The eth namespace (everything but subscriptions), as geth answers it, over an `RpcBackendAPI`."""
 
 from __future__ import annotations
 
-import platform
-from importlib.metadata import version
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from eth.exceptions import Revert, VMError
 from eth.vm.forks.london.headers import calculate_expected_base_fee_per_gas
 from eth_abi import decode as abi_decode
 from eth_utils import to_checksum_address
 
+from node.abc import RpcBackendAPI, RpcHandler, RpcNamespaceAPI
 from node.chain import BLOCK_CACHE
 from node.errors import EXECUTION_REVERTED, SERVER_ERROR, RpcError, TxRejected
 from node.recent import Recent
 from node.rpc import params
 from node.rpc.filters import LogCriteria, get_logs
 from node.rpc.format import block_json, hb, hx, receipts_json, tx_json
-
-if TYPE_CHECKING:
-    from node.service import Node
 
 DEFAULT_TIP = 1_000_000_000  # 1 gwei suggested priority fee
 ERROR_SELECTOR = bytes.fromhex("08c379a0")  # Error(string)
@@ -51,14 +47,17 @@ def vm_error(error: VMError, output: bytes) -> RpcError:
     return RpcError(SERVER_ERROR, known.get(text, str(error) or text))
 
 
-class EthNamespace:
-    def __init__(self, node: Node) -> None:
-        self.node = node
-        self.chain = node.chain
-        self.pool = node.txpool
+class EthNamespace(RpcNamespaceAPI):
+    name = "eth"
+
+    def __init__(self, backend: RpcBackendAPI) -> None:
+        self.backend = backend
+        self.chain = backend.chain
+        self.pool = backend.txpool
+        self.filters = backend.filters
         self._receipts = Recent(BLOCK_CACHE)
 
-    def methods(self) -> dict[str, Any]:
+    def methods(self) -> dict[str, RpcHandler]:
         return {
             "eth_chainId": self.chain_id,
             "eth_blockNumber": self.block_number,
@@ -96,11 +95,6 @@ class EthNamespace:
             "eth_hashrate": lambda: "0x0",
             "eth_coinbase": lambda: hb(self.chain.coinbase),
             "eth_accounts": self.accounts,
-            "net_version": lambda: str(self.chain.chain_id),
-            "net_listening": lambda: True,
-            "net_peerCount": lambda: "0x0",
-            "web3_clientVersion": client_version,
-            "web3_sha3": web3_sha3,
         }
 
     # -- helpers -------------------------------------------------------------------------------
@@ -130,7 +124,7 @@ class EthNamespace:
         cached = self._receipts.get(block_hash)
         if cached is None:
             chain = self.chain
-            reverts = chain.get_revert_data if self.node.revert_reason else None
+            reverts = chain.get_revert_data if self.backend.revert_reason else None
             block, receipts = chain.get_block_by_hash(block_hash), chain.get_receipts(block_hash)
             cached = self._receipts.put(block_hash, receipts_json(block, receipts, reverts))
         return cached
@@ -159,7 +153,7 @@ class EthNamespace:
         return hb(value.to_bytes(32, "big"))
 
     def accounts(self) -> list[str]:
-        return [a for a in self.node.dev_keys] if self.node.dev_keys else []
+        return list(self.backend.unlocked)
 
     # -- fees --------------------------------------------------------------------------------
     def next_base_fee(self) -> int:
@@ -261,7 +255,7 @@ class EthNamespace:
             raise params.bad("invalid argument 0: transaction object with from required")
         call = params.call_object(tx)
         sender = "0x" + call["from"].hex()
-        key = {a.lower(): k for a, k in self.node.dev_keys.items()}.get(sender)
+        key = {a.lower(): k for a, k in self.backend.unlocked.items()}.get(sender)
         if key is None:
             raise RpcError(SERVER_ERROR, "unknown account")
         tip = call.get("maxPriorityFeePerGas", DEFAULT_TIP)
@@ -338,22 +332,22 @@ class EthNamespace:
         return get_logs(self.chain, LogCriteria.parse(criteria))
 
     def new_filter(self, criteria: Any) -> str:
-        return self.node.filters.new_log_filter(LogCriteria.parse(criteria))
+        return self.filters.new_log_filter(LogCriteria.parse(criteria))
 
     def new_block_filter(self) -> str:
-        return self.node.filters.new_block_filter()
+        return self.filters.new_block_filter()
 
     def new_pending_filter(self) -> str:
-        return self.node.filters.new_pending_filter()
+        return self.filters.new_pending_filter()
 
     def get_filter_changes(self, fid: str) -> list:
-        return self.node.filters.changes(_filter_id(fid))
+        return self.filters.changes(_filter_id(fid))
 
     def get_filter_logs(self, fid: str) -> list:
-        return self.node.filters.all_logs(_filter_id(fid))
+        return self.filters.all_logs(_filter_id(fid))
 
     def uninstall_filter(self, fid: str) -> bool:
-        return self.node.filters.uninstall(_filter_id(fid))
+        return self.filters.uninstall(_filter_id(fid))
 
 
 def _no_overrides(overrides: Any) -> None:
@@ -366,13 +360,3 @@ def _filter_id(fid: Any) -> str:
     if not isinstance(fid, str) or not fid.startswith("0x"):
         raise params.bad("invalid argument 0: filter id must be a hex string")
     return hex(int(fid, 16)) if len(fid) > 2 else fid
-
-
-def client_version() -> str:
-    return f"hubao/v{version('hubao')}/python{platform.python_version()}/py-evm{version('py-evm')}"
-
-
-def web3_sha3(payload: str) -> str:
-    from eth_hash.auto import keccak
-
-    return hb(keccak(params.data(payload)))

@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from node.chain import Chain
+from node.abc import ChainAPI, LogFiltersAPI
 from node.errors import SERVER_ERROR, RpcError
 from node.rpc import params
 from node.rpc.format import log_json
@@ -66,7 +66,7 @@ class LogCriteria:
         return True
 
 
-def resolve_number(chain: Chain, ident: Any) -> int:
+def resolve_number(chain: ChainAPI, ident: Any) -> int:
     head = chain.head.block_number
     if ident in ("latest", "pending", "safe", "finalized"):
         return head
@@ -80,7 +80,7 @@ def resolve_number(chain: Chain, ident: Any) -> int:
     return ident
 
 
-def block_logs(chain: Chain, crit: LogCriteria, block, receipts) -> list[dict]:
+def block_logs(crit: LogCriteria, block, receipts) -> list[dict]:
     out = []
     header = block.header
     log_index = 0
@@ -92,13 +92,13 @@ def block_logs(chain: Chain, crit: LogCriteria, block, receipts) -> list[dict]:
     return out
 
 
-def get_logs(chain: Chain, crit: LogCriteria, lo: int | None = None, hi: int | None = None) -> list[dict]:
+def get_logs(chain: ChainAPI, crit: LogCriteria, lo: int | None = None, hi: int | None = None) -> list[dict]:
     """Logs matching `crit`, visiting only blocks the log index names."""
     if crit.block_hash is not None:
         block = chain.get_block_by_hash(crit.block_hash)
         if block is None:
             raise RpcError(SERVER_ERROR, "unknown block")
-        return block_logs(chain, crit, block, chain.get_receipts(crit.block_hash))
+        return block_logs(crit, block, chain.get_receipts(crit.block_hash))
     lo = resolve_number(chain, crit.from_block) if lo is None else lo
     hi = min(resolve_number(chain, crit.to_block) if hi is None else hi, chain.head.block_number)
     if lo > hi:
@@ -124,7 +124,7 @@ def get_logs(chain: Chain, crit: LogCriteria, lo: int | None = None, hi: int | N
         if header is None or header.bloom == 0:
             continue
         block = chain.get_block_by_hash(header.hash)
-        out.extend(block_logs(chain, crit, block, chain.get_receipts(header.hash)))
+        out.extend(block_logs(crit, block, chain.get_receipts(header.hash)))
     return out
 
 
@@ -137,8 +137,8 @@ class Filter:
     touched: float = field(default_factory=time.monotonic)
 
 
-class FilterManager:
-    def __init__(self, chain: Chain) -> None:
+class FilterManager(LogFiltersAPI):
+    def __init__(self, chain: ChainAPI) -> None:
         self.chain = chain
         self.filters: dict[str, Filter] = {}
         self._ids = itertools.count(1)

@@ -1,7 +1,9 @@
 """JSON-RPC 2.0 over HTTP (with batches) and WebSocket (with eth_subscribe) on one aiohttp port.
 
-Other layers add namespaces with `register("qbft_getValidatorsByBlockNumber", fn)`. Bad input
-gets the standard error codes and never takes the server down.
+The node's assembler adds the namespaces its services offer (`add_namespace`); the server
+remembers each namespace's methods by name and answers only those of the namespaces it serves
+(`apis`, all by default): any other method is -32601, as geth answers for an API it does not
+expose. Bad input gets the standard error codes and never takes the server down.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 from eth_utils import ValidationError
 
-from node.abc import RpcHandler, RpcRegistryAPI
+from node.abc import RpcHandler, RpcNamespaceAPI, RpcRegistryAPI
 from node.errors import (
     INTERNAL_ERROR,
     INVALID_PARAMS,
@@ -70,17 +72,33 @@ class _Method:
 
 
 class RpcServer(RpcRegistryAPI):
-    def __init__(self, metrics=None) -> None:
-        self.methods: dict[str, _Method] = {}
+    def __init__(self, metrics=None, apis: set[str] | None = None) -> None:
         self.metrics = metrics
-        self.ws_methods: dict[str, Callable] = {}  # methods that need the connection (eth_subscribe)
+        self.apis = None if apis is None else frozenset(apis)
+        """The namespaces served (None: every one registered)."""
+        self.namespaces: dict[str, set[str]] = {}  # every namespace registered -> its method names
+        self.methods: dict[str, _Method] = {}  # the methods served
+        self.ws_methods: dict[str, Callable] = {}  # served methods that need the connection (eth_subscribe)
 
-    def register(self, method: str, handler: RpcHandler) -> None:
-        self.methods[method] = _Method(handler)
+    def serves(self, namespace: str) -> bool:
+        return self.apis is None or namespace in self.apis
 
-    def register_ws(self, method: str, handler: Callable) -> None:
-        """A method that receives the WebSocket connection as its first argument."""
-        self.ws_methods[method] = handler
+    def add_namespace(self, namespace: RpcNamespaceAPI) -> None:
+        plain, with_conn = namespace.methods(), namespace.connection_methods()
+        for method in (*plain, *with_conn):
+            if not method.startswith(namespace.name + "_"):
+                raise ValueError(f"{method} is not in the {namespace.name} namespace")
+            if any(method in names for names in self.namespaces.values()):
+                raise ValueError(f"{method} is registered already")
+        self.namespaces.setdefault(namespace.name, set()).update(plain, with_conn)
+        if self.serves(namespace.name):
+            self.methods.update((method, _Method(fn)) for method, fn in plain.items())
+            self.ws_methods.update(with_conn)
+
+    def handler(self, method: str) -> RpcHandler | None:
+        """The handler of a served method (for in-process callers such as test harnesses)."""
+        entry = self.methods.get(method)
+        return None if entry is None else entry.fn
 
     # -- dispatch ------------------------------------------------------------------------------
     async def handle_body(self, body: bytes | str, conn: Any = None) -> Any:

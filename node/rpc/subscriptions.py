@@ -1,10 +1,14 @@
-"""eth_subscribe / eth_unsubscribe over WebSocket: newHeads, logs, newPendingTransactions."""
+"""eth_subscribe / eth_unsubscribe over WebSocket: newHeads, logs, newPendingTransactions.
+
+Part of the `eth` namespace, offered by the node core, which feeds it every commit and every
+transaction its pool admits."""
 
 from __future__ import annotations
 
 import secrets
 from typing import Any
 
+from node.abc import RpcHandler, RpcNamespaceAPI
 from node.errors import INVALID_PARAMS, RpcError
 from node.rpc.filters import LogCriteria, block_logs
 from node.rpc.format import hb, header_json, tx_json
@@ -12,10 +16,17 @@ from node.rpc.format import hb, header_json, tx_json
 KINDS = ("newHeads", "logs", "newPendingTransactions")
 
 
-class Subscriptions:
-    def __init__(self, chain) -> None:
-        self.chain = chain
+class Subscriptions(RpcNamespaceAPI):
+    name = "eth"
+
+    def __init__(self) -> None:
         self.connections: set = set()
+
+    def methods(self) -> dict[str, RpcHandler]:
+        return {}
+
+    def connection_methods(self) -> dict[str, RpcHandler]:
+        return {"eth_subscribe": self.subscribe, "eth_unsubscribe": self.unsubscribe}
 
     async def subscribe(self, conn, kind: Any = None, options: Any = None) -> str:
         if kind not in KINDS:
@@ -48,7 +59,7 @@ class Subscriptions:
                     head = head or header_json(block.header)
                     conn.notify(sub_id, head)
                 elif kind == "logs":
-                    for entry in block_logs(self.chain, detail, block, receipts):
+                    for entry in block_logs(detail, block, receipts):
                         conn.notify(sub_id, entry)
 
     def on_pending(self, tx) -> None:

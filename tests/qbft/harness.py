@@ -10,8 +10,8 @@ from typing import Any
 
 from eth_account import Account
 
-from node.abc import NodeAPI, RpcRegistryAPI
-from node.chain import Chain
+from node.abc import ChainAPI, TxPoolAPI
+from node.core import NodeCore
 from node.genesis import Genesis
 from node.p2p.memory import MemoryHub
 from node.qbft.config import QbftConfig
@@ -19,64 +19,63 @@ from node.qbft.engine import QbftEngine
 from node.qbft.extradata import genesis_extra_data
 from node.qbft.keys import Signer
 from node.qbft.rules import QbftRules
-from node.storage import Store
 from node.timescale import ScaledClock
-from node.txpool import TxPool
 
 CHAIN_ID = 4242
 FUNDED_KEY = bytes.fromhex("8f2a55949038a9610f50fb23b5883af3b4ecb3c3bb792cbcefbd1542c692be63")
 FUNDED = Account.from_key(FUNDED_KEY).address
 
 
-class Registry(RpcRegistryAPI):
-    def __init__(self) -> None:
-        self.methods: dict[str, Any] = {}
+class LocalNode:
+    """One validator or member: the node core every node kind assembles (no JSON-RPC listener),
+    a QBFT engine as its producer, and a link to the hub. `producer`/`engine` may be replaced
+    before `start` (a byzantine engine, say)."""
 
-    def register(self, method: str, handler: Any) -> None:
-        self.methods[method] = handler
-
-
-class LocalNode(NodeAPI):
     def __init__(
         self, datadir: Path, genesis: Genesis, key: bytes, hub: MemoryHub, config: QbftConfig
     ) -> None:
         self.datadir = str(datadir)
         self.key = key
         self.address = Signer(key).address
-        self.genesis_config = genesis
+        self.genesis = genesis
         self.config = config
         self.hub = hub
-        self.rpc = Registry()
         now = time.time()  # chain time runs 10x: whole-second timestamps at 0.2 s blocks
         self.clock = ScaledClock(timescale=10, real_epoch=now, sim_epoch=now)
         self.running = False
         self._open()
 
     def _open(self) -> None:
-        self.store = Store(self.datadir)
-        self.chain = Chain(self.store, self.genesis_config, rules=QbftRules(self.config.epoch_length))
-        self.txpool = TxPool(self.chain)
-        self.network = self.hub.nodes.get("0x" + self.address.hex()) or self.hub.join(
-            "0x" + self.address.hex()
+        """What a process start builds: a core on the datadir, a fresh network handle, an engine."""
+        self.network = self.hub.join("0x" + self.address.hex())
+        self.core = NodeCore(
+            self.datadir,
+            self.genesis,
+            self.clock,
+            rules=QbftRules(self.config.epoch_length),
+            peers=self.network,
         )
         self.producer = self.engine = QbftEngine(self.network, self.key, self.config)
-        for namespace in self.engine.rpc_namespaces():
-            self.rpc.add_namespace(namespace)
+
+    @property
+    def chain(self) -> ChainAPI:
+        return self.core.chain
+
+    @property
+    def txpool(self) -> TxPoolAPI:
+        return self.core.txpool
 
     async def start(self) -> None:
         await self.network.start()
-        await self.engine.start(self)
+        self.core.set_producer(self.producer)
+        await self.core.start()
         self.running = True
 
     async def stop(self) -> None:
         """A crash as far as consensus can tell: the engine and the links go; disk stays."""
         self.running = False
-        await self.engine.stop()
+        await self.core.stop()
         await self.network.stop()
-        self.network._subs.clear()
-        self.network._servers.clear()
-        self.network._peer_handlers.clear()
-        self.store.env.close()
 
     async def restart(self) -> None:
         self._open()
@@ -87,7 +86,10 @@ class LocalNode(NodeAPI):
         return self.chain.head.block_number
 
     def rpc_call(self, method: str, *params: Any) -> Any:
-        return self.rpc.methods[method](*params)
+        handler = self.core.rpc.handler(method)
+        if handler is None:
+            raise KeyError(f"{method} is not served")
+        return handler(*params)
 
 
 def keys(n: int) -> list[bytes]:

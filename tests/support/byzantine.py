@@ -168,7 +168,7 @@ def main(argv: list[str] | None = None) -> None:
             logging.getLogger("byzantine").info("attacks so far: %s", self.sent_attacks)
 
     engine_module.QbftEngine = Configured
-    from consortium.network.runner import run_from_config
+    from consortium.nodes.cli import run_from_config
 
     run_from_config(args.config)
 

@@ -1,0 +1,46 @@
+"""The dev node (`hubao node run --dev`): one process, chain id 1337, anvil's funded test accounts
+unlocked, blocks sealed on arrival or every `--block-time` seconds, anvil's evm_/anvil_ controls,
+and the evidence store (without replication: there are no peers)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from consortium.evidence.service import EvidenceService
+from node.clock import DevClock
+from node.core import NodeCore
+from node.genesis import DEV_BALANCE, DEV_MNEMONIC, dev_accounts, dev_genesis
+from node.sealer import DevSealer
+
+
+class DevNode:
+    def __init__(self, datadir: str | Path, accounts: int = 10, block_time: float = 0) -> None:
+        self.datadir = str(datadir)
+        self.accounts = dev_accounts(accounts)
+        self.clock = DevClock()
+        genesis = dev_genesis(accounts, timestamp=int(time.time()))
+        self.core = NodeCore(datadir, genesis, self.clock, unlocked=dict(self.accounts))
+        self.core.set_producer(DevSealer(self.clock, block_time))
+        self.core.add_service(EvidenceService(datadir, self.core.chain))
+
+    async def start(self, host: str, port: int) -> None:
+        """Listen on host:port (0: any free port), then seal. A busy port raises OSError."""
+        await self.core.listen(host, port)
+        await self.core.start()
+
+    async def stop(self) -> None:
+        await self.core.stop()
+
+    def banner(self, host: str) -> str:
+        """The anvil-style banner: accounts, keys, mnemonic, chain id, then the listening address."""
+        accounts = self.accounts
+        lines = ["", "Available Accounts", "=================="]
+        lines += [f"({i}) {addr} ({DEV_BALANCE / 10**18:.6f} ETH)" for i, (addr, _) in enumerate(accounts)]
+        lines += ["", "Private Keys", "=================="]
+        lines += [f"({i}) 0x{key.hex()}" for i, (_, key) in enumerate(accounts)]
+        lines += ["", "Wallet", "==================", f"Mnemonic:          {DEV_MNEMONIC}"]
+        lines += ["Derivation path:   m/44'/60'/0'/0/", "", "Chain ID", "=================="]
+        lines += [str(self.core.chain.chain_id)]
+        lines += ["", f"Data directory: {self.datadir}", f"Listening on {host}:{self.core.port}", ""]
+        return "\n".join(lines)

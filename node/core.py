@@ -1,0 +1,160 @@
+"""The node core: the one assembly of storage, chain, pool, filters, subscriptions, metrics and
+JSON-RPC that every node kind shares (the dev node, the consortium node, the in-process QBFT
+test harness), so pruning the pool after a commit, filters and subscriptions happen alike in all.
+
+The application assembles a node kind around it (consortium/nodes/):
+
+    core = NodeCore(datadir, genesis, clock, rules=qbft_rules, peers=network)
+    core.set_account_filter(allowlist_filter)
+    core.set_producer(engine)            # the BlockProducerAPI; its namespaces are registered
+    core.add_service(evidence)           # any ServiceAPI: its namespaces are registered
+    await core.listen(host, port)        # JSON-RPC over HTTP and WebSocket, /metrics
+    await core.start()                   # the producer starts
+
+The core offers the eth, net, web3 and txpool namespaces itself; `apis` names the namespaces its
+JSON-RPC server serves (None: all).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+
+from aiohttp import web
+
+from node.abc import (
+    AccountFilterAPI,
+    BlockProducerAPI,
+    ClockAPI,
+    ConsensusRulesAPI,
+    NodeAPI,
+    RpcBackendAPI,
+    RpcNamespaceAPI,
+    ServiceAPI,
+)
+from node.chain import Chain
+from node.genesis import Genesis
+from node.metrics import NodeMetrics
+from node.p2p.abc import PeerNetworkAPI
+from node.rpc.eth import EthNamespace
+from node.rpc.filters import FilterManager
+from node.rpc.net import NetNamespace, Web3Namespace
+from node.rpc.server import RpcServer
+from node.rpc.subscriptions import Subscriptions
+from node.rpc.txpool import TxpoolNamespace
+from node.storage import Store
+from node.txpool import TxPool
+
+log = logging.getLogger("node")
+
+
+class NodeCore(NodeAPI, RpcBackendAPI, ServiceAPI):
+    def __init__(
+        self,
+        datadir: str | Path,
+        genesis: Genesis,
+        clock: ClockAPI,
+        rules: ConsensusRulesAPI | None = None,
+        peers: PeerNetworkAPI | None = None,
+        unlocked: Mapping[str, bytes] | None = None,
+        apis: set[str] | None = None,
+        revert_reason: bool = True,
+    ) -> None:
+        self.datadir = str(datadir)
+        self.revert_reason = revert_reason
+        self.clock = clock
+        self.peers = peers
+        self.unlocked = dict(unlocked or {})
+        self.store = Store(datadir)
+        self.chain = Chain(self.store, genesis, rules, clock=clock)
+        self.txpool = TxPool(self.chain)
+        self.metrics = NodeMetrics()
+        self.rpc = RpcServer(self.metrics, apis)
+        self.filters = FilterManager(self.chain)
+        self.subscriptions = Subscriptions()
+        self.producer: BlockProducerAPI | None = None
+        self.port: int | None = None
+        self.chain.subscribe_new_heads(self._on_commit)
+        self.txpool.on_new_tx.append(self.filters.on_pending)
+        self.txpool.on_new_tx.append(self.subscriptions.on_pending)
+        self.txpool.on_new_tx.append(lambda tx: self.metrics.pool_size.set(len(self.txpool)))
+        self.metrics.height.set(self.chain.head.block_number)
+        self._runner: web.AppRunner | None = None
+        self.add_service(self)
+
+    # -- assembly ------------------------------------------------------------------------------
+    def rpc_namespaces(self) -> tuple[RpcNamespaceAPI, ...]:
+        return (
+            EthNamespace(self),
+            self.subscriptions,
+            NetNamespace(self),
+            Web3Namespace(),
+            TxpoolNamespace(self.txpool),
+        )
+
+    def add_service(self, service: ServiceAPI) -> None:
+        """Register every JSON-RPC namespace the service offers."""
+        for namespace in service.rpc_namespaces():
+            self.rpc.add_namespace(namespace)
+
+    def set_producer(self, producer: BlockProducerAPI) -> None:
+        """The block producer `start` starts; its namespaces are registered like any service's."""
+        if self.producer is not None:
+            raise RuntimeError("the node has a block producer already")
+        self.producer = producer
+        self.add_service(producer)
+
+    def set_account_filter(self, account_filter: AccountFilterAPI | None) -> None:
+        """Permissioning: one filter consulted by the pool (hence RPC), the builder and the importer."""
+        self.txpool.account_filter = account_filter
+        self.chain.account_filter = account_filter
+
+    # -- RpcBackendAPI -------------------------------------------------------------------------
+    def peer_count(self) -> int:
+        return 0 if self.peers is None else len(self.peers.peers())
+
+    # -- after every commit ----------------------------------------------------------------------
+    def _on_commit(self, block, receipts) -> None:
+        self.txpool.remove_included(block)
+        self.filters.on_block(block)
+        self.subscriptions.on_block(block, receipts)
+        self.metrics.block_committed(block.header.block_number, len(block.transactions), len(self.txpool))
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    async def _metrics(self, request: web.Request) -> web.Response:
+        self.metrics.pool_size.set(len(self.txpool))
+        return web.Response(body=self.metrics.render(), headers={"Content-Type": self.metrics.content_type})
+
+    async def listen(self, host: str, port: int) -> int:
+        """Serve JSON-RPC (HTTP POST and WebSocket) and /metrics on host:port (0: any free port)."""
+        app = self.rpc.make_app(metrics_handler=self._metrics)
+        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, host, port, reuse_address=True)
+        try:
+            await site.start()
+        except OSError:
+            await self._runner.cleanup()
+            self._runner = None
+            raise
+        self.port = site._server.sockets[0].getsockname()[1]
+        log.info(
+            "node serving JSON-RPC on http://%s:%d (head #%d)", host, self.port, self.chain.head.block_number
+        )
+        return self.port
+
+    async def start(self) -> None:
+        """Start the block producer."""
+        if self.producer is None:
+            raise RuntimeError("the node has no block producer")
+        await self.producer.start(self)
+
+    async def stop(self) -> None:
+        """Stop the producer and the listener, then close the storage."""
+        if self.producer is not None:
+            await self.producer.stop()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        self.store.close()
