@@ -7,7 +7,9 @@ Attacks (any combination):
   bad_tx      as proposer, put a transaction from an account that is not allowlisted in its block
   garbage     send random bytes on the consensus topic now and then
   replay      re-send consensus messages from earlier heights
-It ignores its own sign log (a byzantine node signs whatever it likes).
+It ignores its own sign log (a byzantine node signs whatever it likes). It is the honest engine with
+three of its rooms overridden: the sign log (`guard`), the block creator (`create_block`) and the
+message transmitter (`send`).
 """
 
 from __future__ import annotations
@@ -53,12 +55,10 @@ class ByzantineEngine(QbftEngine):
     def create_block(self, round_: int) -> Any | None:
         if "bad_tx" not in self.attacks or not self.forbidden_txs:
             return super().create_block(round_)
-        chain = self.chain
-        head = chain.head
-        validators = self.tracker.validators_for(head.block_number + 1)
-        extra = ExtraData(validators, None, round_).encode()
-        timestamp = max(int(self.node.clock.now()), head.timestamp + 1)
-        block, receipts = chain.build_block(self.forbidden_txs, timestamp, extra, coinbase=self.address)
+        extra = self.creator.extra_data(self.chain.head.block_number + 1, round_)
+        block, _ = self.chain.build_block(
+            self.forbidden_txs, self.creator.timestamp(), extra, coinbase=self.address
+        )
         if block.transactions:
             self.sent_attacks["bad_tx"] += 1
         return block
