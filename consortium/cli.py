@@ -13,7 +13,7 @@ import click
 COMMANDS = {
     "compile": "consortium.compiler:compile_command",
     "demo": "consortium.demo:demo",
-    "node": "node.cli:node",
+    "node": "consortium.network.archive_cli:node",
     "net": "consortium.network.cli:net",
     "wallet": "consortium.wallet.cli:wallet",
     "operator": "consortium.operator.cli:operator",

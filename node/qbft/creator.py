@@ -48,7 +48,8 @@ class BlockCreator:
         return ExtraData(validators, Vote(*vote) if vote else None, round_).encode()
 
     def timestamp(self) -> int:
-        return max(int(self.clock.now()), self.chain.head.timestamp + 1)
+        """Our clock's time, and at least Besu's minimum spacing after the parent's timestamp."""
+        return max(int(self.clock.now()), self.chain.head.timestamp + self.config.min_spacing)
 
     def create(self, round_: int) -> Any | None:
         """A new block for the height above the head, or None if building it failed."""

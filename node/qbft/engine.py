@@ -82,7 +82,7 @@ class QbftEngine(BlockProducerAPI, HeightEnvAPI):
         self.creator = BlockCreator(
             chain, node.txpool, node.clock, self.config, self.tracker, self.votes, self.address, self.executed
         )
-        self.importer = BlockImporter(chain, self.rules, self.executed, self.stats)
+        self.importer = BlockImporter(chain, self.rules, self.executed, self.stats, self.config.min_spacing)
         self.block_timer = BlockTimer(self.config, node.clock, lambda: len(node.txpool) == 0)
         self.controller = QbftController(
             chain,

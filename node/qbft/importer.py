@@ -21,17 +21,20 @@ from node.errors import InvalidBlock
 from node.qbft.executed import ExecutedBlocks
 from node.qbft.extradata import block_hash
 from node.qbft.rules import QbftRules
-from node.qbft.validation import InvalidMessage, first_forbidden_sender
+from node.qbft.validation import InvalidMessage, check_besu_header, first_forbidden_sender
 
 log = logging.getLogger("node.qbft")
 
 
 class BlockImporter:
-    def __init__(self, chain: ChainAPI, rules: QbftRules, executed: ExecutedBlocks, stats: dict) -> None:
+    def __init__(
+        self, chain: ChainAPI, rules: QbftRules, executed: ExecutedBlocks, stats: dict, min_spacing: int = 1
+    ) -> None:
         self.chain = chain
         self.rules = rules
         self.executed = executed
         self.stats = stats
+        self.min_spacing = min_spacing
 
     def _forbidden(self, block: Any, parent: Any) -> Any | None:
         allow = self.chain.account_filter
@@ -44,6 +47,7 @@ class BlockImporter:
         digest = block_hash(block.header)
         if self.executed.receipts(digest) is not None:
             return
+        check_besu_header(block.header, self.chain.head, self.min_spacing)
         tx = self._forbidden(block, self.chain.head)
         if tx is not None:
             raise InvalidMessage(f"transaction 0x{tx.hash.hex()} from a sender not on the allowlist")
@@ -81,6 +85,10 @@ class BlockImporter:
         if header.block_number != head.block_number + 1:
             raise InvalidBlock(f"block #{header.block_number} does not follow head #{head.block_number}")
         self.rules.verify_seals(header)
+        try:
+            check_besu_header(header, head, self.min_spacing)
+        except InvalidMessage as exc:
+            raise InvalidBlock(str(exc)) from exc
         tx = self._forbidden(block, head)
         if tx is not None:
             raise InvalidBlock(f"transaction 0x{tx.hash.hex()} from a sender not on the allowlist")
@@ -89,3 +97,14 @@ class BlockImporter:
             receipts = self.chain.validate_block(block)
         self.chain.commit_block(block, receipts)
         self.stats["imported"] += 1
+
+
+def importer_for(chain: ChainAPI, min_spacing: int = 1) -> BlockImporter:
+    """An importer for a chain created with QbftRules, outside a running engine (`hubao node
+    import`): the same checks as sync's."""
+    rules = chain.rules
+    if not isinstance(rules, QbftRules):
+        raise TypeError("the chain must be created with node.qbft.rules.QbftRules")
+    rules.bind(chain)
+    stats = {"committed": 0, "imported": 0}
+    return BlockImporter(chain, rules, ExecutedBlocks(), stats, min_spacing)

@@ -14,6 +14,7 @@ from typing import Any
 from node.qbft.extradata import ExtraData, InvalidExtraData
 from node.qbft.keys import InvalidSignature, recover
 from node.qbft.messages import Commit, Prepare, Proposal, RoundChange, RoundChangePayload, RoundId
+from node.qbft.rules import HEADER_FIELDS
 
 
 class InvalidMessage(ValueError):
@@ -150,3 +151,19 @@ def first_forbidden_sender(block: Any, is_allowed: Any) -> Any | None:
         if not is_allowed(tx.sender):
             return tx
     return None
+
+
+def check_besu_header(header: Any, parent: Any, min_spacing: int) -> None:
+    """Besu's QBFT header rules that the chain's own checks do not name: difficulty 1, the BFT
+    mixHash, nonce 0 and a zero parent beacon root (ConstantFieldValidationRule, Besu's block
+    creator) and a timestamp at least the block period after the parent's
+    (TimestampMoreRecentThanParent)."""
+    for name, expected in HEADER_FIELDS.items():
+        if getattr(header, name) != expected:
+            shown = "0x" + expected.hex() if isinstance(expected, bytes) else expected
+            raise InvalidMessage(f"block #{header.block_number}: {name} must be {shown} (Besu's QBFT rule)")
+    if header.timestamp < parent.timestamp + min_spacing:
+        raise InvalidMessage(
+            f"block #{header.block_number}: timestamp {header.timestamp} is less than {min_spacing} s "
+            f"after its parent's {parent.timestamp}"
+        )

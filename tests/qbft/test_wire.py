@@ -82,7 +82,7 @@ def test_extra_data_matches_besu_layout_and_hashes():
     assert block_hash(h) == block_hash(sealed) == block_hash(rerounded)
     assert seal_digest(h) == seal_digest(sealed) != seal_digest(rerounded)
     assert seal_authors(sealed) == [SIGNERS[0].address]
-    for bad in (b"", rlp.encode([b"x"]), rlp.encode([b"\0" * 31, [], [], b"", []])):
+    for bad in (b"", rlp.encode([b"x"]), rlp.encode([b"\0" * 32, [], [], b"\0\x01", []])):
         with pytest.raises(InvalidExtraData):
             ExtraData.decode(bad)
 
