@@ -43,7 +43,7 @@ def import_command(config_path: str, chain_file: str) -> None:
     from node.archive import import_blocks, read_blocks
     from node.chain import Chain
     from node.genesis import Genesis
-    from node.permissioning import ALLOWLIST_ADDRESS, AllowlistAccountFilter
+    from node.permissioning import ALLOWLIST_ADDRESS, Allowlist, AllowlistAccountFilter
     from node.qbft.config import QbftConfig
     from node.qbft.engine import decode_block
     from node.qbft.importer import importer_for
@@ -64,6 +64,10 @@ def import_command(config_path: str, chain_file: str) -> None:
         if permissioning.get("accounts", True):
             chain.account_filter = AllowlistAccountFilter(permissioning.get("contract", ALLOWLIST_ADDRESS))
         importer = importer_for(chain, qbft.min_spacing)
+        if permissioning.get("nodes", True):
+            importer.node_allowed = Allowlist(
+                chain, permissioning.get("contract", ALLOWLIST_ADDRESS)
+            ).is_node_allowed
         with open(chain_file, "rb") as stream:
             added = import_blocks(chain, read_blocks(stream), importer.import_block, decode_block)
         head = chain.head

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 from node.abc import ChainAPI, ClockAPI, TxPoolAPI
@@ -41,10 +42,14 @@ class BlockCreator:
         self.votes = votes
         self.coinbase = coinbase
         self.executed = executed
+        self.node_allowed: Callable[[bytes, Any], bool] | None = None  # (address, parent header)
 
     def extra_data(self, height: int, round_: int) -> bytes:
         validators = self.tracker.validators_for(height)
-        vote = None if self.tracker.is_epoch(height) else self.votes.choose(validators)
+        parent = self.chain.head
+        allowed = self.node_allowed
+        may_add = (lambda address: allowed(address, parent)) if allowed else (lambda address: True)
+        vote = None if self.tracker.is_epoch(height) else self.votes.choose(validators, may_add)
         return ExtraData(validators, Vote(*vote) if vote else None, round_).encode()
 
     def timestamp(self) -> int:

@@ -21,6 +21,7 @@ import asyncio
 import contextlib
 import logging
 import os
+from collections.abc import Callable
 from typing import Any
 
 import rlp
@@ -66,6 +67,9 @@ class QbftEngine(BlockProducerAPI, HeightEnvAPI):
         self.sync: BlockSync | None = None
         self.controller: QbftController | None = None
         self._unsubscribe: Any = None
+        # The on-chain node allowlist, (address, header) -> bool, set by whoever assembles a
+        # permissioned node before start(): add votes may only name allowlisted nodes.
+        self.node_filter: Callable[[bytes, Any], bool] | None = None
         self.stats = {"committed": 0, "imported": 0, "rejected": 0, "round_changes": 0}
 
     # --- lifecycle -----------------------------------------------------------------------
@@ -83,6 +87,7 @@ class QbftEngine(BlockProducerAPI, HeightEnvAPI):
             chain, node.txpool, node.clock, self.config, self.tracker, self.votes, self.address, self.executed
         )
         self.importer = BlockImporter(chain, self.rules, self.executed, self.stats, self.config.min_spacing)
+        self.creator.node_allowed = self.importer.node_allowed = self.node_filter
         self.block_timer = BlockTimer(self.config, node.clock, lambda: len(node.txpool) == 0)
         self.controller = QbftController(
             chain,
@@ -129,6 +134,10 @@ class QbftEngine(BlockProducerAPI, HeightEnvAPI):
 
     def is_validator(self) -> bool:
         return self.address in self.tracker.validators_for(self.chain.head.block_number + 1)
+
+    def may_add_validator(self, address: bytes) -> bool:
+        """Is `address` a node the allowlist admits at the head (always, without an allowlist)?"""
+        return self.node_filter is None or self.node_filter(address, self.chain.head)
 
     def status(self) -> dict[str, Any]:
         hm = self.hm

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 from node.abc import ChainAPI
@@ -21,7 +22,7 @@ from node.errors import InvalidBlock
 from node.qbft.executed import ExecutedBlocks
 from node.qbft.extradata import block_hash
 from node.qbft.rules import QbftRules
-from node.qbft.validation import InvalidMessage, check_besu_header, first_forbidden_sender
+from node.qbft.validation import InvalidMessage, check_besu_header, check_vote_allowed, first_forbidden_sender
 
 log = logging.getLogger("node.qbft")
 
@@ -35,6 +36,7 @@ class BlockImporter:
         self.executed = executed
         self.stats = stats
         self.min_spacing = min_spacing
+        self.node_allowed: Callable[[bytes, Any], bool] | None = None  # (address, parent header)
 
     def _forbidden(self, block: Any, parent: Any) -> Any | None:
         allow = self.chain.account_filter
@@ -42,12 +44,19 @@ class BlockImporter:
             return None
         return first_forbidden_sender(block, lambda sender: allow.is_allowed(sender, self.chain, parent))
 
+    def check_vote(self, header: Any, parent: Any) -> None:
+        """Besu's header rules and, with a node allowlist, the vote guard (raises InvalidMessage)."""
+        check_besu_header(header, parent, self.min_spacing)
+        if self.node_allowed is not None:
+            allowed = self.node_allowed
+            check_vote_allowed(header, lambda address: allowed(address, parent))
+
     def execute_proposal(self, block: Any) -> None:
         """Check a proposed block by executing it on top of the head (raises InvalidMessage)."""
         digest = block_hash(block.header)
         if self.executed.receipts(digest) is not None:
             return
-        check_besu_header(block.header, self.chain.head, self.min_spacing)
+        self.check_vote(block.header, self.chain.head)
         tx = self._forbidden(block, self.chain.head)
         if tx is not None:
             raise InvalidMessage(f"transaction 0x{tx.hash.hex()} from a sender not on the allowlist")
@@ -86,7 +95,7 @@ class BlockImporter:
             raise InvalidBlock(f"block #{header.block_number} does not follow head #{head.block_number}")
         self.rules.verify_seals(header)
         try:
-            check_besu_header(header, head, self.min_spacing)
+            self.check_vote(header, head)
         except InvalidMessage as exc:
             raise InvalidBlock(str(exc)) from exc
         tx = self._forbidden(block, head)

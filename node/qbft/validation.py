@@ -167,3 +167,18 @@ def check_besu_header(header: Any, parent: Any, min_spacing: int) -> None:
             f"block #{header.block_number}: timestamp {header.timestamp} is less than {min_spacing} s "
             f"after its parent's {parent.timestamp}"
         )
+
+
+def check_vote_allowed(header: Any, node_allowed: Any) -> None:
+    """A vote to add a validator may only name a node on the node allowlist (`node_allowed(address)`
+    answers for the state the block executes on). Votes to drop are always allowed: they are how a
+    consortium removes the validator of an organisation it has removed."""
+    try:
+        vote = ExtraData.decode(header.extra_data).vote
+    except InvalidExtraData as exc:
+        raise InvalidMessage(str(exc)) from exc
+    if vote is not None and vote.add and not node_allowed(vote.recipient):
+        raise InvalidMessage(
+            f"block #{header.block_number} votes to add 0x{vote.recipient.hex()}, "
+            "which is not on the node allowlist"
+        )

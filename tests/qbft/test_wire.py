@@ -179,3 +179,13 @@ def test_future_messages_are_bounded_and_past_heights_forgotten():
     for _ in range(controller.FUTURE_BUFFER + 10):
         future.add(1, 6, "peer", b"y")
     assert len(future.take(6)) == controller.FUTURE_BUFFER
+
+
+def test_vote_proposer_leaves_out_adds_the_allowlist_refuses_but_not_drops():
+    vp = VoteProposer()
+    vp.propose(b"\x77" * 20, True)
+    vp.propose(VALIDATORS[0], False)
+    allowed = {b"\x88" * 20}
+    assert vp.choose(VALIDATORS, allowed.__contains__) == (VALIDATORS[0], False)
+    vp.discard(VALIDATORS[0])
+    assert vp.choose(VALIDATORS, allowed.__contains__) is None
