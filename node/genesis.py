@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from node.errors import NodeError
+
 DEV_CHAIN_ID = 1337
 DEV_MNEMONIC = "test test test test test test test test test test test junk"
 DEV_BALANCE = 10_000 * 10**18
@@ -50,7 +52,7 @@ SYSTEM_CONTRACTS = {
 }
 
 
-class GenesisError(ValueError):
+class GenesisError(NodeError, ValueError):
     """A genesis file Besu would not read, or a chain Hubao does not run."""
 
 

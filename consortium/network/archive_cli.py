@@ -45,7 +45,7 @@ def import_command(config_path: str, chain_file: str) -> None:
     from node.genesis import Genesis
     from node.permissioning import ALLOWLIST_ADDRESS, Allowlist, AllowlistAccountFilter
     from node.qbft.config import QbftConfig
-    from node.qbft.engine import decode_block
+    from node.qbft.engine import decode_block, refuse_pre_besu_chain
     from node.qbft.importer import importer_for
     from node.qbft.rules import QbftRules
     from node.storage import Store
@@ -61,6 +61,7 @@ def import_command(config_path: str, chain_file: str) -> None:
     store = Store(str(config.datadir))
     try:
         chain = Chain(store, genesis, rules=QbftRules(qbft.epoch_length))
+        refuse_pre_besu_chain(chain)
         if permissioning.get("accounts", True):
             chain.account_filter = AllowlistAccountFilter(permissioning.get("contract", ALLOWLIST_ADDRESS))
         importer = importer_for(chain, qbft.min_spacing)

@@ -17,6 +17,7 @@ import time
 
 from consortium.network.config import NodeConfig, load_config
 from node.chainclock import ClockOffset
+from node.errors import NodeError
 from node.genesis import Genesis
 from node.p2p.abc import PeerNetworkAPI
 from node.p2p.transport import P2PConfig, TlsPeerNetwork
@@ -188,5 +189,5 @@ def run_from_config(path: str) -> None:
 
     try:
         asyncio.run(main())
-    except OSError as exc:  # a port in use, an unreadable certificate
+    except (OSError, NodeError) as exc:  # a port in use, an unreadable certificate, a datadir it cannot use
         raise click.ClickException(f"{config.name}: {exc}") from exc

@@ -14,10 +14,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from node.errors import NodeError
+
 UNSUPPORTED = ("validatorcontractaddress", "transitions", "blockreward", "miningbeneficiary")
 
 
-class QbftConfigError(ValueError):
+class QbftConfigError(NodeError, ValueError):
     """A `config.qbft` Besu would not read, or that asks for what Hubao does not do."""
 
 

@@ -27,6 +27,7 @@ from typing import Any
 import rlp
 
 from node.abc import BlockProducerAPI, NodeAPI
+from node.errors import NodeError
 from node.p2p.abc import TOPIC_QBFT, PeerNetworkAPI
 from node.qbft import messages as m
 from node.qbft.config import QbftConfig
@@ -55,6 +56,21 @@ def decode_block(data: bytes) -> Any:
     return rlp.decode(data, sedes=BlockClass)
 
 
+PRE_BESU_GENESIS_NONCE = b"\0\0\0\0\0\0\0\x42"  # py-evm's default, which earlier Hubao wrote
+
+
+def refuse_pre_besu_chain(chain: Any) -> None:
+    """A datadir written before Hubao's headers became Besu's cannot be continued (docs/besu.md):
+    its genesis has py-evm's nonce and difficulty 0, its blocks difficulty 0 and no BFT mixHash."""
+    genesis, head = chain.genesis, chain.head
+    old_genesis = genesis.difficulty == 0 and genesis.nonce == PRE_BESU_GENESIS_NONCE
+    if old_genesis or (head.block_number > 0 and head.difficulty != 1):
+        raise NodeError(
+            "this datadir holds a chain made before Hubao's blocks became Besu's (difficulty 0, no BFT "
+            "mixHash): it cannot be continued; start a new datadir from genesis.json (docs/besu.md)"
+        )
+
+
 class QbftEngine(BlockProducerAPI, HeightEnvAPI):
     def __init__(self, network: PeerNetworkAPI, node_key: bytes, config: QbftConfig) -> None:
         self.network = network
@@ -80,6 +96,7 @@ class QbftEngine(BlockProducerAPI, HeightEnvAPI):
         if not isinstance(chain.rules, QbftRules):
             raise RuntimeError("consortium mode: the chain must be created with node.qbft.rules.QbftRules")
         self.rules: QbftRules = chain.rules
+        refuse_pre_besu_chain(chain)
         self.tracker = self.rules.bind(chain)
         self.signlog = SignLog(os.path.join(node.datadir, "qbft-signed.log"))
         self.locks = LockStore(os.path.join(node.datadir, "qbft-lock.rlp"), decode_block)
