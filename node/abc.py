@@ -52,6 +52,11 @@ class ConsensusRulesAPI(ABC):  # noqa: B024 (defaults are the Ethereum rules)
     def validate_header(self, header: BlockHeaderAPI, parent: BlockHeaderAPI) -> None:  # noqa: B027
         """Raise `node.errors.InvalidBlock` when the header breaks the consensus rules."""
 
+    def header_fields(self) -> dict[str, Any]:
+        """Header fields these rules fix in every block after the genesis (QBFT: Besu's difficulty 1,
+        BFT mixHash, nonce 0, zero parent beacon root); the chain builds and expects them."""
+        return {}
+
 
 @dataclass(frozen=True)
 class TxLocation:

@@ -133,16 +133,7 @@ class Chain(ChainAPI):
             for slot, value in account["storage"].items():
                 state.set_storage(address, slot, value)
         state.persist()
-        header = HeaderClass(
-            difficulty=0,
-            block_number=0,
-            gas_limit=genesis.gas_limit,
-            timestamp=genesis.timestamp,
-            extra_data=genesis.extra_data,
-            state_root=state.state_root,
-            coinbase=genesis.coinbase,
-            base_fee_per_gas=genesis.base_fee,
-        )
+        header = HeaderClass(**genesis.header_fields(state.state_root))
         block = BlockClass(header, transactions=[], uncles=[], withdrawals=[])
         self._write_block(Executed(block, (), overlay.writes, b"\0" * 32, {}))
 
@@ -249,7 +240,7 @@ class Chain(ChainAPI):
             gas_limit=self.gas_limit,
             coinbase=coinbase if coinbase is not None else self.coinbase,
             extra_data=extra_data,
-        )
+        ).copy(**self.rules.header_fields())
         executed = self._execute(header, transactions, strict=False)
         return executed.block, executed.receipts
 
@@ -306,7 +297,7 @@ class Chain(ChainAPI):
         self.rules.validate_header(header, parent)
         template = self.vm_class.create_header_from_parent(
             parent, **{name: getattr(header, name) for name in PROPOSER_FIELDS}
-        )
+        ).copy(**self.rules.header_fields())
         executed = self._execute(template, block.transactions, strict=True)
         expected = executed.block.header
         for name, _ in HeaderClass._meta.fields:

@@ -1,10 +1,13 @@
 """The consortium's genesis.json, Besu-style so the same validators could move to Besu.
 
-`config.qbft` carries Besu's QBFT settings and `extraData` the QBFT encoding of the initial
-validators; `config.hubao` carries what Besu does not know: the scaled clock and the permissioning
-contract, which is predeployed in `alloc` with the code and storage its constructor would leave.
-With a timekeeper, the movable clock (ConsortiumClock) is predeployed the same way and named in
-`config.hubao.clock` (`contract`, `timekeeper`).
+`config.qbft` carries Besu's QBFT settings under Besu's keys (a sub-second period as
+`xblockperiodmilliseconds`, the heartbeat as `xemptyblockperiodseconds`); the header fields Besu
+hashes are written out (difficulty 1, the BFT mixHash, nonce 0; London at block 0, so the base fee
+is Besu's default 1 gwei) and `extraData` is the QBFT encoding of the initial validators, so Besu
+computes the same block 0. `config.hubao` carries what Besu does not know: the scaled clock and
+the permissioning contract, which is predeployed in `alloc` with the code and storage its
+constructor would leave. With a timekeeper, the movable clock (ConsortiumClock) is predeployed the
+same way and named in `config.hubao.clock` (`contract`, `timekeeper`).
 """
 
 from __future__ import annotations
@@ -23,10 +26,10 @@ DEFAULT_BALANCE = 10**6 * 10**18
 
 @dataclass
 class QbftSettings:
-    blockperiodseconds: float = 1  # fractions allowed (0.25: four blocks a wall second)
+    blockperiodseconds: float = 1  # fractions allowed (0.25: written as xblockperiodmilliseconds 250)
     requesttimeoutseconds: int = 4
     epochlength: int = 30000
-    emptyblockperiodseconds: int = 2
+    emptyblockperiodseconds: int = 2  # written as Besu's xemptyblockperiodseconds
 
 
 @dataclass
@@ -48,9 +51,17 @@ def _hex(n: int) -> str:
     return hex(n)
 
 
-def _seconds(value: float) -> int | float:
-    """Whole seconds as an integer, as Besu writes them; a fraction stays a fraction."""
-    return int(value) if float(value).is_integer() else float(value)
+def qbft_json(settings: QbftSettings) -> dict:
+    """Besu's `config.qbft`: whole seconds as `blockperiodseconds` (a positive integer); a
+    sub-second period as Besu's `xblockperiodmilliseconds` beside `blockperiodseconds: 1`."""
+    period = float(settings.blockperiodseconds)
+    out: dict = {"blockperiodseconds": int(period) if period.is_integer() else 1}
+    if not period.is_integer():
+        out["xblockperiodmilliseconds"] = round(period * 1000)
+    out["requesttimeoutseconds"] = settings.requesttimeoutseconds
+    out["epochlength"] = settings.epochlength
+    out["xemptyblockperiodseconds"] = settings.emptyblockperiodseconds
+    return out
 
 
 def _storage_json(storage: dict[int, int]) -> dict[str, str]:
@@ -99,12 +110,7 @@ def build_genesis(spec: GenesisSpec, allowlist_code: str, clock_code: str | None
             "cancunTime": 0,
             "pragueTime": 0,
             "zeroBaseFee": False,
-            "qbft": {
-                "blockperiodseconds": _seconds(spec.qbft.blockperiodseconds),
-                "requesttimeoutseconds": spec.qbft.requesttimeoutseconds,
-                "epochlength": spec.qbft.epochlength,
-                "emptyblockperiodseconds": spec.qbft.emptyblockperiodseconds,
-            },
+            "qbft": qbft_json(spec.qbft),
             "hubao": {
                 "clock": clock,
                 "permissioning": {

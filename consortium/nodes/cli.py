@@ -122,5 +122,15 @@ def run_from_config(path: str) -> None:
 
     try:
         asyncio.run(main())
-    except OSError as exc:  # a port in use, an unreadable certificate
+    except (OSError, NodeError) as exc:  # a port in use, an unreadable certificate, a datadir it cannot use
         raise click.ClickException(f"{config.name}: {exc}") from exc
+
+
+def _add_archive_commands() -> None:
+    from consortium.nodes.archive import export_command, import_command
+
+    node.add_command(export_command)
+    node.add_command(import_command)
+
+
+_add_archive_commands()

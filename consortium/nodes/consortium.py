@@ -56,6 +56,8 @@ class ConsortiumNode(ServiceAPI):
         )
         chain = self.core.chain
         self.allowlist = Allowlist(chain, allowlist_address)
+        if self.check_nodes:  # a validator vote may only name an allowlisted node (RPC and import)
+            self.engine.node_filter = self.allowlist.is_node_allowed
         # the movable clock: its offset is read at the head now and at every new head, before the
         # engine schedules the next height (the engine's timers and proposals see the moved clock)
         self.clock_offset: ClockOffset | None = None

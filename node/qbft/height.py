@@ -1,8 +1,9 @@
-"""The QBFT state machine for one block height (Besu's QbftBlockHeightManager + QbftRound).
+"""The QBFT round state machine for one block height (Besu's QbftBlockHeightManager + QbftRound).
 
 Pure protocol logic: it never touches sockets, disks or the EVM itself. Everything with a side
-effect goes through `HeightEnvAPI` (the engine implements it), which keeps each transition
-testable with a fake environment.
+effect goes through `HeightEnvAPI` (the engine implements it), the rules a message must satisfy
+are the pure functions of `node.qbft.validation`, and round changes are counted by the
+`RoundChangeManager`; what is left here is the order of transitions:
 
 Per round r (proposer = round-robin from the previous block's proposer):
   PROPOSAL from the proposer -> every validator executes the block, then sends PREPARE(digest)
@@ -23,34 +24,19 @@ from typing import Any
 
 import rlp
 
+from node.qbft import validation as v
 from node.qbft.extradata import ExtraData, block_hash, seal_digest
-from node.qbft.keys import InvalidSignature, Signer, recover
-from node.qbft.messages import (
-    Commit,
-    Prepare,
-    Proposal,
-    RoundChange,
-    RoundChangePayload,
-    RoundId,
-)
+from node.qbft.keys import Signer
+from node.qbft.messages import Commit, Prepare, Proposal, RoundChange, RoundChangePayload, RoundId
 from node.qbft.round import PreparedCertificate, RoundState
+from node.qbft.roundchange import RoundChangeManager, best_prepared
 from node.qbft.signlog import Equivocation
+from node.qbft.validation import InvalidMessage, NotNow
 from node.qbft.validators import max_faulty, proposer_for, quorum
 
+__all__ = ["HeightEnvAPI", "HeightManager", "InvalidMessage", "NotNow"]
+
 log = logging.getLogger(__name__)
-
-
-class InvalidMessage(ValueError):
-    """A consensus message that breaks the protocol (wrong proposer, bad justification, ...)."""
-
-    punish = True  # the author is misbehaving (not merely out of step with us)
-
-
-class NotNow(InvalidMessage):
-    """A message an honest peer could send (clock skew, a head we have not reached): refuse it, but
-    do not punish the sender."""
-
-    punish = False
 
 
 class HeightEnvAPI(ABC):
@@ -107,12 +93,17 @@ class HeightManager:
         self.me = env.signer.address
         self.round = 0
         self.rounds: dict[int, RoundState] = {}
-        self.round_changes: dict[int, dict[bytes, RoundChange]] = {}
+        self.changes = RoundChangeManager(self.quorum, self.f)
         self.prepared: PreparedCertificate | None = None
         self.committed = False
         self._verified_seals: dict[int, set[bytes]] = {}
 
     # --- queries -------------------------------------------------------------------------
+
+    @property
+    def round_changes(self) -> dict[int, dict[bytes, RoundChange]]:
+        """Round changes received, by target round and author."""
+        return self.changes.by_round
 
     def proposer(self, round_: int) -> bytes:
         return proposer_for(self.validators, self.previous_proposer, round_)
@@ -127,6 +118,21 @@ class HeightManager:
         return RoundId(self.height, self.round if round_ is None else round_)
 
     # --- inputs --------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Round 0 begins (the block timer expired)."""
+        self.env.start_timer(0)
+        self._progress()
+
+    def on_block_timer_expiry(self) -> None:
+        """Round 0 begins; its proposer builds and proposes a new block."""
+        if self.committed or self.round != 0:
+            return
+        self.start()
+        if self.is_proposer(0):
+            block = self.env.create_block(0)
+            if block is not None:
+                self.propose(block)
 
     def propose(self, block: Any) -> None:
         """Round 0 (or a round without prepared block): our freshly built block."""
@@ -145,8 +151,7 @@ class HeightManager:
         r = p.rid.round
         if self.committed or r < self.round:
             return
-        if p.author != self.proposer(r):
-            raise InvalidMessage(f"proposal for round {r} not from its proposer")
+        v.check_proposer(p, self.proposer(r))
         st = self.state(r)
         block = self.env.decode_block(p.block_rlp)
         digest = block_hash(block.header)
@@ -154,15 +159,14 @@ class HeightManager:
             if st.digest != digest:
                 raise InvalidMessage(f"equivocating proposal at height {self.height} round {r}")
             return
-        if not self._justified(p, digest):
-            raise InvalidMessage(f"proposal for round {r} is not justified")
+        v.check_justified(p, digest, self.validators, self.quorum)
         self.env.check_proposed_block(block, r)
         if r > self.round:
             self._start_round(r, send_round_change=False)
         self._accept(p, block, digest)
 
     def on_prepare(self, m: Prepare) -> None:
-        self._check_author(m.signed.author)
+        v.check_author(m.signed.author, self.validators, self.height)
         r = m.signed.rid.round
         if self.committed or r < self.round:
             return
@@ -171,7 +175,7 @@ class HeightManager:
             self._progress()
 
     def on_commit(self, m: Commit) -> None:
-        self._check_author(m.signed.author)
+        v.check_author(m.signed.author, self.validators, self.height)
         r = m.signed.rid.round
         if self.committed:
             return
@@ -185,27 +189,19 @@ class HeightManager:
             self._decide_if_sealed(st)
 
     def on_round_change(self, m: RoundChange) -> None:
-        self._check_author(m.author)
-        r = m.rid.round
-        if r < 1:
+        v.check_author(m.author, self.validators, self.height)
+        if m.rid.round < 1:
             raise InvalidMessage("round change to round 0")
-        if self.committed or r < self.round:
+        if self.committed or m.rid.round < self.round:
             return
-        prepared = m.payload.prepared
-        if prepared is not None:
-            block = self.env.decode_block(m.block_rlp)
-            if block_hash(block.header) != prepared[1]:
-                raise InvalidMessage("round change's block does not match its prepared digest")
-            if not self._valid_prepares(prepared[0], prepared[1], m.prepares):
-                raise InvalidMessage("round change's prepared certificate is invalid")
-        self.round_changes.setdefault(r, {}).setdefault(m.author, m)
+        block_digest = None
+        if m.payload.prepared is not None:
+            block_digest = block_hash(self.env.decode_block(m.block_rlp).header)
+        v.check_round_change(m, block_digest, self.validators, self.quorum)
+        self.changes.add(m)
         self._check_round_changes()
 
     # --- transitions ---------------------------------------------------------------------
-
-    def _check_author(self, author: bytes) -> None:
-        if author not in self.validators:
-            raise InvalidMessage(f"0x{author.hex()} is not a validator at height {self.height}")
 
     def _start_round(self, round_: int, send_round_change: bool) -> None:
         if round_ <= self.round and round_ != 0:
@@ -219,41 +215,27 @@ class HeightManager:
             )
             msg = RoundChange(payload, rlp.encode(pc.block) if pc else None, pc.prepares if pc else ())
             self.env.send(msg)
-            self.round_changes.setdefault(round_, {})[self.me] = msg
+            self.changes.add_own(msg)
         self._check_round_changes()
         if self.round == round_:
             self._progress()
 
-    def start(self) -> None:
-        """Round 0 begins (the engine calls this when a block is due)."""
-        self.env.start_timer(0)
-        self._progress()
-
     def _check_round_changes(self) -> None:
         if self.committed:
             return
-        # f+1 validators already in higher rounds: we are behind, join the lowest such round
-        highest: dict[bytes, int] = {}
-        for r, by in self.round_changes.items():
-            if r > self.round:
-                for author in by:
-                    highest[author] = max(highest.get(author, 0), r)
-        if len(highest) >= self.f + 1:
-            target = sorted(highest.values(), reverse=True)[self.f]
-            if target > self.round:
-                self._start_round(target, send_round_change=True)
-                return
+        target = self.changes.round_to_join(self.round)
+        if target is not None:  # f+1 validators already in higher rounds: we are behind
+            self._start_round(target, send_round_change=True)
+            return
         r = self.round
-        rcs = self.round_changes.get(r, {})
         st = self.state(r)
-        ready = r > 0 and len(rcs) >= self.quorum and self.is_proposer(r)
-        if ready and not st.proposed and st.proposal is None:
-            self._propose_after_round_change(list(rcs.values()))
+        rcs = self.changes.quorum_for(r) if r > 0 else None
+        if rcs and self.is_proposer(r) and not st.proposed and st.proposal is None:
+            self._propose_after_round_change(rcs)
 
     def _propose_after_round_change(self, rcs: list[RoundChange]) -> None:
         r = self.round
-        prepared = [rc for rc in rcs if rc.payload.prepared]
-        best = max(prepared, key=lambda rc: rc.payload.prepared[0], default=None)
+        best = best_prepared(rcs)
         if best is not None:
             block = self.env.reround(self.env.decode_block(best.block_rlp), r)
             prepares = best.prepares
@@ -267,15 +249,22 @@ class HeightManager:
     def _send_proposal(self, block: Any, rcs: tuple, prepares: tuple) -> None:
         r = self.round
         digest = block_hash(block.header)
-        try:
-            self.env.guard(self.height, r, "proposal", digest)
-        except Equivocation as exc:
-            log.warning("not proposing: %s", exc)
+        if not self._guard(r, "proposal", digest):
             return
         self.state(r).proposed = True
         p = Proposal.create(self.rid(r), rlp.encode(block), self.env.signer, rcs, prepares)
         self.env.send(p)
         self._accept(p, block, digest)
+
+    def _guard(self, round_: int, kind: str, digest: bytes) -> bool:
+        """May we sign this? (never two different digests of one kind in one round, even after a
+        restart: the environment's sign log decides and records)."""
+        try:
+            self.env.guard(self.height, round_, kind, digest)
+        except Equivocation as exc:
+            log.warning("not signing the %s: %s", kind, exc)
+            return False
+        return True
 
     def _accept(self, p: Proposal, block: Any, digest: bytes) -> None:
         r = p.rid.round
@@ -285,10 +274,7 @@ class HeightManager:
         # again from here, so a big block does not turn into a round change.
         self.env.start_timer(r)
         if not st.sent_prepare:
-            try:
-                self.env.guard(self.height, r, "prepare", digest)
-            except Equivocation as exc:
-                log.warning("not preparing: %s", exc)
+            if not self._guard(r, "prepare", digest):
                 return
             st.sent_prepare = True
             prepare = Prepare.create(self.rid(r), digest, self.env.signer)
@@ -304,11 +290,7 @@ class HeightManager:
         if not st.sent_commit and len(st.matching_prepares()) >= self.quorum:
             self.prepared = PreparedCertificate(r, st.block, st.digest, tuple(st.matching_prepares()))
             self.env.lock(self.height, self.prepared)
-            try:
-                self.env.guard(self.height, r, "commit", st.digest)
-            except Equivocation as exc:
-                log.warning("not committing: %s", exc)
-            else:
+            if self._guard(r, "commit", st.digest):
                 st.sent_commit = True
                 seal = self.env.signer.sign(seal_digest(st.block.header))
                 commit = Commit.create(self.rid(r), st.digest, seal, self.env.signer)
@@ -326,6 +308,7 @@ class HeightManager:
             self.env.commit(st.block.copy(header=header))
 
     def _valid_commits(self, st: RoundState) -> list[Commit]:
+        """Commits for the round's block whose seals verify (each verified once)."""
         verified = self._verified_seals.setdefault(st.round, set())
         digest = seal_digest(st.block.header) if len(verified) < len(st.commits) else b""
         good = []
@@ -333,46 +316,9 @@ class HeightManager:
             if c.digest != st.digest:
                 continue
             if author not in verified:
-                try:
-                    ok = recover(digest, c.seal) == author
-                except InvalidSignature:
-                    ok = False
-                if not ok:
+                if not v.seal_is_valid(digest, c):
                     del st.commits[author]  # a forged seal: drop it, let the author try again
                     continue
                 verified.add(author)
             good.append(c)
         return good
-
-    # --- justification -------------------------------------------------------------------
-
-    def _valid_prepares(self, round_: int, digest: bytes, prepares: tuple[Prepare, ...]) -> bool:
-        authors = set()
-        for p in prepares:
-            s = p.signed
-            if s.rid != RoundId(self.height, round_) or p.digest != digest or s.author not in self.validators:
-                return False
-            authors.add(s.author)
-        return len(authors) >= self.quorum
-
-    def _justified(self, p: Proposal, digest: bytes) -> bool:
-        r = p.rid.round
-        if r == 0:
-            return not p.round_changes and not p.prepares
-        authors = set()
-        prepared: list[tuple[int, bytes]] = []
-        for rc in p.round_changes:
-            s = rc.signed
-            if s.rid != RoundId(self.height, r) or s.author not in self.validators or s.author in authors:
-                return False
-            authors.add(s.author)
-            if rc.prepared is not None:
-                prepared.append(rc.prepared)
-        if len(authors) < self.quorum:
-            return False
-        if not prepared:
-            return True
-        top = max(pr for pr, _ in prepared)
-        if {d for pr, d in prepared if pr == top} != {digest}:
-            return False
-        return self._valid_prepares(top, digest, p.prepares)

@@ -1,16 +1,19 @@
-"""QBFT wire messages (Besu's QBFT/1 sub-protocol layout).
+"""QBFT wire messages in Besu's QBFT/1 layout (`consensus/qbft-core` payload and message classes).
 
-Each signed payload is RLP [payload, signature]; the signature is over
-keccak(message_code || rlp(payload)), so a PREPARE can never be replayed as a COMMIT.
+A signed payload is Besu's SignedData: RLP [payload, signature], where the payload starts with the
+height and round written flat and the 65-byte signature (r || s || v, v in {0, 1}, low s) is over
+keccak(rlp([message code, payload])), so a PREPARE can never be replayed as a COMMIT.
 
-    PROPOSAL     0x12  [[[height, round], block], sig], [round-change payloads], [prepares]
-    PREPARE      0x13  [[[height, round], digest], sig]
-    COMMIT       0x14  [[[height, round], digest, seal], sig]
-    ROUND_CHANGE 0x15  [[[height, round], prepared_round_or_empty, prepared_digest_or_empty], sig],
-                       prepared block or empty, [prepares]
+    PROPOSAL     0x12  [[[height, round, block, 0x80], sig], [[round-change payloads], [prepares]]]
+    PREPARE      0x13  [[height, round, digest], sig]
+    COMMIT       0x14  [[height, round, digest, seal], sig]
+    ROUND_CHANGE 0x15  [[[height, round, [] | [prepared round, prepared digest]], sig],
+                        prepared block | [], 0x80, [prepares]]
     NEW_BLOCK    0x20  a committed, sealed block (announcement for followers; not part of QBFT)
 
-On the p2p "qbft" topic a message is one byte of code followed by the RLP.
+The 0x80 items are Besu's absent block access list (written since Besu 26.1); messages without
+them, as earlier Besu versions write them, are read too. On the p2p "qbft" topic a message is one
+byte of code followed by the RLP: Besu's devp2p sub-protocol would carry the same code and bytes.
 """
 
 from __future__ import annotations
@@ -30,14 +33,16 @@ ROUND_CHANGE = 0x15
 NEW_BLOCK = 0x20
 
 MAX_MESSAGE_BYTES = 8 * 1024 * 1024
+HALF_CURVE_ORDER = 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0
+NO_BLOCK_ACCESS_LIST = b""  # Besu's writeNull
 
 
 class MalformedMessage(ValueError):
     """Bytes that are not a well-formed, correctly signed QBFT message."""
 
 
-def _int(raw: Any) -> int:
-    if not isinstance(raw, bytes) or len(raw) > 8 or raw[:1] == b"\x00":
+def _int(raw: Any, max_bytes: int = 8) -> int:
+    if not isinstance(raw, bytes) or len(raw) > max_bytes or raw[:1] == b"\x00":
         raise MalformedMessage("expected a canonical integer")
     return int.from_bytes(raw, "big")
 
@@ -50,22 +55,15 @@ def _hash32(raw: Any) -> bytes:
 
 @dataclass(frozen=True, order=True)
 class RoundId:
+    """Besu's ConsensusRoundIdentifier: (sequence = block height, round)."""
+
     height: int
     round: int
-
-    def items(self) -> list[int]:
-        return [self.height, self.round]
-
-    @classmethod
-    def parse(cls, raw: Any) -> RoundId:
-        if not isinstance(raw, list) or len(raw) != 2:
-            raise MalformedMessage("round identifier must be [height, round]")
-        return cls(_int(raw[0]), _int(raw[1]))
 
 
 @dataclass(frozen=True)
 class Signed:
-    """A signed payload: `fields` is the payload after the round identifier."""
+    """A signed payload: `fields` is the payload after height and round (as decoded RLP items)."""
 
     code: int
     rid: RoundId
@@ -74,34 +72,37 @@ class Signed:
     author: bytes
 
     def payload_items(self) -> list[Any]:
-        return [self.rid.items(), *self.fields]
+        return [self.rid.height, self.rid.round, *self.fields]
 
     def items(self) -> list[Any]:
         return [self.payload_items(), self.signature]
 
     @staticmethod
     def digest(code: int, payload_items: list[Any]) -> bytes:
-        return keccak(bytes([code]) + rlp.encode(payload_items))
+        """Besu's QbftPayload.hashForSignature: keccak(rlp([code, payload]))."""
+        return keccak(rlp.encode([code, payload_items]))
 
     @classmethod
     def create(cls, code: int, rid: RoundId, fields: tuple[Any, ...], signer: Signer) -> Signed:
         fields = tuple(rlp.decode(rlp.encode(list(fields))))  # the form a receiver decodes (ints as bytes)
-        signature = signer.sign(cls.digest(code, [rid.items(), *fields]))
+        signature = signer.sign(cls.digest(code, [rid.height, rid.round, *fields]))
         return cls(code, rid, fields, signature, signer.address)
 
     @classmethod
-    def parse(cls, code: int, raw: Any, n_fields: int) -> Signed:
+    def parse(cls, code: int, raw: Any, n_fields: tuple[int, ...]) -> Signed:
         if not isinstance(raw, list) or len(raw) != 2 or not isinstance(raw[1], bytes):
             raise MalformedMessage("signed payload must be [payload, signature]")
         payload, signature = raw
-        if not isinstance(payload, list) or len(payload) != 1 + n_fields:
-            raise MalformedMessage(f"payload of message {code:#x} must have {1 + n_fields} items")
-        rid = RoundId.parse(payload[0])
+        if not isinstance(payload, list) or len(payload) - 2 not in n_fields:
+            raise MalformedMessage(f"payload of message {code:#x} has {len(payload)} items")
+        rid = RoundId(_int(payload[0]), _int(payload[1], 4))
+        if len(signature) != 65 or int.from_bytes(signature[32:64], "big") > HALF_CURVE_ORDER:
+            raise MalformedMessage("signature must be 65 bytes with a low s")
         try:
             author = recover(cls.digest(code, payload), signature)
         except InvalidSignature as exc:
             raise MalformedMessage(f"bad signature: {exc}") from exc
-        return cls(code, rid, tuple(payload[1:]), signature, author)
+        return cls(code, rid, tuple(payload[2:]), signature, author)
 
 
 # --- payload views -------------------------------------------------------------------------
@@ -121,7 +122,7 @@ class Prepare:
 
     @classmethod
     def parse(cls, raw: Any) -> Prepare:
-        signed = Signed.parse(PREPARE, raw, 1)
+        signed = Signed.parse(PREPARE, raw, (1,))
         _hash32(signed.fields[0])
         return cls(signed)
 
@@ -147,7 +148,7 @@ class Commit:
 
     @classmethod
     def parse(cls, raw: Any) -> Commit:
-        signed = Signed.parse(COMMIT, raw, 2)
+        signed = Signed.parse(COMMIT, raw, (2,))
         _hash32(signed.fields[0])
         if not isinstance(signed.fields[1], bytes) or len(signed.fields[1]) != 65:
             raise MalformedMessage("commit seal must be 65 bytes")
@@ -159,31 +160,31 @@ class Commit:
 
 @dataclass(frozen=True)
 class RoundChangePayload:
-    signed: Signed
+    signed: Signed  # fields: ([] or [prepared round, prepared digest],): Besu's PreparedRoundMetadata
 
     @property
     def prepared(self) -> tuple[int, bytes] | None:
         """(prepared round, prepared block hash) or None."""
-        round_raw, digest = self.signed.fields
-        if digest == b"":
+        (metadata,) = self.signed.fields
+        if not metadata:
             return None
-        return _int(round_raw), digest
+        return _int(metadata[0], 4), metadata[1]
 
     @classmethod
     def create(cls, rid: RoundId, prepared: tuple[int, bytes] | None, signer: Signer) -> RoundChangePayload:
-        fields = (b"", b"") if prepared is None else (prepared[0], prepared[1])
-        return cls(Signed.create(ROUND_CHANGE, rid, fields, signer))
+        metadata = [] if prepared is None else [prepared[0], prepared[1]]
+        return cls(Signed.create(ROUND_CHANGE, rid, (metadata,), signer))
 
     @classmethod
     def parse(cls, raw: Any) -> RoundChangePayload:
-        signed = Signed.parse(ROUND_CHANGE, raw, 2)
-        round_raw, digest = signed.fields
-        if digest != b"":
-            _hash32(digest)
-            if _int(round_raw) >= signed.rid.round:
+        signed = Signed.parse(ROUND_CHANGE, raw, (1,))
+        (metadata,) = signed.fields
+        if not isinstance(metadata, list) or len(metadata) not in (0, 2):
+            raise MalformedMessage("prepared round metadata must be [] or [round, digest]")
+        if metadata:
+            _hash32(metadata[1])
+            if _int(metadata[0], 4) >= signed.rid.round:
                 raise MalformedMessage("prepared round must be below the target round")
-        elif round_raw != b"":
-            raise MalformedMessage("prepared round without a prepared block")
         return cls(signed)
 
 
@@ -206,7 +207,7 @@ def _block(raw: Any) -> bytes:
 
 @dataclass(frozen=True)
 class Proposal:
-    signed: Signed  # fields: (block as decoded RLP structure,)
+    signed: Signed  # fields: (block as decoded RLP structure, absent block access list)
     block_rlp: bytes
     round_changes: tuple[RoundChangePayload, ...] = ()
     prepares: tuple[Prepare, ...] = ()
@@ -230,26 +231,29 @@ class Proposal:
         round_changes: tuple[RoundChangePayload, ...] = (),
         prepares: tuple[Prepare, ...] = (),
     ) -> Proposal:
-        signed = Signed.create(PROPOSAL, rid, (rlp.decode(block_rlp),), signer)
+        signed = Signed.create(PROPOSAL, rid, (rlp.decode(block_rlp), NO_BLOCK_ACCESS_LIST), signer)
         return cls(signed, block_rlp, tuple(round_changes), tuple(prepares))
 
     def encode(self) -> bytes:
-        return rlp.encode(
-            [
-                self.signed.items(),
-                [rc.signed.items() for rc in self.round_changes],
-                [p.signed.items() for p in self.prepares],
-            ]
-        )
+        justification = [
+            [rc.signed.items() for rc in self.round_changes],
+            [p.signed.items() for p in self.prepares],
+        ]
+        return rlp.encode([self.signed.items(), justification])
 
     @classmethod
     def parse(cls, raw: Any) -> Proposal:
-        if not isinstance(raw, list) or len(raw) != 3:
-            raise MalformedMessage("proposal must be [signed payload, round changes, prepares]")
-        signed = Signed.parse(PROPOSAL, raw[0], 1)
+        if not isinstance(raw, list) or len(raw) != 2:
+            raise MalformedMessage("proposal must be [signed payload, [round changes, prepares]]")
+        signed = Signed.parse(PROPOSAL, raw[0], (1, 2))
+        if len(signed.fields) == 2 and signed.fields[1] != NO_BLOCK_ACCESS_LIST:
+            raise MalformedMessage("block access lists are not supported")
         block_rlp = _block(signed.fields[0])
-        rcs = tuple(RoundChangePayload.parse(r) for r in _list(raw[1], "round changes"))
-        prepares = tuple(Prepare.parse(p) for p in _list(raw[2], "prepares"))
+        justification = raw[1]
+        if not isinstance(justification, list) or len(justification) != 2:
+            raise MalformedMessage("proposal justification must be [round changes, prepares]")
+        rcs = tuple(RoundChangePayload.parse(r) for r in _list(justification[0], "round changes"))
+        prepares = tuple(Prepare.parse(p) for p in _list(justification[1], "prepares"))
         return cls(signed, block_rlp, rcs, prepares)
 
 
@@ -274,16 +278,19 @@ class RoundChange:
         return self.payload.signed.author
 
     def encode(self) -> bytes:
-        block = rlp.decode(self.block_rlp) if self.block_rlp else b""
-        return rlp.encode([self.payload.signed.items(), block, [p.signed.items() for p in self.prepares]])
+        block = rlp.decode(self.block_rlp) if self.block_rlp else []
+        prepares = [p.signed.items() for p in self.prepares]
+        return rlp.encode([self.payload.signed.items(), block, NO_BLOCK_ACCESS_LIST, prepares])
 
     @classmethod
     def parse(cls, raw: Any) -> RoundChange:
-        if not isinstance(raw, list) or len(raw) != 3:
-            raise MalformedMessage("round change must be [signed payload, block, prepares]")
+        if not isinstance(raw, list) or len(raw) not in (3, 4):
+            raise MalformedMessage("round change must be [signed payload, block, 0x80, prepares]")
+        if len(raw) == 4 and raw[2] != NO_BLOCK_ACCESS_LIST:
+            raise MalformedMessage("block access lists are not supported")
         payload = RoundChangePayload.parse(raw[0])
-        block_rlp = None if raw[1] == b"" else _block(raw[1])
-        prepares = tuple(Prepare.parse(p) for p in _list(raw[2], "prepares"))
+        block_rlp = None if raw[1] == [] else _block(raw[1])
+        prepares = tuple(Prepare.parse(p) for p in _list(raw[-1], "prepares"))
         if (payload.prepared is None) != (block_rlp is None):
             raise MalformedMessage("a prepared round change carries its block, and only then")
         return cls(payload, block_rlp, prepares)
@@ -299,10 +306,6 @@ class NewBlock:
 
 
 Message = Proposal | Prepare | Commit | RoundChange | NewBlock
-
-
-def rid_of(message: Message) -> RoundId:
-    return message.signed.rid
 
 
 def encode(message: Message) -> bytes:

@@ -74,7 +74,13 @@ def _methods(engine: QbftEngine) -> dict[str, Any]:
     def propose_validator_vote(address: Any, add: Any) -> bool:
         if not isinstance(add, bool):
             raise RpcError(INVALID_PARAMS, "second parameter must be true (add) or false (remove)")
-        engine.votes.propose(_address(address), add)
+        recipient = _address(address)
+        if add and not engine.may_add_validator(recipient):
+            raise RpcError(
+                SERVER_ERROR,
+                f"{address} is not on the node allowlist: only an allowlisted node can become a validator",
+            )
+        engine.votes.propose(recipient, add)
         return True
 
     def discard_validator_vote(address: Any) -> bool:

@@ -10,9 +10,17 @@ from typing import Any
 
 from node.abc import ConsensusRulesAPI
 from node.errors import InvalidBlock
-from node.qbft.extradata import ExtraData, InvalidExtraData, block_hash, seal_authors
+from node.qbft.extradata import BFT_MIX_HASH, ExtraData, InvalidExtraData, block_hash, seal_authors
 from node.qbft.keys import InvalidSignature
 from node.qbft.validators import ValidatorTracker, quorum
+
+# Besu's QBFT header constants (BftBlockCreator, BftHelpers, AbstractBlockCreator's zero beacon root)
+HEADER_FIELDS = {
+    "difficulty": 1,
+    "mix_hash": BFT_MIX_HASH,
+    "nonce": b"\0" * 8,
+    "parent_beacon_block_root": b"\0" * 32,
+}
 
 
 class QbftRules(ConsensusRulesAPI):
@@ -31,6 +39,9 @@ class QbftRules(ConsensusRulesAPI):
             return block_hash(header)
         except InvalidExtraData:  # not a QBFT header: it can only be refused later, give it an identity
             return super().block_hash(header)
+
+    def header_fields(self) -> dict[str, Any]:
+        return dict(HEADER_FIELDS)
 
     def validate_header(self, header: Any, parent: Any) -> None:
         """extraData well-formed; the expected validators; built by a validator; no vote at epochs."""

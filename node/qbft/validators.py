@@ -121,8 +121,13 @@ class VoteProposer:
     def clear(self) -> None:
         self._votes.clear()
 
-    def choose(self, validators: tuple[bytes, ...]) -> tuple[bytes, bool] | None:
-        useful = [(a, add) for a, add in self._votes.items() if (a in validators) != add]
+    def choose(
+        self, validators: tuple[bytes, ...], may_add: Callable[[bytes], bool] = lambda address: True
+    ) -> tuple[bytes, bool] | None:
+        """The next vote that would change something (an add only for a node `may_add` allows)."""
+        useful = [
+            (a, add) for a, add in self._votes.items() if (a in validators) != add and (not add or may_add(a))
+        ]
         if not useful:
             return None
         self._next = (self._next + 1) % len(useful)

@@ -35,7 +35,7 @@ def header_json(header: BlockHeaderAPI, size: int | None = None) -> dict[str, An
         "stateRoot": hb(header.state_root),
         "receiptsRoot": hb(header.receipt_root),
         "miner": hb(header.coinbase),
-        "difficulty": "0x0",
+        "difficulty": hx(header.difficulty),
         "totalDifficulty": "0x0",
         "extraData": hb(header.extra_data),
         "gasLimit": hx(header.gas_limit),

@@ -74,7 +74,7 @@ def test_init_makes_the_operator_the_timekeeper_and_takes_fractional_block_perio
     book = json.loads((tmp_path / "a" / "accounts.json").read_text())
     assert genesis["config"]["hubao"]["clock"]["timekeeper"] == book["operator"]["address"]
     assert genesis["alloc"][CLOCK_KEY]["storage"][SLOT_1].endswith(book["operator"]["address"][2:].lower())
-    assert genesis["config"]["qbft"]["blockperiodseconds"] == 0.25
+    assert genesis["config"]["qbft"]["xblockperiodmilliseconds"] == 250  # Besu's sub-second key
     init_network(tmp_path / "b", 1)
     genesis = json.loads((tmp_path / "b" / "genesis.json").read_text())
     assert CLOCK_KEY not in genesis["alloc"] and "contract" not in genesis["config"]["hubao"]["clock"]

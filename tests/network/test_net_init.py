@@ -70,7 +70,7 @@ def test_init_writes_keys_certs_configs_and_genesis(tmp_path):
         "blockperiodseconds",
         "requesttimeoutseconds",
         "epochlength",
-        "emptyblockperiodseconds",
+        "xemptyblockperiodseconds",
     }
     assert genesis["config"]["hubao"]["clock"]["timescale"] == 3600
     extra = ExtraData.decode(bytes.fromhex(genesis["extraData"][2:]))

@@ -82,7 +82,7 @@ def test_extra_data_matches_besu_layout_and_hashes():
     assert block_hash(h) == block_hash(sealed) == block_hash(rerounded)
     assert seal_digest(h) == seal_digest(sealed) != seal_digest(rerounded)
     assert seal_authors(sealed) == [SIGNERS[0].address]
-    for bad in (b"", rlp.encode([b"x"]), rlp.encode([b"\0" * 31, [], [], b"", []])):
+    for bad in (b"", rlp.encode([b"x"]), rlp.encode([b"\0" * 32, [], [], b"\0\x01", []])):
         with pytest.raises(InvalidExtraData):
             ExtraData.decode(bad)
 
@@ -147,3 +147,45 @@ def test_sign_log_refuses_a_second_block_for_one_round_across_restarts(tmp_path)
     again.close()
     with pytest.raises(Equivocation):  # written after the torn line, still read back
         SignLog(path).guard(6, 0, "commit", b"\x05" * 32)
+
+
+def test_round_change_manager_counts_one_per_author_and_finds_the_round_to_join():
+    from node.qbft.roundchange import RoundChangeManager, best_prepared
+
+    def rc(i, r, prepared=None):
+        return m.RoundChange(m.RoundChangePayload.create(m.RoundId(1, r), prepared, SIGNERS[i]))
+
+    rcm = RoundChangeManager(quorum(4), 1)
+    rcm.add(rc(0, 2))
+    rcm.add(rc(0, 2, (1, b"\x01" * 32)))  # a second one from the same author does not count
+    assert rcm.round_to_join(0) is None and rcm.quorum_for(2) is None
+    rcm.add(rc(1, 4))
+    assert rcm.round_to_join(0) == 2 and rcm.round_to_join(2) is None  # f+1 = 2 are beyond us
+    rcm.add(rc(1, 2, (0, b"\x02" * 32)))
+    rcm.add(rc(2, 2, (1, b"\x03" * 32)))
+    quorum_2 = rcm.quorum_for(2)
+    assert len(quorum_2) == 3 and best_prepared(quorum_2).payload.prepared == (1, b"\x03" * 32)
+
+
+def test_future_messages_are_bounded_and_past_heights_forgotten():
+    from node.qbft import controller
+
+    future = controller.FutureMessages()
+    for height in range(2, 2 + controller.FUTURE_HEIGHTS + 3):
+        future.add(1, height, "peer", height.to_bytes(1, "big"))
+    assert future.take(5) == [("peer", b"\x05")]  # and 2..4 are forgotten
+    assert future.take(1 + controller.FUTURE_HEIGHTS) == [("peer", bytes([1 + controller.FUTURE_HEIGHTS]))]
+    assert future.take(2 + controller.FUTURE_HEIGHTS) == []  # too far ahead: never buffered
+    for _ in range(controller.FUTURE_BUFFER + 10):
+        future.add(1, 6, "peer", b"y")
+    assert len(future.take(6)) == controller.FUTURE_BUFFER
+
+
+def test_vote_proposer_leaves_out_adds_the_allowlist_refuses_but_not_drops():
+    vp = VoteProposer()
+    vp.propose(b"\x77" * 20, True)
+    vp.propose(VALIDATORS[0], False)
+    allowed = {b"\x88" * 20}
+    assert vp.choose(VALIDATORS, allowed.__contains__) == (VALIDATORS[0], False)
+    vp.discard(VALIDATORS[0])
+    assert vp.choose(VALIDATORS, allowed.__contains__) is None

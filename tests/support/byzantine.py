@@ -7,12 +7,21 @@ Attacks (any combination):
   bad_tx      as proposer, put a transaction from an account that is not allowlisted in its block
   garbage     send random bytes on the consensus topic now and then
   replay      re-send consensus messages from earlier heights
-It ignores its own sign log (a byzantine node signs whatever it likes).
+  bad_vote    (only when asked for) as proposer, vote to add a node that is not on the node allowlist
+It ignores its own sign log (a byzantine node signs whatever it likes). It is the honest engine with
+three of its rooms overridden: the sign log (`guard`), the block creator (`create_block`) and the
+message transmitter (`send`).
 """
 
 from __future__ import annotations
 
+import ast
+import contextlib
 import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import rlp
@@ -24,6 +33,8 @@ from node.qbft.extradata import ExtraData
 from node.qbft.keys import Signer
 
 ATTACKS = frozenset({"equivocate", "forge_seals", "bad_tx", "garbage", "replay"})
+OPT_IN = frozenset({"bad_vote"})
+STRANGER = bytes.fromhex("5e" * 20)  # a node no allowlist names
 
 
 class ByzantineEngine(QbftEngine):
@@ -40,7 +51,13 @@ class ByzantineEngine(QbftEngine):
         self.attacks = set(attacks)
         self.forbidden_txs = list(forbidden_txs)
         self.history: list[bytes] = []  # what it saw on the wire, for replays
-        self.sent_attacks: dict[str, int] = {a: 0 for a in ATTACKS}
+        self.sent_attacks: dict[str, int] = {a: 0 for a in ATTACKS | OPT_IN}
+        if "bad_vote" in self.attacks:
+            self.votes.propose(STRANGER, True)
+
+    async def start(self, node: Any) -> None:
+        self.node_filter = None  # a byzantine proposer ignores the node allowlist
+        await super().start(node)
 
     def guard(self, height: int, round_: int, kind: str, digest: bytes) -> None:
         return None
@@ -53,12 +70,10 @@ class ByzantineEngine(QbftEngine):
     def create_block(self, round_: int) -> Any | None:
         if "bad_tx" not in self.attacks or not self.forbidden_txs:
             return super().create_block(round_)
-        chain = self.chain
-        head = chain.head
-        validators = self.tracker.validators_for(head.block_number + 1)
-        extra = ExtraData(validators, None, round_).encode()
-        timestamp = max(int(self.node.clock.now()), head.timestamp + 1)
-        block, receipts = chain.build_block(self.forbidden_txs, timestamp, extra, coinbase=self.address)
+        extra = self.creator.extra_data(self.chain.head.block_number + 1, round_)
+        block, _ = self.chain.build_block(
+            self.forbidden_txs, self.creator.timestamp(), extra, coinbase=self.address
+        )
         if block.transactions:
             self.sent_attacks["bad_tx"] += 1
         return block
@@ -75,6 +90,9 @@ class ByzantineEngine(QbftEngine):
         if not isinstance(message, m.Proposal):
             return
         block = self.decode_block(message.block_rlp)
+        vote = ExtraData.decode(block.header.extra_data).vote
+        if vote is not None and vote.recipient == STRANGER:
+            self.sent_attacks["bad_vote"] += 1
         if "equivocate" in self.attacks:
             other, _ = self.chain.build_block(
                 [], block.header.timestamp + 1, block.header.extra_data, coinbase=self.address
@@ -130,6 +148,37 @@ def outsider_transfer(chain: Any, key: bytes) -> Any:
         "maxPriorityFeePerGas": 10**9,
     }
     return chain.decode_transaction(bytes(Account.sign_transaction(tx, key).raw_transaction))
+
+
+@contextlib.contextmanager
+def villain_process(net: Any, name: str, *args: str) -> Iterator[Callable[[], dict]]:
+    """Run node `name` of a process network (tests.support.consortium.ProxiedNet) as a byzantine
+    node with `args` (`--attacks ...`); yields a function that reads the attacks it sent so far. On
+    exit the villain is gone and the honest node runs again."""
+    net.stop(name)
+    folder = net.root / name
+    with open(folder / "byzantine.log", "ab") as log:
+        villain = subprocess.Popen(
+            [sys.executable, "-m", "tests.support.byzantine", "--config", str(folder / "node.toml"), *args],
+            cwd=Path(__file__).resolve().parents[2], stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+
+    def sent() -> dict:
+        text = (folder / "byzantine.log").read_text()
+        if "attacks so far: " not in text:
+            return {}
+        return ast.literal_eval(text.rsplit("attacks so far: ", 1)[1].splitlines()[0])
+
+    try:
+        yield sent
+    finally:
+        villain.terminate()
+        try:
+            villain.wait(20)
+        except subprocess.TimeoutExpired:
+            villain.kill()
+            villain.wait()
+        net.start(name)
 
 
 def main(argv: list[str] | None = None) -> None:

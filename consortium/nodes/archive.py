@@ -1,0 +1,79 @@
+"""`hubao node export` and `hubao node import`: a consortium chain as concatenated RLP blocks, the
+file `besu blocks import` reads (docs/besu.md). The work is `node.archive`'s; these commands only
+open the datadir or the node's config and report (registered on `hubao node` in consortium/nodes/cli.py).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from node.errors import NodeError
+
+
+@click.command("export")
+@click.option("--datadir", required=True, type=click.Path(exists=True, file_okay=False))
+@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False))
+@click.option("--from", "first", type=int, default=0, show_default=True, help="First block.")
+@click.option("--to", "last", type=int, default=None, help="Last block (default: the head).")
+def export_command(datadir: str, out_path: str, first: int, last: int | None) -> None:
+    """Write committed blocks (with their commit seals) as concatenated RLP."""
+    from node.archive import export_blocks
+    from node.storage import Store
+
+    store = Store(datadir)
+    try:
+        with open(out_path, "wb") as out:
+            count = export_blocks(store, out, first, last)
+    except NodeError as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        store.close()
+    click.echo(f"exported {count} blocks to {out_path}")
+
+
+@click.command("import")
+@click.option("--config", "config_path", required=True, type=click.Path(exists=True, dir_okay=False))
+@click.argument("chain_file", type=click.Path(exists=True, dir_okay=False))
+def import_command(config_path: str, chain_file: str) -> None:
+    """Import concatenated RLP blocks into the node's datadir, each checked as sync checks it."""
+    from consortium.network.config import load_config
+    from node.archive import import_blocks, read_blocks
+    from node.chain import Chain
+    from node.genesis import Genesis
+    from node.permissioning import ALLOWLIST_ADDRESS, Allowlist, AllowlistAccountFilter
+    from node.qbft.config import QbftConfig
+    from node.qbft.engine import decode_block, refuse_pre_besu_chain
+    from node.qbft.importer import importer_for
+    from node.qbft.rules import QbftRules
+    from node.storage import Store
+
+    try:
+        config = load_config(config_path)
+        doc = json.loads(Path(config.genesis).read_text())
+        qbft = QbftConfig.from_genesis(doc)
+        genesis = Genesis.from_json(doc)
+    except (OSError, KeyError, ValueError) as exc:
+        raise click.ClickException(f"{config_path}: {exc}") from exc
+    permissioning = doc["config"].get("hubao", {}).get("permissioning", {})
+    store = Store(str(config.datadir))
+    try:
+        chain = Chain(store, genesis, rules=QbftRules(qbft.epoch_length))
+        refuse_pre_besu_chain(chain)
+        if permissioning.get("accounts", True):
+            chain.account_filter = AllowlistAccountFilter(permissioning.get("contract", ALLOWLIST_ADDRESS))
+        importer = importer_for(chain, qbft.min_spacing)
+        if permissioning.get("nodes", True):
+            importer.node_allowed = Allowlist(
+                chain, permissioning.get("contract", ALLOWLIST_ADDRESS)
+            ).is_node_allowed
+        with open(chain_file, "rb") as stream:
+            added = import_blocks(chain, read_blocks(stream), importer.import_block, decode_block)
+        head = chain.head
+    except NodeError as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        store.close()
+    click.echo(f"imported {added} blocks: head #{head.block_number} 0x{chain.block_hash(head).hex()}")
