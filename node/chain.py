@@ -226,6 +226,10 @@ class Chain(ChainAPI):
         overlay = StateOverlay(self.store)
         return self._vm(header, overlay).state
 
+    def replay_vm(self, header: BlockHeaderAPI) -> HubaoVM:
+        """A VM on `header` over an overlay that is never committed: tracing replays blocks on it."""
+        return self._vm(header, StateOverlay(self.store))
+
     def decode_transaction(self, raw: bytes) -> SignedTransactionAPI:
         return BlockClass.transaction_builder.decode(raw)
 

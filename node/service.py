@@ -26,6 +26,7 @@ from node.rpc.filters import FilterManager
 from node.rpc.server import RpcServer
 from node.rpc.subscriptions import Subscriptions
 from node.storage import Store
+from node.trace.rpc import DebugNamespace
 from node.txpool import TxPool
 
 log = logging.getLogger("node")
@@ -63,6 +64,7 @@ class Node(NodeAPI):
         if self.dev:
             for name, fn in DevNamespace(self).methods().items():
                 self.rpc.register(name, fn)
+            self.rpc.add_namespace(DebugNamespace(self.chain))
         for namespace in producer.rpc_namespaces():
             self.rpc.add_namespace(namespace)
         self.rpc.register_ws("eth_subscribe", self.subscriptions.subscribe)
