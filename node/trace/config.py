@@ -8,15 +8,16 @@ and a sentence, never ignored. Wrong JSON types get Go's json texts, as geth's d
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from node.errors import INVALID_PARAMS, SERVER_ERROR, RpcError
 from node.trace.abc import TracerAPI
 from node.trace.call import CallTracer
 from node.trace.prestate import PrestateConfig, PrestateTracer
-from node.trace.struct import StructConfig, StructLogger
+from node.trace.struct import Budget, StructConfig, StructLogger
 
 DEFAULT_TIMEOUT = 5.0  # geth's defaultTraceTimeout
 MAX_TIMEOUT = 60.0  # the node's loop runs one trace at a time; a stranger may not hold it longer
@@ -46,9 +47,17 @@ _JSON_TYPES = {str: "string", bool: "bool", int: "number", float: "number", list
 
 @dataclass(frozen=True)
 class TraceRequest:
+    """One request's tracer factory and time: `timeout` per transaction (geth's), and at most
+    MAX_TIMEOUT for the whole request, a block trace included (it holds the node's loop)."""
+
     make: Callable[[], TracerAPI]
     timeout: float
     tx_index: int | None = None
+    started: float = field(default_factory=time.monotonic)
+
+    def deadline(self) -> float:
+        """When the next transaction's trace must stop."""
+        return min(time.monotonic() + self.timeout, self.started + MAX_TIMEOUT)
 
 
 def bad(arg: int, message: str) -> RpcError:
@@ -135,7 +144,8 @@ def parse(config: Any, arg: int, call: bool = False) -> TraceRequest:
     if limit < 0:
         raise bad(arg, "limit must not be negative")
     struct = StructConfig(limit=limit, **_options(arg, "TraceConfig", config, STRUCT_FIELDS))
-    return TraceRequest(lambda: StructLogger(struct), timeout, tx_index)
+    budget = Budget()  # shared by the struct logs of every transaction of the request
+    return TraceRequest(lambda: StructLogger(struct, budget), timeout, tx_index)
 
 
 def _tx_index(arg: int, value: Any) -> int | None:

@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from eth.constants import GAS_CALLSTIPEND, STACK_DEPTH_LIMIT
+from eth.constants import STACK_DEPTH_LIMIT
 from eth.exceptions import FullStack, Halt, InsufficientStack, OutOfGas, VMError
 from eth.vm.logic.invalid import InvalidOpcode
 
@@ -153,9 +153,8 @@ class Tracing:
 
     def _refused_call(self, comp: Any, step: Step) -> None:
         """py-evm gives a CALL's gas back without a frame when the caller lacks the value or the
-        depth limit is reached; geth charges it, enters the frame and fails it."""
-        stipend = GAS_CALLSTIPEND if step.value and step.op in (CALL, CALLCODE) else 0
-        step.cost += step.returned - stipend
+        depth limit is reached; geth charges it, enters the frame (with the stipend) and fails it."""
+        step.cost += step.returned  # what it charged: the gas given to the frame, stipend aside
         offset, size = step.args
         payload = bytes(comp._memory._bytes[offset : offset + size]) if size else b""
         deep = comp.msg.depth + 1 > STACK_DEPTH_LIMIT

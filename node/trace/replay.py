@@ -9,10 +9,9 @@ number, base fee), as geth's StateAtTransaction gives it.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import rlp
 from eth._utils.address import generate_contract_address
@@ -27,10 +26,12 @@ from node.trace.abc import TraceAborted, TracerAPI, TxInfo
 from node.trace.hooks import Tracing
 from node.vm import BlockClass
 
+if TYPE_CHECKING:
+    from node.trace.config import TraceRequest
+
 SET_CODE_TX_TYPE = 4
 SET_CODE_MAGIC = b"\x05"  # EIP-7702 authorisation signing prefix
 GAS_CAP = 50_000_000  # geth's RPCGasCap: a call's gas when it names none, and its most
-MakeTracer = Callable[[], TracerAPI]
 
 
 @dataclass
@@ -46,10 +47,10 @@ class Replay:
         receipt, _ = self.vm.apply_transaction(self.header, tx)
         self._advance(receipt)
 
-    def trace(self, tx: SignedTransactionAPI, tracer: TracerAPI, timeout: float) -> Any:
-        """Apply one transaction under `tracer`; returns the tracer's answer."""
+    def trace(self, tx: SignedTransactionAPI, tracer: TracerAPI, deadline: float) -> Any:
+        """Apply one transaction under `tracer`, stopping it at `deadline`; returns the answer."""
         state = self.vm.state
-        tracing = Tracing(tracer, time.monotonic() + timeout)
+        tracing = Tracing(tracer, deadline)
         tracer.start(self._info(tx, state), state)
         state.computation_class = tracing.computation_class(type(state).computation_class)
         receipt = None
@@ -108,32 +109,26 @@ def replay_block(chain: Chain, block: BlockAPI) -> Replay:
     return Replay(vm, header)
 
 
-def trace_transaction(chain: Chain, block: BlockAPI, index: int, make: MakeTracer, timeout: float) -> Any:
+def trace_transaction(chain: Chain, block: BlockAPI, index: int, request: TraceRequest) -> Any:
     replay = replay_block(chain, block)
     for tx in block.transactions[:index]:
         replay.run(tx)
-    return replay.trace(block.transactions[index], make(), timeout)
+    return replay.trace(block.transactions[index], request.make(), request.deadline())
 
 
-def trace_block(chain: Chain, block: BlockAPI, make: MakeTracer, timeout: float) -> list[dict]:
+def trace_block(chain: Chain, block: BlockAPI, request: TraceRequest) -> list[dict]:
     """Every transaction of the block, each with its own tracer: geth's [{txHash, result}]."""
     replay = replay_block(chain, block)
     return [
-        {"txHash": "0x" + tx.hash.hex(), "result": replay.trace(tx, make(), timeout)}
+        {"txHash": "0x" + tx.hash.hex(), "result": replay.trace(tx, request.make(), request.deadline())}
         for tx in block.transactions
     ]
 
 
-def trace_call(
-    chain: Chain,
-    call: dict,
-    block: BlockAPI,
-    tx_index: int | None,
-    make: MakeTracer,
-    timeout: float,
-) -> Any:
+def trace_call(chain: Chain, call: dict, block: BlockAPI, request: TraceRequest) -> Any:
     """geth's debug_traceCall: the call on the state after `block` (or before its transaction
     `tx_index`), in the block's own context; base fee 0 when the call pays no gas price."""
+    tx_index = request.tx_index
     if tx_index is None:
         header = block.header
         vm = chain.replay_vm(header)
@@ -153,7 +148,7 @@ def trace_call(
     context = header.copy(base_fee_per_gas=header.base_fee_per_gas if price else 0)
     call_vm = type(vm)(context, vm.chaindb, vm.chain_context, None)
     replay = Replay(call_vm, context)
-    return replay.trace(_spoof(call, call_vm.state, gas, price), make(), timeout)
+    return replay.trace(_spoof(call, call_vm.state, gas, price), request.make(), request.deadline())
 
 
 def _spoof(call: dict, state: Any, gas: int, price: int) -> SpoofTransaction:

@@ -55,7 +55,7 @@ class DebugNamespace(RpcNamespaceAPI):
         if location is None:
             raise RpcError(SERVER_ERROR, "transaction not found")
         block = self._block_by_hash(location.block_hash)
-        return trace_transaction(self.chain, block, location.index, request.make, request.timeout)
+        return trace_transaction(self.chain, block, location.index, request)
 
     def trace_call(self, call: Any, block: Any = "latest", config: Any = None) -> Any:
         request = trace_config.parse(config, 2, call=True)
@@ -63,13 +63,13 @@ class DebugNamespace(RpcNamespaceAPI):
             raise RpcError(SERVER_ERROR, "tracing on top of pending is not supported")
         target = self._block_by_number(block)
         args = params.call_object(call)
-        return trace_call(self.chain, args, target, request.tx_index, request.make, request.timeout)
+        return trace_call(self.chain, args, target, request)
 
     def trace_block_by_number(self, number: Any, config: Any = None) -> list[dict]:
         request = trace_config.parse(config, 1)
-        return trace_block(self.chain, self._block_by_number(number), request.make, request.timeout)
+        return trace_block(self.chain, self._block_by_number(number), request)
 
     def trace_block_by_hash(self, block_hash: Any, config: Any = None) -> list[dict]:
         request = trace_config.parse(config, 1)
         block = self._block_by_hash(params.hash32(block_hash, "hash"))
-        return trace_block(self.chain, block, request.make, request.timeout)
+        return trace_block(self.chain, block, request)

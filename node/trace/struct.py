@@ -16,7 +16,14 @@ from typing import Any
 from node.trace.abc import FrameEnd, Step, TraceAborted, TracerAPI, TxInfo
 from node.trace.opcodes import NAMES, SLOAD, SSTORE
 
-MAX_BYTES = 64 << 20  # a struct log this node builds at most (geth streams; we answer in one reply)
+MAX_BYTES = 64 << 20  # the struct logs one request builds at most (geth streams; we answer in one reply)
+
+
+@dataclass
+class Budget:
+    """Bytes of struct logs a request may still build, shared by a block's transactions."""
+
+    left: int = MAX_BYTES
 
 
 @dataclass(frozen=True)
@@ -39,8 +46,9 @@ def _hash(value: int) -> str:
 
 
 class StructLogger(TracerAPI):
-    def __init__(self, config: StructConfig) -> None:
+    def __init__(self, config: StructConfig, budget: Budget | None = None) -> None:
         self.config = config
+        self.budget = budget or Budget()
         self.logs: list[dict] = []
         self.size = 0
         self.storage: dict[bytes, dict[str, str]] = {}
@@ -96,10 +104,12 @@ class StructLogger(TracerAPI):
                 entry[key] = extra[key]
         if step.refund:
             entry["refund"] = step.refund
-        self.size += len(json.dumps(entry, separators=(",", ":")))
-        if self.size > MAX_BYTES:
+        size = len(json.dumps(entry, separators=(",", ":")))
+        self.size += size
+        self.budget.left -= size
+        if self.budget.left < 0:
             raise TraceAborted(
-                f"struct log larger than {MAX_BYTES >> 20} MiB: set limit, disableStack or use callTracer"
+                f"struct logs larger than {MAX_BYTES >> 20} MiB: set limit, disableStack or use callTracer"
             )
         self.logs.append(entry)
 
