@@ -111,6 +111,17 @@ class ChainAPI(ABC):
     @abstractmethod
     def get_transaction_location(self, tx_hash: bytes) -> TxLocation | None: ...
 
+    vm_class: Any
+    """The py-evm VM class blocks execute on (tracing makes headers with it)."""
+
+    @abstractmethod
+    def trie_node(self, node_hash: bytes) -> bytes | None:
+        """A state trie node by its hash (eth_getProof)."""
+
+    @abstractmethod
+    def replay_vm(self, header: BlockHeaderAPI) -> Any:
+        """A VM on `header` over state writes that are never committed (tracing replays blocks)."""
+
     @abstractmethod
     def get_revert_data(self, tx_hash: bytes) -> bytes | None:
         """The revert data a committed transaction returned at its place in its block, if it reverted."""

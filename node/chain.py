@@ -219,6 +219,14 @@ class Chain(ChainAPI):
         overlay = StateOverlay(self.store)
         return self._vm(header, overlay).state
 
+    def trie_node(self, node_hash: bytes) -> bytes | None:
+        """A state trie node by its hash, as stored (proofs are made of these)."""
+        return self.store.get("state", node_hash)
+
+    def replay_vm(self, header: BlockHeaderAPI) -> HubaoVM:
+        """A VM on `header` over an overlay that is never committed: tracing replays blocks on it."""
+        return self._vm(header, StateOverlay(self.store))
+
     def decode_transaction(self, raw: bytes) -> SignedTransactionAPI:
         return BlockClass.transaction_builder.decode(raw)
 

@@ -44,6 +44,7 @@ from node.rpc.server import RpcServer
 from node.rpc.subscriptions import Subscriptions
 from node.rpc.txpool import TxpoolNamespace
 from node.storage import Store
+from node.trace.rpc import DebugNamespace
 from node.txpool import TxPool
 
 log = logging.getLogger("node")
@@ -91,6 +92,7 @@ class NodeCore(NodeAPI, RpcBackendAPI, ServiceAPI):
             NetNamespace(self),
             Web3Namespace(),
             TxpoolNamespace(self.txpool),
+            DebugNamespace(self.chain),
         )
 
     def add_service(self, service: ServiceAPI) -> None:

@@ -12,6 +12,7 @@ from eth_utils import to_checksum_address
 from node.abc import RpcBackendAPI, RpcHandler, RpcNamespaceAPI
 from node.chain import BLOCK_CACHE
 from node.errors import EXECUTION_REVERTED, SERVER_ERROR, RpcError, TxRejected
+from node.proof import get_proof
 from node.recent import Recent
 from node.rpc import params
 from node.rpc.filters import LogCriteria, get_logs
@@ -65,6 +66,9 @@ class EthNamespace(RpcNamespaceAPI):
             "eth_getTransactionCount": self.get_transaction_count,
             "eth_getCode": self.get_code,
             "eth_getStorageAt": self.get_storage_at,
+            "eth_getProof": lambda address, keys, block=None: get_proof(
+                self.chain.trie_node, self.header(block), address, keys
+            ),
             "eth_call": self.call,
             "eth_estimateGas": self.estimate_gas,
             "eth_gasPrice": self.gas_price,

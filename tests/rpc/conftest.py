@@ -1,0 +1,26 @@
+"""A dev node process with a history to trace and prove (tests/rpc/history.py)."""
+
+from __future__ import annotations
+
+import pytest
+from web3 import Web3
+
+from tests.rpc.history import History, make_history
+from tests.support.processes import DevNode
+
+
+@pytest.fixture(scope="session")
+def node(tmp_path_factory):
+    node = DevNode.start(tmp_path_factory.mktemp("rpc") / "data")  # shared by tests/rpc
+    yield node
+    node.stop()
+
+
+@pytest.fixture(scope="session")
+def w3(node) -> Web3:
+    return Web3(Web3.HTTPProvider(node.url, request_kwargs={"timeout": 60}))
+
+
+@pytest.fixture(scope="session")
+def history(w3) -> History:
+    return make_history(w3)
