@@ -13,8 +13,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-ReadNode = Callable[[bytes], bytes | None]  # a state trie node by its hash
-
 import rlp
 from eth.abc import BlockHeaderAPI
 from eth.constants import BLANK_ROOT_HASH
@@ -23,6 +21,7 @@ from eth_hash.auto import keccak
 from node.errors import INVALID_PARAMS, SERVER_ERROR, RpcError
 from node.rpc import params
 
+ReadNode = Callable[[bytes], bytes | None]  # a state trie node by its hash
 MAX_KEYS = 1024  # geth's maxGetProofKeys
 ZERO32 = b"\0" * 32
 

@@ -52,7 +52,14 @@ def test_a_node_serving_eth_net_web3_answers_nothing_else(tmp_path):
             assert (await post(port, "net_version"))["result"] == "1337"
             assert (await post(port, "net_peerCount"))["result"] == "0x0"
             assert (await post(port, "web3_clientVersion"))["result"].startswith("hubao/")
-            for method in ("evm_mine", "anvil_mine", "txpool_status", "perm_getAdmins", "hubao_getEvidence"):
+            for method in (
+                "evm_mine",
+                "anvil_mine",
+                "txpool_status",
+                "perm_getAdmins",
+                "hubao_getEvidence",
+                "debug_traceCall",
+            ):
                 reply = await post(port, method)
                 assert reply["error"] == {
                     "code": -32601,
@@ -61,7 +68,7 @@ def test_a_node_serving_eth_net_web3_answers_nothing_else(tmp_path):
             reply = await post(port, "qbft_x")
             assert reply["error"]["message"] == "the method qbft_x does not exist/is not available"
             # registered all the same, by namespace: a listener with other settings could serve them
-            every = {"eth", "net", "web3", "txpool", "evm", "anvil", "hubao", "perm"}
+            every = {"eth", "net", "web3", "txpool", "evm", "anvil", "hubao", "perm", "debug"}
             assert set(core.rpc.namespaces) == every
             assert "eth_subscribe" in core.rpc.namespaces["eth"]
         finally:
