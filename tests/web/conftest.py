@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
-from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.support.processes import HUBAO, ROOT, free_port
@@ -95,15 +94,31 @@ def wait_for(driver, condition, timeout: float = 20, what: str = "the page"):
 
 
 def text_of(driver, css: str) -> str:
-    found = driver.find_elements(By.CSS_SELECTOR, css)
-    return found[0].text if found else ""
+    """The text of the first match, read in one script: the live region may be replaced at any time,
+    so an element found in one call may be gone by the next."""
+    return driver.execute_script(
+        "const e = document.querySelector(arguments[0]); return e ? e.innerText.trim() : ''", css
+    )
+
+
+def texts_of(driver, css: str) -> list[str]:
+    return driver.execute_script(
+        "return [...document.querySelectorAll(arguments[0])].map(e => e.innerText.trim())", css
+    )
+
+
+def count_of(driver, css: str) -> int:
+    return driver.execute_script("return document.querySelectorAll(arguments[0]).length", css)
 
 
 def screenshot(driver, name: str) -> Path:
     """The whole page, not just the window: grow the window to the page's height first."""
     SHOTS.mkdir(exist_ok=True)
-    height = driver.execute_script("return document.documentElement.scrollHeight")
-    driver.set_window_size(1360, min(max(height, 900), 6000))
+    height = min(driver.execute_script("return document.documentElement.scrollHeight"), 6000)
+    driver.set_window_size(1360, max(height, 900))
+    chrome = driver.execute_script("return window.outerHeight - window.innerHeight")
+    if chrome > 0:  # the window's own bars take part of its height
+        driver.set_window_size(1360, max(height, 900) + chrome)
     path = SHOTS / f"web-{name}.png"
     driver.save_screenshot(str(path))
     driver.set_window_size(1360, 900)

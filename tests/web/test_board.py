@@ -10,26 +10,36 @@ import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
-from tests.web.conftest import WebServer, charts_drawn, screenshot, text_of, wait_for
+from tests.web.conftest import WebServer, charts_drawn, count_of, screenshot, text_of, texts_of, wait_for
 from tests.web.world import build
 
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
+    """The dev node's world, the same on anvil, and three servers started at once (each process
+    spends seconds importing web3): the board, the same against a deployment for another chain,
+    and the board on anvil."""
     root = tmp_path_factory.mktemp("web-board")
-    w = build(root)
+    w = build(root / "dev")
+    w.anvil = build(root / "anvil", anvil=True)
     wrong = root / "other-chain.json"  # the same file, for a chain the node does not run
     wrong.write_text(json.dumps({**json.loads(w.deployment_path.read_text()), "chain_id": 4242}))
-    w.server = WebServer(["--rpc", w.node.url, "--deployment", str(w.deployment_path)], root / "web.log")
-    w.wrong = WebServer(["--rpc", w.node.url, "--deployment", str(wrong)], root / "web-wrong.log")
+    servers = {
+        "server": ["--rpc", w.node.url, "--deployment", str(w.deployment_path)],
+        "wrong": ["--rpc", w.node.url, "--deployment", str(wrong)],
+        "on_anvil": ["--rpc", w.anvil.node.url, "--deployment", str(w.anvil.deployment_path)],
+    }
+    for name, args in servers.items():
+        setattr(w, name, WebServer(args, root / f"{name}.log"))
     try:
-        w.server.wait_ready()
-        w.wrong.wait_ready()
+        for name in servers:
+            getattr(w, name).wait_ready()
         yield w
     finally:
-        w.server.stop()
-        w.wrong.stop()
+        for name in servers:
+            getattr(w, name).stop()
         w.node.stop()
+        w.anvil.node.stop()
 
 
 def open_page(browser, url: str) -> None:
@@ -39,20 +49,17 @@ def open_page(browser, url: str) -> None:
 
 def test_board_lists_the_case_under_notice(world, browser):
     open_page(browser, world.server.url + "/")
-    row = browser.find_element(By.CSS_SELECTOR, f"#notices tr[data-claim='{world.claims['bob']}']")
-    cells = [td.text for td in row.find_elements(By.TAG_NAME, "td")]
+    cells = texts_of(browser, f"#notices tr[data-claim='{world.claims['bob']}'] td")
     assert cells[0] == f"#{world.claims['bob']}"
     assert cells[1] == "Brain injury (severe) code 18" and cells[2] == "accident"
     assert cells[3] == "under 40" and cells[4] == "RMB 300.00"
     assert cells[5].startswith("0x11111111") and cells[7] == "1"  # dave's objection
-    assert (
-        len(browser.find_elements(By.CSS_SELECTOR, "#notices tbody tr")) == 1
-    )  # alice's is paid, carol's rejected
+    assert count_of(browser, "#notices tbody tr") == 1  # alice's is paid, carol's rejected
     decisions = text_of(browser, "#decisions")
     assert "rejected by the investigators" in decisions and "paid to the claimant" in decisions
     assert world.address("bob") not in browser.page_source  # never who
     # alice's payout was shared by the five others: RMB 300 + 8 % fee over 5, to the fen
-    newest = [td.text for td in browser.find_elements(By.CSS_SELECTOR, "#periods tbody tr:first-child td")]
+    newest = texts_of(browser, "#periods tbody tr:first-child td")
     assert newest[2:7] == ["5", "RMB 64.80", "1", "RMB 300.00", "RMB 24.00"]
     wait_for(browser, lambda d: charts_drawn(d) == 2, what="both charts")
     screenshot(browser, "board")
@@ -117,6 +124,19 @@ def test_a_node_that_stops_answering_is_a_message_and_the_board_comes_back(world
     world.node.launch()
     started = time.monotonic()
     wait_for(browser, lambda d: text_of(d, "#live-status") == "live", timeout=30, what="the node back")
-    wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#notices tbody tr"), what="the board again")
-    assert not browser.find_elements(By.CSS_SELECTOR, "#problem")
+    wait_for(browser, lambda d: count_of(d, "#notices tbody tr") == 1, what="the board again")
+    assert count_of(browser, "#problem") == 0
     assert world.server.alive() and time.monotonic() - started < 30
+
+
+def test_the_board_works_against_anvil(world, browser):
+    """JSON-RPC reads alone: the same pages against a node that is not ours."""
+    a, server = world.anvil, world.on_anvil
+    open_page(browser, server.url + "/")
+    assert count_of(browser, f"#notices tr[data-claim='{a.claims['bob']}']") == 1
+    wait_for(browser, lambda d: text_of(d, "#live-status") == "live", what="anvil's subscriptions")
+    mined = a.mine()
+    wait_for(browser, lambda d: text_of(d, "#head-number") == str(mined), what=f"anvil's block {mined}")
+    open_page(browser, server.url + "/member?address=" + a.address("alice"))
+    assert text_of(browser, "#member-state") == "paid out"
+    screenshot(browser, "board-anvil")

@@ -5,6 +5,7 @@ settlement code on a real dev node process, time moved with evm_increaseTime."""
 
 from __future__ import annotations
 
+import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,17 +28,37 @@ from consortium.client import (
     sign_permit,
 )
 from consortium.operator import settlement
-from tests.support.processes import DEV_ADDRESSES, DEV_KEYS, DevNode
+from tests.support.processes import DEV_ADDRESSES, DEV_KEYS, ROOT, DevNode, free_port, rpc, wait_for_rpc
 
 RULES = Rules(cover_under_40=30_000, cover_40_to_59=10_000, case_cap=100_000, year_cap=1_000_000, min_votes=2)
 PEOPLE = ("alice", "bob", "carol", "dave", "erin", "frank")
-ROOT = b"\x11" * 32  # evidence Merkle roots: what the chain keeps of the files
+EVIDENCE = b"\x11" * 32  # evidence Merkle roots: what the chain keeps of the files
 REPORT = b"\x22" * 32
+
+
+class Anvil:
+    """anvil from its npm package: a standard node that is not ours, with the same test accounts."""
+
+    def __init__(self, log: Path) -> None:
+        self.url = f"http://127.0.0.1:{free_port()}"
+        port = self.url.rsplit(":", 1)[1]
+        with log.open("w") as out:
+            self.proc = subprocess.Popen(
+                [str(ROOT / "node_modules/.bin/anvil"), "--port", port, "--silent"], stdout=out, stderr=out
+            )
+        wait_for_rpc(self.url, self.proc, timeout=30, log=log)
+
+    def rpc(self, method: str, *params):
+        return rpc(self.url, method, *params)
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(10)
 
 
 @dataclass
 class World:
-    node: DevNode
+    node: DevNode | Anvil
     deployment_path: Path
     w3: Web3
     ops: Suite  # the deployer: enroller, operator and treasurer
@@ -78,8 +99,9 @@ class World:
         settlement.settle(self.ops)
 
 
-def build(root: Path) -> World:
-    node = DevNode.start(root / "chain")
+def build(root: Path, anvil: bool = False) -> World:
+    root.mkdir(parents=True, exist_ok=True)
+    node = Anvil(root / "anvil.log") if anvil else DevNode.start(root / "chain")
     w3 = Web3(Web3.HTTPProvider(node.url))
     path = root / "deployment.json"
     deploy_suite(w3, DEV_KEYS[0], Params(RULES, Roles(investigator=DEV_ADDRESSES[1])), out=path)
@@ -93,17 +115,17 @@ def build(root: Path) -> World:
     world.settle_until(0)  # the periods of the waiting period: nothing to share
     m, inv = world.members, world.investigator.claims
     # alice: accepted after the notice, paid at the next settlement
-    world.claims["alice"] = m["alice"].claims.submit(1, False, ROOT)
+    world.claims["alice"] = m["alice"].claims.submit(1, False, EVIDENCE)
     inv.approve(world.claims["alice"], REPORT)
     world.advance(RULES.notice_period + 60)
     m["alice"].claims.finalize(world.claims["alice"])
     pool = world.ops.pool
     world.settle_until(pool.period_end(pool.open_period()) + 60)
     # carol: rejected by the investigators
-    world.claims["carol"] = m["carol"].claims.submit(5, False, ROOT)
+    world.claims["carol"] = m["carol"].claims.submit(5, False, EVIDENCE)
     inv.reject(world.claims["carol"], REPORT)
     # bob: an accident, approved, objected to by dave, approved again: under public notice now
-    world.claims["bob"] = m["bob"].claims.submit(18, True, ROOT)
+    world.claims["bob"] = m["bob"].claims.submit(18, True, EVIDENCE)
     inv.approve(world.claims["bob"], REPORT)
     m["dave"].claims.object(world.claims["bob"], b"\x33" * 32)
     inv.approve(world.claims["bob"], REPORT)
