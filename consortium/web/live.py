@@ -1,5 +1,6 @@
 """Live updates: one WebSocket to the node (`eth_subscribe` newHeads, and logs of the suite's
-contracts), relayed to every open page over the server's own `/live` WebSocket.
+contracts), relayed to every open page over the server's own `/live` WebSocket: every head, and the suite's
+logs as one message per quarter second naming the events seen (never one message per log).
 
 Each page gets a bounded queue: a page that does not keep up is dropped, never waited for, so one
 slow browser cannot hold up the others or grow the server's memory. A lost node connection is
@@ -21,6 +22,7 @@ log = logging.getLogger("hubao.web")
 MAX_PAGES = 256  # open /live connections at once
 QUEUE = 64  # messages waiting for one page before it is dropped
 RETRY = (0.2, 0.5, 1, 2)  # seconds between reconnection attempts
+COALESCE = 0.25  # seconds of logs sent to the pages as one message
 
 
 def ws_url_of(rpc: str) -> str:
@@ -40,6 +42,9 @@ class Relay:
         self.pages: dict[web.WebSocketResponse, asyncio.Queue] = {}
         self.head: dict | None = None
         self.status = {"kind": "status", "ok": False, "message": "connecting to the node"}
+        self._events: set[str] = set()
+        self._events_block = 0
+        self._flush: asyncio.TimerHandle | None = None
 
     # ---- the node side ----
 
@@ -95,14 +100,18 @@ class Relay:
         elif kind == "logs":
             topics = result.get("topics") or []
             contract, event = self.topics.get(topics[0].lower() if topics else "", ("", ""))
-            self.broadcast(
-                {
-                    "kind": "event",
-                    "contract": contract or self.addresses.get(result.get("address", "").lower(), ""),
-                    "event": event,
-                    "block": int(result["blockNumber"], 16),
-                }
-            )
+            contract = contract or self.addresses.get(result.get("address", "").lower(), "")
+            self._events.add(f"{contract}.{event}" if event else contract)
+            self._events_block = max(self._events_block, int(result["blockNumber"], 16))
+            if self._flush is None:
+                self._flush = asyncio.get_running_loop().call_later(COALESCE, self._send_events)
+
+    def _send_events(self) -> None:
+        """One message for all the logs of a moment: a collection debits thousands of members in a
+        block, and each page needs to hear only that something changed."""
+        self._flush = None
+        events, self._events = sorted(self._events), set()
+        self.broadcast({"kind": "event", "events": events, "block": self._events_block})
 
     def _set_status(self, ok: bool, message: str) -> None:
         if self.status["ok"] != ok or self.status["message"] != message:

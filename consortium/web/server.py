@@ -123,16 +123,17 @@ class Web:
             self.relay.head = {"kind": "head", **head}
         return head
 
+    async def _events(self) -> tuple[dict, list]:
+        """The head and the board's events up to it; Unavailable when the node or the suite is not there."""
+        head = await self._head()
+        refresh = self.source.events.refresh if self.source.events else (lambda number: [])
+        return head, await self.source.read(refresh, head["number"])
+
     # ---- pages ----
 
     async def board(self, request: web.Request) -> web.Response:
         try:
-            head = await self._head()
-            events = (
-                await self.source.read(self.source.events.refresh, head["number"])
-                if self.source.events
-                else []
-            )
+            head, events = await self._events()
             data = await self.source.memo(
                 "board", (len(events), head["number"]), board_reads.board, self.source.suite, events
             )
@@ -151,12 +152,7 @@ class Web:
             context["bad_input"] = str(exc)
             return self.render(request, "member", status=400, **context)
         try:
-            head = await self._head()
-            events = (
-                await self.source.read(self.source.events.refresh, head["number"])
-                if self.source.events
-                else []
-            )
+            head, events = await self._events()
             context["m"] = await self.source.read(member_reads.membership, self.source.suite, events, address)
         except Unavailable as exc:
             context["problem"] = str(exc)

@@ -5,20 +5,15 @@ open."""
 from __future__ import annotations
 
 import json
-import subprocess
 
 import pytest
 
 from consortium.network.layout import free_base_port, load_network
 from consortium.network.processes import stop_node
-from tests.support.processes import HUBAO
+from tests.support.consortium import hubao
 from tests.web.conftest import WebServer, charts_drawn, screenshot, text_of, texts_of, wait_for
 
 NAMES = ["validator-0", "validator-1", "validator-2", "validator-3"]
-
-
-def hubao(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run([*HUBAO, *args], capture_output=True, text=True, timeout=timeout)
 
 
 @pytest.fixture(scope="module")
