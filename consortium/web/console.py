@@ -134,18 +134,20 @@ class Console:
         rows = await probe_all(session, self.nodes)
         up = [r for r in rows if r["state"] == "up"]
         view = {"nodes": rows, "up": len(up), "reference": None, "chain": no_chain(), "blocks": [],
-                "charts": {}, "votes": [], "window": 0}  # fmt: skip
+                "charts": {}, "votes": [], "window": 0, "chain_problem": None}  # fmt: skip
         if not up:
             return view
         ref = max(up, key=lambda r: r["height"])
         view["reference"] = ref["name"]
-        with contextlib.suppress(RpcFailed):
+        try:
             view["chain"] = await self._chain(session, ref["url"])
             blocks = await self.blocks.update(session, ref["url"], ref["height"])
             view["blocks"] = list(reversed(blocks[-12:]))
             view["window"] = len(blocks)
             view["charts"] = charts(blocks)
             view["votes"] = self._votes(blocks)
+        except RpcFailed as exc:
+            view["chain_problem"] = f"it stopped answering ({exc}); the nodes' rows above are as probed"
         self._name_validators(view, rows)
         return view
 
