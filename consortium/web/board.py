@@ -11,7 +11,7 @@ from consortium.wallet.words import day
 from consortium.web.chain import Event
 from consortium.web.illnesses import illness_name
 
-RECENT = 40  # decisions shown
+RECENT = 25  # decisions shown
 VERDICTS = ("none", "in favour", "against", "extended", "too few votes")
 
 
@@ -92,7 +92,7 @@ def _what(e: Event) -> tuple[str, str]:
         "DisputeExtended": lambda: ("disputed", "too few votes: the review board votes once more"),
         "CaseClosedWith": lambda: (
             "jury",
-            f"review board: {VERDICTS[a['verdict']]}, {a['inFavour']} for and {a['against']} against",
+            f"review board voted {VERDICTS[a['verdict']]}: {a['inFavour']} for, {a['against']} against",
         ),
         "ClaimAccepted": lambda: ("accepted", "accepted: payout queued for the next settlement"),
         "ClaimDenied": lambda: ("rejected", f"denied ({VERDICTS[a['verdict']]})"),

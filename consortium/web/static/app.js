@@ -39,7 +39,7 @@
           animation: false,
           maintainAspectRatio: false,
           plugins: { legend: { display: false } },
-          scales: { x: { ticks: { maxTicksLimit: 8, maxRotation: 0 } }, y: { beginAtZero: true } },
+          scales: { x: { ticks: { maxTicksLimit: 8, maxRotation: 0 } }, y: { beginAtZero: spec.type === "bar" } },
         },
       }));
     }
