@@ -7,31 +7,36 @@ from __future__ import annotations
 import json
 
 import pytest
+from click.testing import CliRunner
 
+from consortium.cli import main
 from consortium.network.layout import free_base_port, load_network
 from consortium.network.processes import stop_node
-from tests.support.consortium import hubao
 from tests.web.conftest import WebServer, charts_drawn, screenshot, text_of, texts_of, wait_for
 
 NAMES = ["validator-0", "validator-1", "validator-2", "validator-3"]
+
+
+def hubao(*args: str) -> None:
+    """The `hubao net` commands in this process (the nodes are processes of their own): each
+    `hubao` process would spend seconds of the test's CPU importing web3 first."""
+    result = CliRunner().invoke(main, list(args), catch_exceptions=False)
+    assert result.exit_code == 0, result.output
 
 
 @pytest.fixture(scope="module")
 def network(tmp_path_factory):
     root = tmp_path_factory.mktemp("web-console")
     base = str(free_base_port(4))
-    init = hubao("net", "init", "--validators", "4", "--dir", str(root), "--base-port", base)
-    assert init.returncode == 0, init.stderr
+    hubao("net", "init", "--validators", "4", "--dir", str(root), "--base-port", base)
     server = WebServer(["--network", str(root)], root / "web.log")  # starts while the nodes do
-    up = hubao("net", "up", "--dir", str(root), "--json", "--timeout", "90", timeout=150)
     try:
-        assert up.returncode == 0, up.stderr
+        hubao("net", "up", "--dir", str(root), "--json", "--timeout", "90")
         server.wait_ready()
         yield root, server
     finally:
         server.stop()
-        down = hubao("net", "down", "--dir", str(root), "--json")
-        assert down.returncode == 0, down.stderr
+        hubao("net", "down", "--dir", str(root), "--json")
 
 
 def rows(browser) -> dict[str, str]:
