@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: setup build test demo lint format clean
+.PHONY: setup build browser test demo lint format clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -20,7 +20,15 @@ node_modules/.installed: package.json package-lock.json
 build: setup
 	$(PY) -m consortium.compiler
 
-test: build
+# The web pages' tests drive Debian's headless Chromium (as root: apt-get; nothing when present).
+CHROMEDRIVER := /usr/bin/chromedriver
+browser: $(CHROMEDRIVER)
+
+$(CHROMEDRIVER):
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver
+
+test: build browser
 	$(PY) -m pytest
 
 demo: build

@@ -20,6 +20,7 @@ COMMANDS = {
     "operator": "consortium.operator.cli:operator",
     "evidence": "consortium.evidence.cli:evidence",
     "simulate": "consortium.simulation.cli:simulate",
+    "web": "consortium.web.cli:web",
 }
 
 
