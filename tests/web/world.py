@@ -28,6 +28,7 @@ from consortium.client import (
     sign_permit,
 )
 from consortium.operator import settlement
+from consortium.operator.enrollment import month_start
 from tests.support.processes import DEV_ADDRESSES, DEV_KEYS, ROOT, DevNode, free_port, rpc, wait_for_rpc
 
 RULES = Rules(cover_under_40=30_000, cover_40_to_59=10_000, case_cap=100_000, year_cap=1_000_000, min_votes=2)
@@ -84,7 +85,8 @@ class World:
         self.ops.token.mint(suite.address, 20_000)
         now = self.ops.now()
         d, chain = self.ops.deployment, self.ops.tx.chain_id
-        a = Attestation(suite.address, identity_commitment(who), tier, now + 20 * 365 * DAY, now + DAY)
+        ends = month_start(now + 20 * 365 * DAY)
+        a = Attestation(suite.address, identity_commitment(who), tier, ends, now + DAY)
         signature = sign_attestation(self.ops.tx.account.key, a, chain, d.addresses["membership"])
         permit = sign_permit(
             key, suite.address, d.addresses["pool"], MAX_ALLOWANCE, 0, now + DAY, chain, d.addresses["token"]
