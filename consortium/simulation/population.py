@@ -96,6 +96,16 @@ def draw_population(config: SimConfig, keys: list[str], horizon: int, waiting: i
 
 
 @dataclass
+class Vote:
+    """A juror's committed vote on one case, kept until it is revealed."""
+
+    juror: Person
+    in_favour: bool
+    salt: bytes
+    revealed: bool = False
+
+
+@dataclass
 class ClaimPlan:
     """How one claim will go, drawn when it is filed."""
 
@@ -110,7 +120,8 @@ class ClaimPlan:
     decided: int = 0  # investigator decisions made
     objection_sent: bool = False
     dispute_sent: bool = False
-    votes: dict = field(default_factory=dict)  # juror -> (in_favour, salt, revealed)
+    votes: dict[str, Vote] = field(default_factory=dict)  # juror's address -> their vote this case
+    abstained: set[str] = field(default_factory=set)  # jurors who stayed home this round
     done: bool = False
 
     def decision(self) -> bool:

@@ -19,7 +19,8 @@ from consortium.client import Deployment, Suite, connect
 from consortium.evidence.client import EvidenceClient
 from consortium.network.layout import free_base_port
 from consortium.simulation.chain import member_rpc
-from consortium.simulation.ledger import read_chain, reconcile, rule_checks
+from consortium.simulation.chainlog import read_chain
+from consortium.simulation.ledger import reconcile, rule_checks
 from tests.support.processes import HUBAO
 
 MEMBERS = 30
