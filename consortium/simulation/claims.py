@@ -18,23 +18,28 @@ OVER = ("Accepted", "Denied", "RefusedInWaitingPeriod", "Lapsed")
 
 
 def progress_claims(world: World, wave: Wave) -> None:
-    """Every open claim one step on; the step's reviews and finalizations go with the wave."""
-    now, claims = world.now, world.staff.read.claims
-    plans = [plan for plan in world.claims.values() if not plan.done]
-    to_review, due = [], False
-    for plan, c in zip(plans, claims.claim_each([p.claim_id for p in plans]), strict=True):
-        status = claims.STATUSES[c.status]
+    """Every open claim one step on; the step's reviews and finalizations go with the wave. First
+    what the chain says of every claim (claims that are over are closed, and the claimants of
+    claims due to be finalized may lose their membership with this wave), then what is sent."""
+    now = world.now
+    open_claims = read_open_claims(world)
+    due = False
+    for plan, c, status, case in open_claims:
+        notice_over = status == "InNotice" and c.deadline <= now
+        if notice_over or (status == "Disputed" and now >= case.revealEndsAt):
+            due = True
+            wave.ending.add(plan.person.index)  # if accepted, their membership ends: paid out
+    to_review = []
+    for plan, c, status, case in open_claims:
         if status == "UnderReview":
             if now >= c.submittedAt + REVIEW_DELAY:
                 to_review.append(plan)
         elif status == "InNotice":
-            due |= under_notice(world, plan, c, wave)
+            under_notice(world, plan, c, wave)
         elif status == "Rejected":
             rejected(world, plan, c, wave)
         elif status == "Disputed":
-            due |= jury.vote(world, plan, wave)
-        else:
-            close(plan, status)
+            jury.vote(world, plan, case, wave)
     if to_review:
         world.clock.ready(stamped=False)
         decide(world, to_review, wave)
@@ -46,20 +51,32 @@ def progress_claims(world: World, wave: Wave) -> None:
         wave.staff_pending += finalizing["pending"]
 
 
-def under_notice(world: World, plan: ClaimPlan, c, wave: Wave) -> bool:
-    """Due to be finalized once the notice is over; before that, a false claim that passed review
-    may draw an objection (only if it surely lands before the notice ends)."""
+def read_open_claims(world: World) -> list[tuple]:
+    """(plan, claim, status, jury case or None) of every claim still under way; those the chain
+    says are over are closed here."""
+    claims, jury_ = world.staff.read.claims, world.staff.read.jury
+    plans = [plan for plan in world.claims.values() if not plan.done]
+    out = []
+    for plan, c in zip(plans, claims.claim_each([p.claim_id for p in plans]), strict=True):
+        status = claims.STATUSES[c.status]
+        if status in OVER:
+            close(plan, status)
+        else:
+            out.append((plan, c, status, jury_.case(plan.claim_id) if status == "Disputed" else None))
+    return out
+
+
+def under_notice(world: World, plan: ClaimPlan, c, wave: Wave) -> None:
+    """Before the notice is over, a false claim that passed review may draw an objection (only if
+    it surely lands before the notice ends)."""
     now = world.now
-    if c.deadline <= now:
-        return True
     if plan.objected and not plan.objection_sent and now + STEP <= c.deadline:
-        objector = choose_objector(world, plan)
+        objector = choose_objector(world, plan, wave)
         if objector is not None:
             evidence = Bundle.of_named([("objection.txt", f"claim {plan.claim_id} is false".encode())])
             sender = wave.batch.by(world.signers[objector.index])
             world.staff.read.claims.object(plan.claim_id, evidence.root, sender=sender, gas=GAS["object"])
             plan.objection_sent = True
-    return False
 
 
 def rejected(world: World, plan: ClaimPlan, c, wave: Wave) -> None:
@@ -97,11 +114,7 @@ def decide(world: World, plans: list[ClaimPlan], wave: Wave) -> None:
         world.stats.count([exc])
 
 
-def choose_objector(world: World, plan: ClaimPlan) -> Person | None:
-    now = world.now
-    candidates = [
-        p
-        for p in world.people
-        if p.in_plan and p is not plan.person and p.waiting_ends <= now and p.claim_id is None
-    ]
+def choose_objector(world: World, plan: ClaimPlan, wave: Wave) -> Person | None:
+    """Any member who stays active through the step (the chain refuses others' objections)."""
+    candidates = [p for p in world.people if p is not plan.person and world.active_through(p, wave)]
     return plan.rng.choice(candidates) if candidates else None

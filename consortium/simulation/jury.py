@@ -11,7 +11,7 @@ from consortium.operator import jurors as operator_jurors
 from consortium.simulation.members import GAS
 from consortium.simulation.population import ClaimPlan, Vote
 from consortium.simulation.timekeeping import STEP
-from consortium.simulation.world import Wave, World
+from consortium.simulation.world import Action, Wave, World
 
 
 def qualify_jurors(world: World) -> None:
@@ -24,29 +24,30 @@ def qualify_jurors(world: World) -> None:
     world.stats.txs += 1
 
 
-def vote(world: World, plan: ClaimPlan, wave: Wave) -> bool:
-    """One step of a disputed case; True once its votes are over and it is due to be resolved."""
-    case = world.staff.read.jury.case(plan.claim_id)
+def vote(world: World, plan: ClaimPlan, case, wave: Wave) -> None:
+    """One step of a disputed case: commits while the commit window surely stays open, reveals
+    while the reveal window does (once it is over the case is resolved with the finalizations)."""
     now = world.now
-    if now >= case.revealEndsAt:
-        return True
+    if case.extended and not plan.second_round:  # too few votes: those who stayed home may vote now
+        plan.second_round = True
+        plan.abstained.clear()
     if now + STEP <= case.commitEndsAt:
         commit_votes(world, plan, case, wave)
     elif case.commitEndsAt <= now and now + STEP <= case.revealEndsAt:
         reveal_votes(world, plan, case, wave)
-    return False
 
 
 def commit_votes(world: World, plan: ClaimPlan, case, wave: Wave) -> None:
-    """Each juror who may vote and has not: stays home (drawn by turnout) or commits a vote."""
-    now, config = world.now, world.config
+    """Each juror who may vote and has not: stays home (drawn by turnout) or commits a vote. A
+    juror past the exam delay who will not stay an active member through the step is not asked."""
+    if world.now < world.jurors_eligible_at:
+        return
+    config = world.config
     for juror in world.jurors:
         if juror.address in plan.votes or juror.address in plan.abstained:
             continue
-        if juror is plan.person or not juror.in_plan:
+        if juror is plan.person or not world.active_through(juror, wave):
             continue
-        if now < world.jurors_eligible_at or juror.waiting_ends > now:
-            continue  # not yet past the exam delay, or not yet an active member
         rng = random.Random(f"{config.seed}:vote:{plan.claim_id}:{juror.index}:{case.extended}")
         if rng.random() >= config.juror_turnout:
             plan.abstained.add(juror.address)  # stays home this round
@@ -55,17 +56,18 @@ def commit_votes(world: World, plan: ClaimPlan, case, wave: Wave) -> None:
         salt = rng.randbytes(32)
         commitment = vote_commitment(plan.claim_id, juror.address, in_favour, salt)
         sender = wave.batch.by(world.signers[juror.index])
-        world.staff.read.jury.commit_hash(plan.claim_id, commitment, sender=sender, gas=GAS["commit"])
+        ticket = world.staff.read.jury.commit_hash(
+            plan.claim_id, commitment, sender=sender, gas=GAS["commit"]
+        )
         plan.votes[juror.address] = Vote(juror, in_favour, salt)
+        wave.actions.append(Action("commit", juror, ticket, plan.claim_id))
 
 
 def reveal_votes(world: World, plan: ClaimPlan, case, wave: Wave) -> None:
     """Every committed vote not yet revealed is revealed."""
     for v in plan.votes.values():
-        if v.revealed:
+        if v.revealed or not v.committed:
             continue
         sender = wave.batch.by(world.signers[v.juror.index])
         world.staff.read.jury.reveal(plan.claim_id, v.in_favour, v.salt, sender=sender, gas=GAS["reveal"])
         v.revealed = True
-    if case.extended:  # a second round: those who stayed home may vote now
-        plan.abstained.clear()

@@ -84,9 +84,10 @@ def file_claim(world: World, p: Person, wave: Wave) -> None:
     """The member falls ill (or pretends to): evidence to the store, its root on chain. A claim
     whose landing could fall on either side of the end of the waiting period or of the cover waits
     a step."""
-    if p.claim_id is not None:
+    if p.claim_id is not None or p.cover_ends_at <= world.now:  # covered no more: ageing out
         return
-    if world.clock.unclear(p.waiting_ends) or world.clock.unclear(p.cover_ends_at):
+    unclear = world.clock.unclear(p.waiting_ends) or world.clock.unclear(p.cover_ends_at)
+    if unclear or p.address in world.collection.failed_debits:  # owing past the grace: refused
         world.agenda.schedule(world.now + STEP, "claim", p)
         return
     bundle = Bundle.of_named(
@@ -122,24 +123,29 @@ def stop_paying(world: World, p: Person, wave: Wave) -> None:
 
 
 def leave(world: World, p: Person, wave: Wave) -> None:
-    """The member exits (never with a claim under way)."""
-    if p.claim_id is not None:
+    """The member exits (never with a claim under way, nor when the operator ends their cover at
+    this step: one of the two would be refused)."""
+    if p.claim_id is not None or p.cover_ends_at <= world.now:
         return
     sender = wave.batch.by(world.signers[p.index])
     ticket = world.staff.read.membership.exit(sender=sender, gas=GAS["exit"])
     wave.actions.append(Action("exit", p, ticket))
+    wave.ending.add(p.index)
 
 
 def landed(world: World, actions: list[Action], results: list) -> None:
-    """What the members' landed transactions tell the driver (a refused one tells nothing)."""
+    """What the members' landed transactions tell the driver (a refused one tells nothing, but a
+    refused vote is not kept to be revealed)."""
     for action in actions:
         result = results[action.ticket]
         if isinstance(result, Exception):
+            if action.kind == "commit":
+                world.claims[action.claim_id].votes.pop(action.person.address, None)
             continue
-        LANDED[action.kind](world, action.person, result)
+        LANDED[action.kind](world, action.person, result, action)
 
 
-def joined(world: World, p: Person, sent) -> None:
+def joined(world: World, p: Person, sent, _action: Action) -> None:
     """Their waiting period runs from the block they joined in; what they do is scheduled from the
     step's time."""
     p.joined_at = world.now
@@ -150,7 +156,7 @@ def joined(world: World, p: Person, sent) -> None:
             world.agenda.schedule(p.joined_at + after, kind, p)
 
 
-def claim_filed(world: World, p: Person, receipt) -> None:
+def claim_filed(world: World, p: Person, receipt, _action: Action) -> None:
     """An illness claimed in the waiting period ends the membership; any other claim is planned."""
     claims = world.staff.read.claims
     event = claims.in_receipt(receipt, "ClaimSubmitted")[0]["args"]
@@ -162,8 +168,12 @@ def claim_filed(world: World, p: Person, receipt) -> None:
     world.claims[p.claim_id] = plan_claim(world.config, p.claim_id, p)
 
 
-def left(world: World, p: Person, _sent) -> None:
+def left(world: World, p: Person, _sent, _action: Action) -> None:
     p.out = "exit"
 
 
-LANDED = {"join": joined, "claim": claim_filed, "exit": left}
+def committed(world: World, p: Person, _sent, action: Action) -> None:
+    world.claims[action.claim_id].votes[p.address].committed = True
+
+
+LANDED = {"join": joined, "claim": claim_filed, "exit": left, "commit": committed}

@@ -102,6 +102,7 @@ class Vote:
     juror: Person
     in_favour: bool
     salt: bytes
+    committed: bool = False  # the commit landed
     revealed: bool = False
 
 
@@ -122,6 +123,7 @@ class ClaimPlan:
     dispute_sent: bool = False
     votes: dict[str, Vote] = field(default_factory=dict)  # juror's address -> their vote this case
     abstained: set[str] = field(default_factory=set)  # jurors who stayed home this round
+    second_round: bool = False  # the jury was extended for too few votes
     done: bool = False
 
     def decision(self) -> bool:

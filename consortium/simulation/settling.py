@@ -37,7 +37,7 @@ def close_periods(world: World) -> None:
         collect(world, [p.address for p in world.people if p.joined_at is not None and p.out != "removed"])
     if closed:
         due_at = world.staff.read.pool.period(stats.periods_closed - 1).dueAt  # the close's own clock
-        due.retry_due = due_at - world.rules.grace_period + RETRY_AFTER
+        due.retry_due = now + RETRY_AFTER  # a step after the close: inside the grace period
         due.removal_due = due_at + 1
 
 

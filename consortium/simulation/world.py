@@ -18,7 +18,7 @@ from consortium.operator import enrollment
 from consortium.simulation.chain import Batch, Key, NetworkAccounts
 from consortium.simulation.params import SimConfig
 from consortium.simulation.population import ClaimPlan, Person
-from consortium.simulation.timekeeping import Timekeeper
+from consortium.simulation.timekeeping import STEP, Timekeeper
 
 SAMPLES = 10  # failures kept in words
 
@@ -148,14 +148,29 @@ class World:
     def open_claims(self) -> list[int]:
         return [claim_id for claim_id, plan in self.claims.items() if not plan.done]
 
+    def active_through(self, p: Person, wave: Wave) -> bool:
+        """Whether the chain counts `p` an active member (past the waiting period, cover not
+        ended, in the plan) wherever in this step their transaction lands: nothing of theirs in
+        this wave may end the membership first (an exit, a claim being finalized), and neither may
+        their cover end inside the step. Jurors and objectors must be; the driver, the only one
+        who sends, knows all of it."""
+        return (
+            p.in_plan
+            and p.claim_id is None
+            and p.index not in wave.ending
+            and p.waiting_ends <= self.now
+            and p.cover_ends_at >= self.now + STEP
+        )
+
 
 @dataclass
 class Action:
     """A member's transaction in a wave whose landing changes what the driver knows."""
 
-    kind: str  # "join", "claim" or "exit"
+    kind: str  # "join", "claim", "exit" or "commit"
     person: Person
     ticket: int  # its index in the wave's batch
+    claim_id: int | None = None  # for a commit: the case voted on
 
 
 @dataclass
@@ -170,6 +185,7 @@ class Wave:
     staff_pending: list = field(default_factory=list)
     to_fund: list[str] = field(default_factory=list)
     aged: list[Person] = field(default_factory=list)
+    ending: set[int] = field(default_factory=set)  # people whose membership may end with this wave
 
     def empty(self) -> bool:
         return not (len(self.batch) or self.aged or self.to_fund or self.staff_pending)
