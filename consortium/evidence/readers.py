@@ -49,7 +49,7 @@ def investigator_keys(deployment_path: str | Path, suite) -> list[bytes]:
     keys = []
     for entry in data.get(FIELD, []):
         public_key = bytes.fromhex(entry["public_key"].removeprefix("0x"))
-        if suite.claims.has_role("INVESTIGATOR_ROLE", address_of_public_key(public_key)):
+        if suite.claims.is_investigator(address_of_public_key(public_key)):
             keys.append(public_key)
     if not keys:
         raise ReaderError(

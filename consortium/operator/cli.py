@@ -152,7 +152,7 @@ def publish_key(obj, **kw) -> None:
 
     deployment_path = kw["deployment_path"]
     suite = staff_suite(*_keyargs(kw))
-    if not suite.claims.has_role("INVESTIGATOR_ROLE", suite.address):
+    if not suite.claims.is_investigator(suite.address):
         raise PlanError(f"{suite.address} does not hold INVESTIGATOR_ROLE: its key would not be used")
     address = publish_reader(deployment_path, public_key_of(suite.tx.account.key))
     obj["out"].result(

@@ -30,7 +30,6 @@ from consortium.client import (
     identity_commitment,
     sign_attestation,
 )
-from consortium.operator.reads import read_many
 from consortium.operator.settlement import members
 from consortium.wallet.attestation import attestation_to_json
 from consortium.wallet.files import write_atomically
@@ -145,11 +144,10 @@ def enroll_many(
     day's thousands of applicants take seconds. Ages and expiry count from `now` (default: the
     chain's latest block), so a simulator stepping through days attests as of its day."""
     now = suite.now() if now is None else now
-    fns = suite.membership.contract.functions
     valid = [a for a in applicants if is_address(a.member)]
     commitments = [registry.commitment(a.national_id) for a in valid]
-    holders = read_many(suite.w3, [fns.identityHolder(c) for c in commitments])
-    statuses = read_many(suite.w3, [fns.memberOf(to_checksum_address(a.member)) for a in valid])
+    holders = suite.membership.identity_holder_each(commitments)
+    statuses = suite.membership.member_each([to_checksum_address(a.member) for a in valid])
     on_chain = iter(zip(commitments, holders, statuses, strict=True))
     results: list[dict | Ineligible] = []
     for applicant in applicants:
@@ -261,8 +259,7 @@ def age_out(suite, who: list[str] | None = None, now: int | None = None, wait: b
     in the order of `due` for the caller to await with its other transactions."""
     now = suite.now() if now is None else now
     who = members(suite) if who is None else who
-    fns = suite.membership.contract.functions
-    records = read_many(suite.w3, [fns.memberOf(m) for m in who])
+    records = suite.membership.member_each(who)
     due = [m for m, r in zip(who, records, strict=True) if r.status == IN_PLAN and r.coverEndsAt <= now]
     pending = [suite.membership.end_cover(m, gas=END_COVER_GAS, wait=False) for m in due]
     if not wait:

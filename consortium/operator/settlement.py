@@ -5,7 +5,6 @@ leavers' unused credit, remove defaulters. The treasurer mints money in."""
 from __future__ import annotations
 
 from consortium.client import Suite, Transactor
-from consortium.operator.reads import read_many
 
 COLLECT_BATCH = 100
 OWED_CHUNK = 500
@@ -43,9 +42,8 @@ def finalize_due(
     caller that tracks open claims saves reading them all)."""
     now = suite.now() if now is None else now
     ids = list(range(suite.claims.count())) if ids is None else list(ids)
-    fns = suite.claims.contract.functions
     finalize, resolve = [], []
-    for claim_id, c in zip(ids, read_many(suite.w3, [fns.claim(i) for i in ids]), strict=True):
+    for claim_id, c in zip(ids, suite.claims.claim_each(ids), strict=True):
         name = suite.claims.STATUSES[c.status]
         if name == "InNotice" and c.deadline <= now:
             finalize.append(claim_id)
@@ -115,7 +113,7 @@ def collect(suite: Suite, who: list[str] | None = None, ahead: int | None = None
         return result
     ahead = top_up(suite) if ahead is None else ahead
     result["ahead"] = ahead
-    suite.tx.estimate(suite.pool.contract.functions.collect(debtors[:1], ahead))  # a refusal surfaces here
+    suite.pool.collect(debtors[:1], ahead, estimate=True)  # a refusal surfaces here
     batches = [debtors[i : i + COLLECT_BATCH] for i in range(0, len(debtors), COLLECT_BATCH)]
     pending = [
         suite.pool.collect(b, ahead, gas=100_000 + GAS_PER_DEBIT * len(b), wait=False) for b in batches
@@ -132,9 +130,8 @@ def collect(suite: Suite, who: list[str] | None = None, ahead: int | None = None
 def refund(suite: Suite, who: list[str]) -> dict:
     """Return unused credit to members who no longer share (exited after the close, aged out, paid
     out); members still sharing, or sharing until the coming close, are left for a later run."""
-    fns = suite.pool.contract.functions
-    accounts = read_many(suite.w3, [fns.accountOf(m) for m in who])
-    credits = read_many(suite.w3, [fns.credit(m) for m in who])
+    accounts = suite.pool.account_each(who)
+    credits = suite.pool.credit_each(who)
     closed = suite.pool.open_period()
     stopped = [
         (m, c)
@@ -188,7 +185,7 @@ def settle(suite: Suite, max_payouts: int = 50) -> dict:
 
 def remove_defaulters(suite: Suite, who: list[str] | None = None) -> list[str]:
     candidates = who if who is not None else members(suite)
-    flags = read_many(suite.w3, [suite.pool.contract.functions.isDefaulter(m) for m in candidates])
+    flags = suite.pool.is_defaulter_each(candidates)
     defaulters = [m for m, flag in zip(candidates, flags, strict=True) if flag]
     for i in range(0, len(defaulters), COLLECT_BATCH):
         suite.pool.remove_defaulters(defaulters[i : i + COLLECT_BATCH])

@@ -96,6 +96,17 @@ def draw_population(config: SimConfig, keys: list[str], horizon: int, waiting: i
 
 
 @dataclass
+class Vote:
+    """A juror's committed vote on one case, kept until it is revealed."""
+
+    juror: Person
+    in_favour: bool
+    salt: bytes
+    committed: bool = False  # the commit landed
+    revealed: bool = False
+
+
+@dataclass
 class ClaimPlan:
     """How one claim will go, drawn when it is filed."""
 
@@ -110,7 +121,9 @@ class ClaimPlan:
     decided: int = 0  # investigator decisions made
     objection_sent: bool = False
     dispute_sent: bool = False
-    votes: dict = field(default_factory=dict)  # juror -> (in_favour, salt, revealed)
+    votes: dict[str, Vote] = field(default_factory=dict)  # juror's address -> their vote this case
+    abstained: set[str] = field(default_factory=set)  # jurors who stayed home this round
+    second_round: bool = False  # the jury was extended for too few votes
     done: bool = False
 
     def decision(self) -> bool:

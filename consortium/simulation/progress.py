@@ -46,13 +46,13 @@ class Live:
     def __exit__(self, *exc) -> None:
         self.progress.stop()
 
-    def tick(self, driver, now: int) -> None:
-        s = driver.stats
+    def tick(self, world, now: int) -> None:
+        s = world.stats
         self.progress.update(
             self.task,
             completed=s.periods_closed,
             date=day(now),
-            block=driver.block,
+            block=world.clock.block,
             txs=s.txs,
             members=s.joined,
             claims=s.claims,

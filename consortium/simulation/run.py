@@ -8,8 +8,9 @@ from pathlib import Path
 from consortium.client import connect
 from consortium.simulation import charts, report
 from consortium.simulation.chain import NetworkAccounts
+from consortium.simulation.chainlog import read_chain
 from consortium.simulation.driver import Driver
-from consortium.simulation.ledger import read_chain, reconcile, rule_checks
+from consortium.simulation.ledger import reconcile, rule_checks
 from consortium.simulation.params import SimConfig
 from consortium.simulation.population import check_enough
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import Counter
 
 from consortium.client import Suite
-from consortium.operator.reads import read_many
+from consortium.client.reads import read_many
 from consortium.wallet.words import day
 from consortium.web.chain import Event
 from consortium.web.illnesses import illness_name

@@ -19,7 +19,8 @@ from consortium.client import Deployment, Suite, connect
 from consortium.evidence.client import EvidenceClient
 from consortium.network.layout import free_base_port
 from consortium.simulation.chain import member_rpc
-from consortium.simulation.ledger import read_chain, reconcile, rule_checks
+from consortium.simulation.chainlog import read_chain
+from consortium.simulation.ledger import reconcile, rule_checks
 from tests.support.processes import HUBAO
 
 MEMBERS = 30
@@ -83,6 +84,38 @@ def test_same_seed_same_report(simulated, tmp_path):
 
     assert figures(second) == figures(first)
     assert sum(r["claims_submitted"] for r in first["periods"]) > 0
+
+
+# Small, busy populations: high incidence, fraud, defaults and a short waiting period, so that
+# payouts, refusals in the waiting period, objections, disputes with jury votes and removals all
+# happen; jurors then leave, are paid out or removed while cases are open.
+BUSY = [
+    ("1", ["--members", "30", "--months", "2", "--incidence", "4", "--fraud-rate", "0.4",
+           "--default-rate", "2", "--waiting-days", "30"]),
+    ("33", ["--members", "20", "--months", "2", "--incidence", "6", "--fraud-rate", "0.6",
+            "--default-rate", "3", "--waiting-days", "20", "--juror-turnout", "0.3"]),
+]  # fmt: skip
+
+
+def test_the_driver_never_sends_what_the_rules_refuse(simulated, tmp_path):
+    """Every transaction the driver sends is one the contracts accept: no juror who is no longer
+    an active member is asked to vote, no objector who is not, no claim from a member owing past
+    the grace period, no exit racing an age-out. Several seeds, each with every path taken."""
+    root, _, first = simulated
+    assert first["run"]["driver_failed"] == 0 and first["run"]["refusals"] == {}, first["run"]
+    seen = dict.fromkeys(("accepted", "refused_in_waiting", "objected", "disputed", "jury_against",
+                          "removed"), 0)  # fmt: skip
+    for year, (seed, args) in zip(range(2039, 2100, 2), BUSY, strict=False):
+        run = hubao("simulate", "--network", str(root), "--out", str(tmp_path / seed), "--json", *args,
+                    "--seed", seed, "--start", f"{year}-01-01", timeout=400)  # fmt: skip
+        assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+        report = json.loads(run.stdout)
+        assert report["run"]["driver_failed"] == 0, report["run"]["failure_samples"]
+        assert report["run"]["refusals"] == {}
+        assert report["reconciled"] and report["rules_held"]["held"]
+        for key in seen:
+            seen[key] += sum(row[key] for row in report["periods"])
+    assert all(seen.values()), seen
 
 
 def test_report_reconciles_every_fen(simulated):
