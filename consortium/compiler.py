@@ -80,6 +80,28 @@ def compile_contracts(force: bool = False) -> dict[str, dict]:
     return contracts
 
 
+def compile_source(source: str, contract: str) -> dict:
+    """{"abi": [...], "bytecode": "0x..."} of `contract` in a one-file `source` (a benchmark's or a
+    test's own small contract); wasm solc is slow to start, so results are kept in build/ under a
+    hash of the source and settings."""
+    settings = {**SETTINGS, "outputSelection": {"*": {"*": ["abi", "evm.bytecode.object"]}}}
+    key = json.dumps([contract, source, settings], sort_keys=True)
+    cache = ARTIFACTS.parent / f"single-{contract}-{hashlib.sha256(key.encode()).hexdigest()[:16]}.json"
+    if cache.exists():
+        return json.loads(cache.read_text())
+    out = solcx.compile_standard(
+        {"language": "Solidity", "sources": {f"{contract}.sol": {"content": source}}, "settings": settings},
+        solc_binary=solc_binary(),
+    )
+    unit = out["contracts"][f"{contract}.sol"][contract]
+    artifact = {"abi": unit["abi"], "bytecode": "0x" + unit["evm"]["bytecode"]["object"]}
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    tmp = cache.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(artifact))
+    tmp.replace(cache)
+    return artifact
+
+
 def load_artifacts() -> dict[str, dict]:
     """The compiled suite, compiling first if the tree changed."""
     return compile_contracts()
