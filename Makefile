@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: setup build test demo lint format bench clean
+.PHONY: setup build test test-unit demo lint format clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -22,6 +22,10 @@ build: setup
 
 test: build
 	$(PY) -m pytest
+
+# the fast, in-process tests (no node processes, no real timers): seconds, for the edit-test loop
+test-unit: build
+	$(PY) -m pytest -m "not process and not slow"
 
 demo: build
 	$(VENV)/bin/hubao demo
