@@ -23,6 +23,8 @@ class Runner:
         self.log_offsets: dict[str, int] = {}
 
     def run(self, manifest: Manifest) -> None:
+        """Each step, then restore and the invariants; prints a timeline (pytest shows it on failure)."""
+        began = time.monotonic()
         for number, step in enumerate(manifest.steps, 1):
             if step.after:
                 time.sleep(step.after)
@@ -34,8 +36,13 @@ class Runner:
                     getattr(self, f"_{step.verb}")(step)
             except Exception as exc:
                 raise AssertionError(f"{manifest.name} step {number} ({step}): {exc}") from exc
+            self._log(began, f"{number}. {step}")
         self.net.restore()
         self.invariants.check()
+        self._log(began, "restored, invariants hold")
+
+    def _log(self, began: float, what: str) -> None:
+        print(f"{time.monotonic() - began:6.1f}s  {what}  heights {self.net.heights(self.net.running())}")
 
     # -- links and a byzantine node (kill, stop, start, restart, pause, resume: Network's own) ----
     def _split(self, step: Step) -> None:

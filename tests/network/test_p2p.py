@@ -4,23 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import ssl
 
 import pytest
 
 from consortium.network.pki import create_ca, issue_node_cert
+from consortium.network.processes import free_port
 from node.p2p.identity import node_address
 from node.p2p.transport import P2PConfig, TlsPeerNetwork
 from tests.support.proxy import TcpProxy
 
 CHAIN = 4242
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Fleet:
