@@ -20,8 +20,10 @@ node_modules/.installed: package.json package-lock.json
 build: setup
 	$(PY) -m consortium.compiler
 
+# two workers, a test file each at a time (module-scoped networks stay on one worker): the process
+# tests mostly wait on block timers, so two cores run two files' waits at once (docs/testing.md)
 test: build
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2 --dist loadfile
 
 # the fast, in-process tests (no node processes, no real timers): seconds, for the edit-test loop
 test-unit: build

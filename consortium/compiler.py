@@ -74,7 +74,7 @@ def compile_contracts(force: bool = False) -> dict[str, dict]:
                 "deployed": "0x" + unit["evm"]["deployedBytecode"]["object"],
             }
     ARTIFACTS.parent.mkdir(parents=True, exist_ok=True)
-    tmp = ARTIFACTS.with_suffix(".tmp")
+    tmp = ARTIFACTS.with_suffix(f".{os.getpid()}.tmp")  # two test workers may compile at once
     tmp.write_text(json.dumps({"key": key, "contracts": contracts}))
     tmp.replace(ARTIFACTS)
     return contracts

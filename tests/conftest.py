@@ -25,6 +25,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         found = bucket(item, ignore=(GUARD,))
         if found:
             item.add_marker(found)
+    # files with process tests first, fast ones last: with xdist (`make test`: -n 2 --dist loadfile)
+    # the long waits on block timers start early and the short tests fill the gaps at the end
+    rank: dict[str, int] = {}
+    for item in items:
+        here = 0 if item.get_closest_marker("process") else 1 if item.get_closest_marker("slow") else 2
+        rank[item.path] = min(rank.get(item.path, 2), here)
+    items.sort(key=lambda item: rank[item.path])
 
 
 GUARD = "_no_process_outside_the_process_bucket"
