@@ -302,7 +302,8 @@ def test_a_node_busy_longer_than_the_idle_timeout_keeps_its_links(tmp_path):
 
     fleet = Fleet(tmp_path, 2)
     busy_loop = asyncio.new_event_loop()
-    threading.Thread(target=busy_loop.run_forever, daemon=True).start()
+    busy = threading.Thread(target=busy_loop.run_forever, daemon=True)
+    busy.start()
 
     async def main():
         a = fleet.node(0, [])
@@ -322,3 +323,6 @@ def test_a_node_busy_longer_than_the_idle_timeout_keeps_its_links(tmp_path):
         run(main())
     finally:
         busy_loop.call_soon_threadsafe(busy_loop.stop)
+        busy.join(10)
+        busy_loop.run_until_complete(asyncio.sleep(0))  # the closing transports' last callbacks
+        busy_loop.close()
