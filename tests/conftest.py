@@ -27,7 +27,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(found)
     # files with process tests first, fast ones last: with xdist (`make test`: -n 2 --dist loadfile)
     # the long waits on block timers start early and the short tests fill the gaps at the end
-    rank: dict[str, int] = {}
+    rank: dict[object, int] = {}  # test file -> its most expensive bucket
     for item in items:
         here = 0 if item.get_closest_marker("process") else 1 if item.get_closest_marker("slow") else 2
         rank[item.path] = min(rank.get(item.path, 2), here)
