@@ -14,24 +14,19 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import click
+from eth_account import Account
+from eth_utils import keccak, to_checksum_address
+from rich.console import Console
+from rich.table import Table
+from web3 import HTTPProvider, Web3
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from eth_account import Account  # noqa: E402
-from eth_utils import keccak, to_checksum_address  # noqa: E402
-from rich.console import Console  # noqa: E402
-from rich.table import Table  # noqa: E402
-from web3 import HTTPProvider, Web3  # noqa: E402
-
-from consortium.client import (  # noqa: E402
+from consortium.client import (
     DAY,
     MAX_ALLOWANCE,
     TIER_UNDER_40,
@@ -46,7 +41,10 @@ from consortium.client import (  # noqa: E402
     sign_permit,
     vote_commitment,
 )
-from consortium.operator.enrollment import month_start  # noqa: E402
+from consortium.network.processes import free_port
+from consortium.operator.enrollment import month_start
+
+ROOT = Path(__file__).resolve().parent.parent
 
 # anvil's dev accounts (the "test test ... junk" mnemonic)
 DEV_KEYS = [
@@ -65,14 +63,6 @@ BATCH = 250
 STEPS = ["join (with permit)", "claim submit", "claim approve", "claim finalize", "settle a period",
          "pay a share", "auto-debit one member", "vote commit", "vote reveal"]  # fmt: skip
 RULES = Rules(min_votes=3)
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @contextmanager
