@@ -70,6 +70,7 @@ def _reach(todo: list[Any], starters: dict[int, str], seen: set[int]) -> Iterato
         if obj is None or id(obj) in seen:
             continue
         seen.add(id(obj))
+        obj = inspect.unwrap(obj) if inspect.isfunction(obj) else obj  # through @contextmanager & co
         if id(obj) in starters:
             yield starters[id(obj)]
             continue
