@@ -50,4 +50,13 @@ def run_block(
         receipts.append(receipt)
     block = vm.set_block_transactions_and_withdrawals(block, header, included, receipts)
     block = vm.finalize_block(vm.block_postprocessing(block)).block
-    return block, tuple(receipts), reverts
+    return keep_senders(block, included), tuple(receipts), reverts
+
+
+def keep_senders(block: BlockAPI, originals: Sequence[SignedTransactionAPI]) -> BlockAPI:
+    """py-evm's block copies drop a legacy transaction's cached sender: put back the senders the
+    originals know (recovered once by the pool; an impersonated one cannot be recovered at all)."""
+    for copied, original in zip(block.transactions, originals, strict=True):
+        if "sender" in original.__dict__:
+            copied.__dict__["sender"] = original.__dict__["sender"]
+    return block

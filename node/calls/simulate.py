@@ -29,6 +29,7 @@ from node.calls.message import (
 from node.calls.overrides import BlockOverrides, StateOverrides, apply_state
 from node.calls.reverts import revert_message, vm_error_text
 from node.errors import EXECUTION_REVERTED, SERVER_ERROR, RpcError
+from node.execution import keep_senders
 from node.storage import StateOverlay
 from node.trie import ordered_trie_root
 from node.vm import BlockClass
@@ -162,8 +163,7 @@ class Simulation:
             calls.append(call)
         block = vm.set_block_transactions_and_withdrawals(block, header, txs, receipts)
         block = self._withdrawals(state, block, sim.block.withdrawals or ())
-        block = vm.finalize_block(vm.block_postprocessing(block)).block
-        block.header._hash = block.header.hash
+        block = keep_senders(vm.finalize_block(vm.block_postprocessing(block)).block, txs)
         return SimResult(block, calls)
 
     @staticmethod

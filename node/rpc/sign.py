@@ -80,6 +80,7 @@ class SignMethods:
             "eth_accounts": self.keys.addresses,
             "eth_sign": self.sign,
             "eth_signTypedData_v4": self.sign_typed_data,
+            "eth_signTypedData": self.sign_typed_data,  # web3.py's name; v1's array form is refused
         }
 
     def sign(self, address: Any, data: Any) -> str:
@@ -92,6 +93,13 @@ class SignMethods:
         who = params.address(address, "address")
         try:
             message = json.loads(typed) if isinstance(typed, str) else typed
+        except ValueError:
+            raise params.bad("invalid argument 1: typed data is a JSON object or a string of one") from None
+        if not isinstance(message, dict):
+            raise params.bad(
+                "invalid argument 1: EIP-712 typed data is an object {types, primaryType, domain, message}"
+            )
+        try:
             signable = encode_typed_data(full_message=message)
         except Exception as exc:
             raise params.bad(f"invalid argument 1: not EIP-712 typed data: {exc}") from None
