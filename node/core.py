@@ -159,4 +159,5 @@ class NodeCore(NodeAPI, RpcBackendAPI, ServiceAPI):
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+        self.chain.close()
         self.store.close()

@@ -213,6 +213,18 @@ class TxPool(TxPoolAPI):
     def get(self, tx_hash: bytes) -> SignedTransactionAPI | None:
         return self.by_hash.get(tx_hash)
 
+    def content(self) -> tuple[dict[bytes, list], dict[bytes, list]]:
+        state = self._head_state()
+        pending: dict[bytes, list] = {}
+        queued: dict[bytes, list] = {}
+        for sender, queue in self.by_sender.items():
+            nonce = state.get_nonce(sender)
+            for n in sorted(queue):
+                ready = n == nonce
+                (pending if ready else queued).setdefault(sender, []).append(queue[n])
+                nonce += ready
+        return pending, queued
+
     def nonce_of(self, sender: bytes) -> int:
         nonce = self._head_state().get_nonce(sender)
         queue = self.by_sender.get(sender, {})

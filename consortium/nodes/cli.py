@@ -11,7 +11,9 @@ import tempfile
 
 import click
 
-from node.errors import NodeError
+from node.calls.worker import GAS_CAP, CallLimits
+from node.errors import NodeError, RpcError
+from node.trace.config import parse_duration
 
 
 @click.group()
@@ -29,6 +31,22 @@ def node() -> None:
 @click.option("--datadir", type=click.Path(), help="Chain data directory (default: a temporary one).")
 @click.option("--block-time", type=float, default=0, help="Seconds between blocks (0: a block per arrival).")
 @click.option("--accounts", default=10, show_default=True, help="Number of funded dev accounts.")
+@click.option(
+    "--chain-id", type=click.IntRange(1, 2**63 - 1), default=1337, show_default=True, help="Dev chain id."
+)
+@click.option(
+    "--rpc-gas-cap",
+    type=click.IntRange(0),
+    default=GAS_CAP,
+    show_default=True,
+    help="Most gas an eth_call or eth_estimateGas may use (geth's --rpc.gascap; 0: no cap).",
+)
+@click.option(
+    "--rpc-evm-timeout",
+    default="5s",
+    show_default=True,
+    help="Longest an eth_call or eth_estimateGas may run, e.g. 5s, 500ms (geth's --rpc.evmtimeout; 0: none).",
+)
 @click.option("-v", "--verbose", is_flag=True)
 def run(
     dev: bool,
@@ -38,6 +56,9 @@ def run(
     datadir: str | None,
     block_time: float,
     accounts: int,
+    chain_id: int,
+    rpc_gas_cap: int,
+    rpc_evm_timeout: str,
     verbose: bool,
 ) -> None:
     """Run a node and serve JSON-RPC over HTTP and WebSocket on one port."""
@@ -46,12 +67,27 @@ def run(
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     logging.getLogger("eth").setLevel(logging.WARNING)
+    limits = CallLimits(rpc_gas_cap, _duration(rpc_evm_timeout))
     if config_path:
-        run_from_config(config_path)
+        run_from_config(config_path, limits)
     elif dev:
-        run_dev(host, port, datadir, block_time, accounts)
+        run_dev(host, port, datadir, block_time, accounts, chain_id, limits)
     else:
         raise click.UsageError("give --dev for a dev chain or --config FILE for a consortium node")
+
+
+def _duration(text: str) -> float:
+    """Seconds from "5s", "500ms", "1m30s" (Go's durations, as geth takes them) or a plain number."""
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    try:
+        return parse_duration(text)
+    except RpcError:
+        raise click.BadParameter(
+            f"{text!r} is not a duration such as 5s or 500ms", param_hint="--rpc-evm-timeout"
+        ) from None
 
 
 def _stop_on_signals() -> asyncio.Event:
@@ -64,14 +100,22 @@ def _stop_on_signals() -> asyncio.Event:
     return stop
 
 
-def run_dev(host: str, port: int, datadir: str | None, block_time: float, accounts: int) -> None:
+def run_dev(
+    host: str,
+    port: int,
+    datadir: str | None,
+    block_time: float,
+    accounts: int,
+    chain_id: int = 1337,
+    limits: CallLimits | None = None,
+) -> None:
     """Run a dev node until SIGTERM/SIGINT; a temporary datadir is removed afterwards."""
     from consortium.nodes.dev import DevNode
 
     temporary = datadir is None
     datadir = datadir or tempfile.mkdtemp(prefix="hubao-dev-")
     try:
-        dev_node = DevNode(datadir, accounts, block_time)
+        dev_node = DevNode(datadir, accounts, block_time, chain_id, limits)
     except NodeError as exc:
         raise click.ClickException(str(exc)) from exc
 
@@ -94,7 +138,7 @@ def run_dev(host: str, port: int, datadir: str | None, block_time: float, accoun
             shutil.rmtree(datadir, ignore_errors=True)
 
 
-def run_from_config(path: str) -> None:
+def run_from_config(path: str, limits: CallLimits | None = None) -> None:
     """Run a consortium node until SIGTERM/SIGINT. An unusable config or a busy port is one line
     and exit code 1."""
     import tomllib
@@ -114,6 +158,8 @@ def run_from_config(path: str) -> None:
 
     async def main() -> None:
         cnode = ConsortiumNode(config)
+        if limits is not None:
+            cnode.core.chain.calls.set_limits(limits)
         stop = _stop_on_signals()
         await cnode.start()
         await stop.wait()

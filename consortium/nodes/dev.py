@@ -1,27 +1,42 @@
-"""The dev node (`hubao node run --dev`): one process, chain id 1337, anvil's funded test accounts
-unlocked, blocks sealed on arrival or every `--block-time` seconds, anvil's evm_/anvil_ controls,
-and the evidence store (without replication: there are no peers)."""
+"""The dev node (`hubao node run --dev`): one process, chain id 1337 (or `--chain-id`), anvil's
+funded test accounts unlocked (eth_sendTransaction, eth_sign*, personal_sign), blocks sealed on
+arrival or every `--block-time` seconds, anvil's and hardhat's evm_/anvil_/hardhat_ controls, and
+the evidence store (without replication: there are no peers)."""
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from pathlib import Path
 
 from consortium.evidence.service import EvidenceService
+from node.calls.worker import CallLimits
 from node.clock import DevClock
 from node.core import NodeCore
-from node.genesis import DEV_BALANCE, DEV_MNEMONIC, dev_accounts, dev_genesis
+from node.genesis import DEV_BALANCE, DEV_CHAIN_ID, DEV_MNEMONIC, dev_accounts, dev_genesis
+from node.rpc.sign import Signer
 from node.sealer import DevSealer
 
 
 class DevNode:
-    def __init__(self, datadir: str | Path, accounts: int = 10, block_time: float = 0) -> None:
+    def __init__(
+        self,
+        datadir: str | Path,
+        accounts: int = 10,
+        block_time: float = 0,
+        chain_id: int = DEV_CHAIN_ID,
+        limits: CallLimits | None = None,
+    ) -> None:
         self.datadir = str(datadir)
         self.accounts = dev_accounts(accounts)
         self.clock = DevClock()
-        genesis = dev_genesis(accounts, timestamp=int(time.time()))
+        genesis = dataclasses.replace(dev_genesis(accounts, timestamp=int(time.time())), chain_id=chain_id)
         self.core = NodeCore(datadir, genesis, self.clock, unlocked=dict(self.accounts))
-        self.core.set_producer(DevSealer(self.clock, block_time))
+        if limits is not None:
+            self.core.chain.calls.set_limits(limits)
+        # the sealer impersonates by entering addresses in the very map the eth namespace signs from
+        self.core.set_producer(DevSealer(self.clock, block_time, accounts=self.core.unlocked))
+        self.core.add_service(Signer(self.core.unlocked))
         self.core.add_service(EvidenceService(datadir, self.core.chain))
 
     async def start(self, host: str, port: int) -> None:
