@@ -11,22 +11,31 @@ from consortium.evidence.service import EvidenceService
 from node.clock import DevClock
 from node.core import NodeCore
 from node.genesis import DEV_BALANCE, DEV_MNEMONIC, dev_accounts, dev_genesis
+from node.rpc.access import RpcAccess
+from node.rpc.listener import HttpLimits
 from node.sealer import DevSealer
 
 
 class DevNode:
-    def __init__(self, datadir: str | Path, accounts: int = 10, block_time: float = 0) -> None:
+    def __init__(
+        self, datadir: str | Path, accounts: int = 10, block_time: float = 0, revert_reason: bool = True
+    ) -> None:
         self.datadir = str(datadir)
         self.accounts = dev_accounts(accounts)
         self.clock = DevClock()
         genesis = dev_genesis(accounts, timestamp=int(time.time()))
-        self.core = NodeCore(datadir, genesis, self.clock, unlocked=dict(self.accounts))
+        self.core = NodeCore(
+            datadir, genesis, self.clock, unlocked=dict(self.accounts), revert_reason=revert_reason
+        )
         self.core.set_producer(DevSealer(self.clock, block_time))
         self.core.add_service(EvidenceService(datadir, self.core.chain))
 
-    async def start(self, host: str, port: int) -> None:
-        """Listen on host:port (0: any free port), then seal. A busy port raises OSError."""
-        await self.core.listen(host, port)
+    async def start(
+        self, host: str, port: int, access: RpcAccess | None = None, limits: HttpLimits | None = None
+    ) -> None:
+        """Listen on host:port (0: any free port) under `access` (default: every namespace, which
+        a loopback-only host serves without JWT), then seal. A busy port raises OSError."""
+        await self.core.listen(host, port, access, limits)
         await self.core.start()
 
     async def stop(self) -> None:
