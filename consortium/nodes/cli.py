@@ -163,7 +163,7 @@ def run_dev(settings: RpcSettings, datadir: str | None, block_time: float, accou
             shutil.rmtree(datadir, ignore_errors=True)
 
 
-def run_from_config(path: str, rpc_flags: dict) -> None:
+def run_from_config(path: str, rpc_flags: dict | None = None) -> None:
     """Run a consortium node until SIGTERM/SIGINT; flags given override node.toml [rpc]. An unusable
     config or a busy port is one line and exit code 1."""
     import dataclasses
@@ -174,7 +174,7 @@ def run_from_config(path: str, rpc_flags: dict) -> None:
 
     try:
         config = load_config(path)
-        config = dataclasses.replace(config, rpc=config.rpc.overridden(**rpc_flags))
+        config = dataclasses.replace(config, rpc=config.rpc.overridden(**(rpc_flags or {})))
         config.rpc.access()
         config.secret()
     except KeyError as exc:

@@ -140,7 +140,7 @@ class ListenerPolicy:
                 415,
                 INVALID_REQUEST,
                 f"content type {kind or 'none'!r} is not accepted: POST JSON-RPC as application/json",
-                "content-type",
+                "content type",
             )
 
     def grant(self, authorization: str | None) -> Grant:
@@ -151,7 +151,7 @@ class ListenerPolicy:
         try:
             verify(bearer(authorization) or "", self.access.jwt_secret)
         except JwtError as exc:
-            raise Refusal(401, UNAUTHORIZED, f"Unauthorized: {exc}", "jwt") from None
+            raise Refusal(401, UNAUTHORIZED, f"Unauthorized: {exc}", "bad JWT") from None
         return Grant(self.served, True)
 
 

@@ -59,10 +59,7 @@ class HttpFront:
     def refused(self, request: web.BaseRequest, refusal: Refusal) -> web.Response:
         self.refusals.warn(request.remote, refusal.kind, refusal.message)
         body = _error_body(refusal.code, refusal.message)
-        response = web.Response(status=refusal.status, body=body, content_type="application/json")
-        if refusal.status == 408:
-            response.force_close()
-        return response
+        return web.Response(status=refusal.status, body=body, content_type="application/json")
 
     @web.middleware
     async def _checks(self, request: web.Request, handler: Callable) -> web.StreamResponse:
@@ -74,7 +71,12 @@ class HttpFront:
             origin = self.policy.cors_origin(request.headers.get("Origin"))
             response = await handler(request)
         except Refusal as refusal:
-            return self.refused(request, refusal)
+            response = self.refused(request, refusal)
+            if refusal.status == 408 and request.transport is not None:  # too slow to read on from
+                await response.prepare(request)
+                await response.write_eof()
+                request.transport.close()  # after the reply is flushed; no lingering read
+            return response
         finally:
             self.listener.finished(request)
         if origin is not None and not response.prepared:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 from collections import Counter
 from dataclasses import dataclass
 
@@ -25,7 +24,7 @@ from aiohttp import web
 from node.errors import INVALID_REQUEST, LIMIT_EXCEEDED
 from node.rpc.access import OncePerClient, Refusal
 
-log = logging.getLogger("node.rpc")
+LINGER = 2.0  # seconds aiohttp may read on an unread body after answering (its default: 10)
 
 
 @dataclass(frozen=True)
@@ -134,7 +133,11 @@ class Listener:
     def __init__(self, app: web.Application, limits: HttpLimits, refusals: OncePerClient) -> None:
         self.app, self.limits, self.refusals = app, limits, refusals
         self.runner = web.AppRunner(
-            app, access_log=None, handle_signals=False, keepalive_timeout=limits.idle_timeout
+            app,
+            access_log=None,
+            handle_signals=False,
+            keepalive_timeout=limits.idle_timeout,
+            lingering_time=min(LINGER, limits.read_header_timeout),
         )
         self.guards: dict[asyncio.BaseTransport, _Guarded] = {}
         self.total = 0
