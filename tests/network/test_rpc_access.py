@@ -278,3 +278,25 @@ def test_revert_reason_follows_the_node_flag(tmp_path, flag):
         assert receipt["revertReason"] == "0x" + "00" * 31 + "2a"
     else:
         assert "revertReason" not in receipt
+
+
+def test_a_tools_evidence_upload_beyond_loopback_needs_the_jwt_secret_file(net, monkeypatch):
+    """What `hubao wallet claim submit --jwt-secret FILE` does: the client library signs the call."""
+    from consortium.client import connect
+    from consortium.evidence.bundle import Bundle
+    from consortium.evidence.client import EvidenceClient
+    from consortium.evidence.envelope import public_key_of
+    from consortium.evidence.store import EvidenceError
+
+    claimant = json.loads((net["root"] / "accounts.json").read_text())["users"][0]["privateKey"]
+    key = bytes.fromhex(claimant[2:])
+    bundle = Bundle({"diagnosis.txt": b"acute myocardial infarction"})
+    blob = bundle.seal_for([public_key_of(key)])
+    url, secret_file = net["validator"].rpc_url, net["root"] / "validator-0" / "jwt.hex"
+    monkeypatch.delenv("HUBAO_JWT_SECRET", raising=False)
+    with pytest.raises(EvidenceError, match="Unauthorized: hubao_putEvidence needs a JWT"):
+        EvidenceClient(connect(url)).put(bundle.root, blob, key)
+    assert EvidenceClient(connect(url)).get(bundle.root) == []  # reading needs none
+    EvidenceClient(connect(url, jwt_secret=secret_file)).put(bundle.root, blob, key)
+    monkeypatch.setenv("HUBAO_JWT_SECRET", str(secret_file))  # the tools that take no option
+    assert EvidenceClient(connect(url)).get(bundle.root) == [blob]
