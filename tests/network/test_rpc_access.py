@@ -300,3 +300,26 @@ def test_a_tools_evidence_upload_beyond_loopback_needs_the_jwt_secret_file(net, 
     EvidenceClient(connect(url, jwt_secret=secret_file)).put(bundle.root, blob, key)
     monkeypatch.setenv("HUBAO_JWT_SECRET", str(secret_file))  # the tools that take no option
     assert EvidenceClient(connect(url)).get(bundle.root) == [blob]
+
+
+def test_jwt_secret_files_and_rpc_settings_are_checked_before_anything_starts(net, tmp_path):
+    from click.testing import CliRunner
+
+    from consortium.cli import main
+
+    made = CliRunner().invoke(main, ["node", "jwt-secret", str(tmp_path / "jwt.hex")])
+    assert made.exit_code == 0 and (tmp_path / "jwt.hex").stat().st_mode & 0o777 == 0o600
+    assert len(read_secret(tmp_path / "jwt.hex")) == 32
+    again = CliRunner().invoke(main, ["node", "jwt-secret", str(tmp_path / "jwt.hex")])
+    assert again.exit_code == 1 and "exists already" in again.output
+    (tmp_path / "jwt.hex").chmod(0o644)
+    loose = CliRunner().invoke(main, ["node", "run", "--dev", "--rpc-jwt-secret", str(tmp_path / "jwt.hex")])
+    assert loose.exit_code == 1 and "readable by others" in loose.output
+    config = net["root"] / "member-0" / "node.toml"
+    text = config.read_text()
+    try:
+        edit_rpc(config, vhost=["typo"])
+        typo = CliRunner().invoke(main, ["node", "run", "--config", str(config)])
+        assert typo.exit_code == 1 and "[rpc] has unknown settings: vhost" in typo.output
+    finally:
+        config.write_text(text)
