@@ -202,8 +202,8 @@ class RpcServer(RpcRegistryAPI):
         metrics_handler: Callable | None = None,
     ) -> Listener:
         """Serve JSON-RPC (HTTP POST and WebSocket) on host:port under `access` (default: this
-        server's namespaces, localhost only) and `limits`; raises AccessError for settings the
-        address cannot have, OSError for a busy port."""
+        server's `apis`, Host names localhost, no CORS origin, no JWT) and `limits`; raises
+        AccessError for settings the address cannot have, OSError for a busy port."""
         from node.rpc.http import HttpFront
         from node.rpc.listener import HttpLimits, Listener
 
