@@ -76,8 +76,25 @@ class Output:
 DEFAULT_RPC = "http://127.0.0.1:8545"
 
 
+_jwt_secret: list[Path] = []  # --jwt-secret as given to this command, read by `connect`
+
+
+def _remember_jwt_secret(ctx, param, value: Path | None) -> None:
+    _jwt_secret[:] = [value] if value is not None else []
+
+
 def chain_options(fn):
-    """--rpc URL and --deployment FILE (what scripts/deploy.py wrote; env HUBAO_DEPLOYMENT)."""
+    """--rpc URL, --deployment FILE (what scripts/deploy.py wrote; env HUBAO_DEPLOYMENT) and
+    --jwt-secret FILE (the node's JWT secret, for its administrative methods; env HUBAO_JWT_SECRET)."""
+    fn = click.option(
+        "--jwt-secret",
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        envvar="HUBAO_JWT_SECRET",
+        expose_value=False,
+        callback=_remember_jwt_secret,
+        help="The node's JWT secret file: signs calls its operator keeps behind a JWT, such as "
+        "evidence uploads on a node that is not loopback-only (env HUBAO_JWT_SECRET).",
+    )(fn)
     fn = click.option(
         "--deployment",
         "deployment_path",
@@ -114,7 +131,10 @@ def connect(rpc: str, deployment_path: Path):
         raise ChainUnavailable(f"{deployment_path} is not a deployment file ({exc})") from None
     w3 = _connections.get(rpc)
     if w3 is None:  # one connection per URL per process: contract bindings are built once
-        w3 = _connections[rpc] = connect_node(rpc)
+        try:
+            w3 = _connections[rpc] = connect_node(rpc, jwt_secret=next(iter(_jwt_secret), None))
+        except (OSError, ValueError) as exc:
+            raise ChainUnavailable(f"cannot use the JWT secret: {exc}") from None
     try:
         chain_id = w3.eth.chain_id
     except Exception:

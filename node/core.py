@@ -37,8 +37,10 @@ from node.chain import Chain
 from node.genesis import Genesis
 from node.metrics import NodeMetrics
 from node.p2p.abc import PeerNetworkAPI
+from node.rpc.access import RpcAccess
 from node.rpc.eth import EthNamespace
 from node.rpc.filters import FilterManager
+from node.rpc.listener import HttpLimits, Listener
 from node.rpc.net import NetNamespace, Web3Namespace
 from node.rpc.server import RpcServer
 from node.rpc.subscriptions import Subscriptions
@@ -81,7 +83,7 @@ class NodeCore(NodeAPI, RpcBackendAPI, ServiceAPI):
         self.txpool.on_new_tx.append(self.subscriptions.on_pending)
         self.txpool.on_new_tx.append(lambda tx: self.metrics.pool_size.set(len(self.txpool)))
         self.metrics.height.set(self.chain.head.block_number)
-        self._runner: web.AppRunner | None = None
+        self._listener: Listener | None = None
         self.add_service(self)
 
     # -- assembly ------------------------------------------------------------------------------
@@ -128,19 +130,13 @@ class NodeCore(NodeAPI, RpcBackendAPI, ServiceAPI):
         self.metrics.pool_size.set(len(self.txpool))
         return web.Response(body=self.metrics.render(), headers={"Content-Type": self.metrics.content_type})
 
-    async def listen(self, host: str, port: int) -> int:
-        """Serve JSON-RPC (HTTP POST and WebSocket) and /metrics on host:port (0: any free port)."""
-        app = self.rpc.make_app(metrics_handler=self._metrics)
-        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, host, port, reuse_address=True)
-        try:
-            await site.start()
-        except OSError:
-            await self._runner.cleanup()
-            self._runner = None
-            raise
-        self.port = site._server.sockets[0].getsockname()[1]
+    async def listen(
+        self, host: str, port: int, access: RpcAccess | None = None, limits: HttpLimits | None = None
+    ) -> int:
+        """Serve JSON-RPC (HTTP POST and WebSocket) and /metrics on host:port (0: any free port),
+        under `access` (node/rpc/access.py; default: the core's `apis`) and `limits`."""
+        self._listener = await self.rpc.listen(host, port, access, limits, metrics_handler=self._metrics)
+        self.port = self._listener.port
         log.info(
             "node serving JSON-RPC on http://%s:%d (head #%d)", host, self.port, self.chain.head.block_number
         )
@@ -156,8 +152,8 @@ class NodeCore(NodeAPI, RpcBackendAPI, ServiceAPI):
         """Stop the producer and the listener, then close the storage."""
         if self.producer is not None:
             await self.producer.stop()
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
+        if self._listener is not None:
+            await self._listener.stop()
+            self._listener = None
         self.chain.close()
         self.store.close()

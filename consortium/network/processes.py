@@ -16,9 +16,12 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
+from consortium.client.jwt import authorization
+from consortium.network.config import JWT_SECRET_FILE
 from consortium.network.layout import NodeEntry
 
 PID_FILE = "node.pid"
@@ -124,19 +127,50 @@ def _reap(pid: int) -> bool:
     return not _not_zombie(pid)
 
 
-def rpc(url: str, method: str, params: list | None = None, timeout: float = 3.0):
-    """One JSON-RPC call; raises on transport errors and on an error reply."""
+def rpc(url: str, method: str, params: list | None = None, timeout: float = 3.0, jwt: bytes | None = None):
+    """One JSON-RPC call (signed with a JWT from `jwt`, the node's secret, when given); raises on
+    transport errors and on an error reply, with the node's words for a refusal."""
     body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params or []}).encode()
-    request = urllib.request.Request(url, body, {"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=timeout) as response:
-        reply = json.loads(response.read())
+    headers = {"Content-Type": "application/json"}
+    if jwt is not None:
+        headers["Authorization"] = authorization(jwt)
+    request = urllib.request.Request(url, body, headers)
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            reply = json.loads(response.read())
+    except urllib.error.HTTPError as exc:  # a refusal (401, 403, ...) carries a JSON-RPC error
+        try:
+            reply = json.loads(exc.read())
+        except ValueError:
+            raise RuntimeError(f"{method}: HTTP {exc.code} {exc.reason}") from None
     if "error" in reply:
         raise RuntimeError(f"{method}: {reply['error'].get('message')}")
     return reply["result"]
 
 
+def node_secret(root: Path, entry: NodeEntry) -> bytes | None:
+    """The node's JWT secret, when its folder is on this machine (`hubao net init`)."""
+    from node.rpc.jwt import JwtError, load_secret
+
+    path = root / entry.folder / JWT_SECRET_FILE
+    try:
+        return load_secret(path) if path.exists() else None
+    except JwtError:
+        return None
+
+
+def _optional(url: str, method: str, jwt: bytes | None):
+    """A call a node may not serve to us (its operator did not open it): None then."""
+    try:
+        return rpc(url, method, jwt=jwt)
+    except RuntimeError:
+        return None
+
+
 def node_status(root: Path, entry: NodeEntry) -> dict:
-    """What `hubao net status` shows for one node (fields are None when the node does not answer)."""
+    """What `hubao net status` shows for one node (fields are None when the node does not answer,
+    or does not serve the call: peers, round and pool need admin and txpool, with its JWT beyond
+    loopback)."""
     status = {
         "name": entry.name,
         "role": entry.role,
@@ -151,14 +185,15 @@ def node_status(root: Path, entry: NodeEntry) -> dict:
         "pool": None,
         "error": None,
     }
+    url, jwt = entry.rpc_url, node_secret(root, entry)
     try:
-        info = rpc(entry.rpc_url, "admin_nodeInfo")
-        head = rpc(entry.rpc_url, "eth_getBlockByNumber", ["latest", False])
+        head = rpc(url, "eth_getBlockByNumber", ["latest", False])
+        status.update(height=int(head["number"], 16), head=head["hash"])
+        status["peers"] = int(rpc(url, "net_peerCount"), 16)
+        info = _optional(url, "admin_nodeInfo", jwt) or {}
+        pool = _optional(url, "txpool_status", jwt)
         status.update(
-            height=int(head["number"], 16),
-            head=head["hash"],
-            peers=len(rpc(entry.rpc_url, "admin_peers")),
-            pool=sum(int(v, 16) for v in rpc(entry.rpc_url, "txpool_status").values()),
+            pool=None if pool is None else sum(int(v, 16) for v in pool.values()),
             round=info.get("round"),
             validator=info.get("validator"),
         )

@@ -53,6 +53,7 @@ class ConsortiumNode(ServiceAPI):
             self.clock,
             rules=QbftRules(qbft.epoch_length),
             peers=self.network,
+            revert_reason=config.rpc.revert_reason,
         )
         chain = self.core.chain
         self.allowlist = Allowlist(chain, allowlist_address)
@@ -84,8 +85,16 @@ class ConsortiumNode(ServiceAPI):
         return (AdminNamespace(self),)
 
     async def start(self) -> None:
+        """Start p2p, then the JSON-RPC listener its `[rpc]` settings describe, then the engine.
+        Settings the listener cannot have (AccessError, JwtError) stop it before anything runs."""
+        rpc = self.config.rpc
+        access = rpc.access()
         await self.network.start()
-        await self.core.listen(self.config.rpc_host, self.config.rpc_port)
+        try:
+            await self.core.listen(rpc.host, rpc.port, access, rpc.limits)
+        except BaseException:
+            await self.network.stop()
+            raise
         await self.core.start()
         log.info(
             "%s (%s) node %s: p2p %s:%d, JSON-RPC http://%s:%d, head #%d",

@@ -14,6 +14,8 @@ from node.calls.worker import CallLimits
 from node.clock import DevClock
 from node.core import NodeCore
 from node.genesis import DEV_BALANCE, DEV_CHAIN_ID, DEV_MNEMONIC, dev_accounts, dev_genesis
+from node.rpc.access import RpcAccess
+from node.rpc.listener import HttpLimits
 from node.rpc.sign import Signer
 from node.sealer import DevSealer
 
@@ -26,12 +28,15 @@ class DevNode:
         block_time: float = 0,
         chain_id: int = DEV_CHAIN_ID,
         limits: CallLimits | None = None,
+        revert_reason: bool = True,
     ) -> None:
         self.datadir = str(datadir)
         self.accounts = dev_accounts(accounts)
         self.clock = DevClock()
         genesis = dataclasses.replace(dev_genesis(accounts, timestamp=int(time.time())), chain_id=chain_id)
-        self.core = NodeCore(datadir, genesis, self.clock, unlocked=dict(self.accounts))
+        self.core = NodeCore(
+            datadir, genesis, self.clock, unlocked=dict(self.accounts), revert_reason=revert_reason
+        )
         if limits is not None:
             self.core.chain.calls.set_limits(limits)
         # the sealer impersonates by entering addresses in the very map the eth namespace signs from
@@ -39,9 +44,12 @@ class DevNode:
         self.core.add_service(Signer(self.core.unlocked))
         self.core.add_service(EvidenceService(datadir, self.core.chain))
 
-    async def start(self, host: str, port: int) -> None:
-        """Listen on host:port (0: any free port), then seal. A busy port raises OSError."""
-        await self.core.listen(host, port)
+    async def start(
+        self, host: str, port: int, access: RpcAccess | None = None, limits: HttpLimits | None = None
+    ) -> None:
+        """Listen on host:port (0: any free port) under `access` (default: every namespace, which
+        a loopback-only host serves without JWT), then seal. A busy port raises OSError."""
+        await self.core.listen(host, port, access, limits)
         await self.core.start()
 
     async def stop(self) -> None:
