@@ -39,6 +39,11 @@ class NetworkAccounts:
         )
 
 
+def network_nodes(network_dir: str | Path) -> int:
+    """How many nodes the network has (each executes every block)."""
+    return len(json.loads((Path(network_dir) / "network.json").read_text())["nodes"])
+
+
 def member_rpc(network_dir: str | Path) -> str:
     """JSON-RPC of the network's first member node (an organisation's own node), else validator-0."""
     nodes = json.loads((Path(network_dir) / "network.json").read_text())["nodes"]
