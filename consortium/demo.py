@@ -33,9 +33,11 @@ from consortium.client import (
 )
 from consortium.evidence.bundle import Bundle
 from consortium.operator.enrollment import month_start
+from consortium.simulation.cli import months_option, scenario_option
 
 DEMO_RULES = Rules(cover_under_40=30_000, cover_40_to_59=10_000, case_cap=1_000)
 OTHERS = 49
+DEMO_FOUNDERS = 5_000  # `make demo`: founders through a year, in about ten minutes on 2 cores
 
 
 def rmb(fen: int) -> str:
@@ -68,8 +70,9 @@ class Stage:
 
 @click.command("demo")
 @click.option("--walkthrough", is_flag=True, help="Instead: one member's road on an in-process chain.")
-@click.option("--members", type=click.IntRange(2), help="Members (demo: 2,000; walkthrough: 51).")
-@click.option("--months", type=click.IntRange(1, 24), default=12, show_default=True)
+@click.option("--members", type=click.IntRange(2), help="Members (demo: 5,000; walkthrough: 51).")
+@months_option
+@scenario_option
 @click.option("--incidence", type=float, help="Illnesses per member-year (default: as `hubao simulate`).")
 @click.option(
     "--fraud-rate", type=float, help="Share of claims that are false (default: as `hubao simulate`)."
@@ -78,7 +81,8 @@ class Stage:
 def demo(
     walkthrough: bool,
     members: int | None,
-    months: int,
+    months: int | None,
+    scenario: str,
     incidence: float | None,
     fraud_rate: float | None,
     keep: bool,
@@ -86,12 +90,15 @@ def demo(
     """A year of the plan on a 4-validator consortium, reported (or --walkthrough)."""
     if walkthrough:
         return walk(members or OTHERS + 1)
-    from consortium.simulation.params import SimConfig
+    from consortium.simulation.params import SimConfig, default_months
     from consortium.simulation.showcase import run_demo
 
     try:
-        chosen = {"members": members, "incidence": incidence, "fraud_rate": fraud_rate}
-        config = SimConfig(months=months, **{k: v for k, v in chosen.items() if v is not None})
+        chosen = {"members": members or DEMO_FOUNDERS, "incidence": incidence, "fraud_rate": fraud_rate}
+        months = months or default_months(scenario)
+        config = SimConfig(
+            months=months, scenario=scenario, **{k: v for k, v in chosen.items() if v is not None}
+        )
         result = run_demo(config, keep=keep)
     except (RuntimeError, TimeoutError) as exc:
         raise click.ClickException(str(exc)) from None

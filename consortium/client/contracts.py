@@ -43,7 +43,7 @@ class Token(Bound):
         return self.call("totalSupply")
 
     def balance_each(self, accounts: list[str]) -> list[int]:
-        return self.read_each_plain("balanceOf", [(a,) for a in accounts])
+        return self.read_each("balanceOf", [(a,) for a in accounts])
 
 
 class Governor(Bound):
@@ -246,16 +246,16 @@ class CostSharing(Bound):
         return self.call("owedBy", members)
 
     def owed_each(self, members: list[str]) -> list[int]:
-        return self.read_each_plain("owed", [(m,) for m in members])
+        return self.read_each("owed", [(m,) for m in members])
 
     def credit_each(self, members: list[str]) -> list[int]:
-        return self.read_each_plain("credit", [(m,) for m in members])
+        return self.read_each("credit", [(m,) for m in members])
 
     def is_defaulter(self, member: str) -> bool:
         return self.call("isDefaulter", member)
 
     def is_defaulter_each(self, members: list[str]) -> list[bool]:
-        return self.read_each_plain("isDefaulter", [(m,) for m in members])
+        return self.read_each("isDefaulter", [(m,) for m in members])
 
     def book(self):
         return self.call("book")
@@ -268,6 +268,10 @@ class CostSharing(Bound):
 
     def balance(self) -> int:
         return self.call("balance")
+
+    def year_charged(self, plan_year: int) -> int:
+        """What the closes of a plan-year charged each sharing member, against the year cap."""
+        return self.call("yearCharged", plan_year)
 
     def period_end(self, period: int) -> int:
         return self.call("periodEnd", period)

@@ -1,22 +1,11 @@
-"""Many contract reads in few round trips (JSON-RPC batches), for loops over claims or members.
-The typed wrappers (contracts.py) offer them per function; nothing else builds the calls."""
+"""Many JSON-RPC requests in few round trips (batches), for loops over claims or members. The typed
+wrappers (contracts.py: the `*_each` reads) build the contract calls; nothing else does."""
 
 from __future__ import annotations
 
 from consortium.client.errors import TransactionError
 
 BATCH = 500  # geth's and our node's limit is 1,000 requests per batch
-
-
-def read_many(w3, calls: list) -> list:
-    """Results of contract function calls (`contract.functions.f(args)`), in order."""
-    results: list = []
-    for i in range(0, len(calls), BATCH):
-        with w3.batch_requests() as batch:
-            for call in calls[i : i + BATCH]:
-                batch.add(call)
-            results += batch.execute()
-    return results
 
 
 def rpc_batch(w3, calls: list[tuple[str, list]]) -> list[dict]:

@@ -41,11 +41,16 @@ class NetworkAccounts:
         )
 
 
+def network_nodes(network_dir: str | Path) -> int:
+    """How many nodes the network has (each executes every block)."""
+    return len(json.loads((Path(network_dir) / "network.json").read_text())["nodes"])
+
+
 def member_rpc(network_dir: str | Path) -> str:
     """JSON-RPC of the network's first member node (an organisation's own node), else validator-0."""
     nodes = json.loads((Path(network_dir) / "network.json").read_text())["nodes"]
     chosen = next((n for n in nodes if n["role"] == "member"), nodes[0])
-    return f"http://{chosen['host']}:{chosen['rpc_port']}"
+    return f"http://{chosen.get('rpc_host') or chosen['host']}:{chosen['rpc_port']}"
 
 
 class Key(Transactor):

@@ -25,6 +25,16 @@ class Event:
 
 
 @dataclass
+class Tx:
+    """One of the plan's transactions: what it called and the gas it used."""
+
+    block: int
+    index: int
+    function: str  # "contract.function", e.g. "membership.enrollBatch"
+    gas: int
+
+
+@dataclass
 class Chain:
     """Everything read from the chain for one deployment."""
 
@@ -33,6 +43,7 @@ class Chain:
     blocks: dict[int, dict]  # number -> {ts, txs, gas}
     first_block: int  # the plan's transactions are counted after this block (deployment is not)
     last_block: int
+    txs: list[Tx] = field(default_factory=list)  # the plan's, after first_block
     by_name: dict[str, list[Event]] = field(default_factory=dict)
 
     def __post_init__(self):
@@ -59,7 +70,25 @@ def read_chain(
     for e in events:
         e.ts = blocks[e.block]["ts"]
     events.sort(key=lambda e: (e.block, *e.order))
-    return Chain(deployment, events, blocks, first if deployed_by is None else deployed_by, last)
+    counted_from = first if deployed_by is None else deployed_by
+    txs = read_txs(w3, Suite(w3, deployment), [n for n, b in blocks.items() if n > counted_from and b["txs"]])
+    return Chain(deployment, events, blocks, counted_from, last, txs)
+
+
+def read_txs(w3: Web3, suite: Suite, numbers: list[int]) -> list[Tx]:
+    """The suite's transactions in these blocks, named by the function they called, with the gas
+    each used (the clock's moves and anything else not to the suite are left out)."""
+    names = suite.function_names()
+    bodies = rpc_batch(w3, [("eth_getBlockByNumber", [hex(n), True]) for n in numbers])
+    receipts = rpc_batch(w3, [("eth_getBlockReceipts", [hex(n)]) for n in numbers])
+    out = []
+    for number, body, got in zip(numbers, bodies, receipts, strict=True):
+        for i, (tx, receipt) in enumerate(zip(body["result"]["transactions"], got["result"], strict=True)):
+            to = tx.get("to")
+            name = names.get((Web3.to_checksum_address(to), bytes.fromhex(tx["input"][2:10]))) if to else None
+            if name is not None:
+                out.append(Tx(number, i, name, int(receipt["gasUsed"], 16)))
+    return out
 
 
 def read_events(w3: Web3, suite: Suite, first: int, last: int) -> list[Event]:

@@ -60,7 +60,7 @@ def read_open_claims(world: World) -> list[tuple]:
     for plan, c in zip(plans, claims.claim_each([p.claim_id for p in plans]), strict=True):
         status = claims.STATUSES[c.status]
         if status in OVER:
-            close(plan, status)
+            close(world, plan, status)
         else:
             out.append((plan, c, status, jury_.case(plan.claim_id) if status == "Disputed" else None))
     return out
@@ -87,15 +87,16 @@ def rejected(world: World, plan: ClaimPlan, c, wave: Wave) -> None:
         world.staff.read.claims.dispute(plan.claim_id, sender=sender, gas=GAS["dispute"])
         plan.dispute_sent = True
     elif not plan.disputes or now >= c.deadline:
-        close(plan, "Rejected")
+        close(world, plan, "Rejected")
 
 
-def close(plan: ClaimPlan, status: str) -> None:
+def close(world: World, plan: ClaimPlan, status: str) -> None:
     """The claim is over; a paid claimant's membership ended with it."""
     plan.done = True
     plan.person.claim_id = None
     if status == "Accepted":
         plan.person.out = "paid out"
+        world.stats.paid += 1
 
 
 def decide(world: World, plans: list[ClaimPlan], wave: Wave) -> None:

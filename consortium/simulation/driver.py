@@ -24,7 +24,7 @@ from consortium.simulation import jury, members
 from consortium.simulation.chain import Batch, Key, NetworkAccounts, fetch_nonces
 from consortium.simulation.claims import progress_claims
 from consortium.simulation.params import SimConfig, simulation_rules
-from consortium.simulation.population import draw_population
+from consortium.simulation.population import draw_population, founders
 from consortium.simulation.settling import settle
 from consortium.simulation.timekeeping import Timekeeper, start_time
 from consortium.simulation.world import Staff, Wave, World
@@ -59,7 +59,7 @@ class Driver:
             treasury=operator,
         )
         self.clock = Timekeeper(self.w3, self.accounts.operator)  # the operator is the timekeeper
-        self.clock.clock.advance_to(start_time(self.w3, self.config.start))
+        self.clock.clock.advance_to(start_time(self.w3, self.config.start, self.config.launch))
         self.deployment = deploy_suite(
             self.w3, self.accounts.deployer, Params(self.rules, roles), self.out / "deployment.json"
         )
@@ -72,7 +72,7 @@ class Driver:
         first_block = self.w3.eth.block_number
         t0 = time.monotonic()
         self._launch()
-        for p in world.people[self.config.members :]:
+        for p in world.people[founders(self.config) :]:
             world.agenda.schedule(world.start + p.join_offset, "join", p)
         while not self._finished():
             world.clock.step()
@@ -91,6 +91,7 @@ class Driver:
             "step_overruns": world.clock.overruns,
             "refusals": dict(sorted(stats.refusals.items())),
             "failure_samples": stats.samples,
+            "seconds": {k: round(v, 1) for k, v in stats.seconds.items()},
         }
 
     def _world(self) -> World:
@@ -118,22 +119,30 @@ class Driver:
         world = self.world
         world.clock.begin(world.start)  # deploying moved the clock here
         wave = Wave(Batch(self.w3))
-        members.join(world, world.people[: self.config.members], wave)
-        self._send(wave)
+        with world.stats.timed("founders"):
+            members.join(world, world.people[: founders(self.config)], wave, by_enroller=True)
+            self._send(wave)
         jury.qualify_jurors(world)
 
     def _step(self) -> None:
         """One step: the staff's settlement first (it may remove defaulters), then the members'
         actions and the claims' progress, sent as one wave with the step's age-outs."""
         world = self.world
-        settle(world)
+        timed = world.stats.timed
+        with timed("settlement"):
+            settle(world)
         wave = Wave(Batch(self.w3))
-        members.members_act(world, wave)
-        progress_claims(world, wave)
+        with timed("members"):
+            members.members_act(world, wave)
+        with timed("claims"):
+            progress_claims(world, wave)
         wave.aged = [
             p for p in world.people if p.in_plan and p.cover_ends_at <= world.now and p.claim_id is None
         ]
-        self._send(wave)
+        with timed("wave"):
+            self._send(wave)
+        if not world.jurors_qualified:  # the launch: jurors pass their exam once there are members
+            jury.qualify_jurors(world)
 
     def _send(self, wave: Wave) -> None:
         """The wave in flight together: the treasurer's deposits for joiners (money entering the
@@ -150,6 +159,8 @@ class Driver:
         )
         results = world.stats.count(wave.batch.run(timeout=WAVE_TIMEOUT))
         members.landed(world, wave.actions, results)
+        enrolled = world.stats.count(Transactor.wait_all([e for e, _ in wave.enrolments], strict=False))
+        members.enrolled(world, wave.enrolments, enrolled)
         world.stats.count(Transactor.wait_all(funding + wave.staff_pending, strict=False))
         ended = world.stats.count(Transactor.wait_all(ending["pending"], strict=False))
         done = {m for m, r in zip(ending["due"], ended, strict=True) if not isinstance(r, Exception)}

@@ -18,7 +18,12 @@ def qualify_jurors(world: World) -> None:
     """On the first day some founders pass the juror exam (the registrar qualifies them)."""
     rng = random.Random(f"{world.config.seed}:jurors")
     founders = [p for p in world.people[: world.config.members] if p.in_plan]
+    if len(founders) < min(world.config.jurors, max(1, world.config.members // 4)):
+        return  # the launch: not yet enough members in the plan
+    world.jurors_qualified = True
     world.jurors = rng.sample(founders, min(world.config.jurors, len(founders)))
+    if not world.jurors:
+        return
     qualified = operator_jurors.qualify(world.staff.registrar, [p.address for p in world.jurors])
     world.jurors_eligible_at = qualified["eligible_at"] or 0
     world.stats.txs += 1

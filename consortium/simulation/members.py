@@ -43,12 +43,39 @@ def members_act(world: World, wave: Wave) -> None:
             stop_paying(world, p, wave)
         elif what == "exit":
             leave(world, p, wave)
-    join(world, joiners, wave)
+    join(world, joiners, wave, by_enroller=world.config.launch)  # the launch's cohorts: in batches
 
 
-def join(world: World, people: list[Person], wave: Wave) -> None:
+def join(world: World, people: list[Person], wave: Wave, by_enroller: bool = False) -> None:
     """The enroller attests everyone eligible through the operator's enrollment (one registry,
-    batched reads); the treasurer funds them with the wave; each joins with their attestation."""
+    batched reads); the treasurer funds them with the wave. Each signs a permit for auto-debit and
+    joins with their attestation in a transaction of their own, or (`by_enroller`, the founding
+    cohorts) hands attestation and permit to the enroller, who enrolls them in batches."""
+    eligible = attest(world, people)
+    wave.to_fund += [p.address for p, _, _ in eligible]
+    staff = world.staff
+    d = staff.read.deployment
+    pool, token = d.addresses["pool"], d.addresses["token"]
+    signed = []
+    for p, a, signature in eligible:
+        permit = sign_permit(p.key, p.address, pool, MAX_ALLOWANCE, 0, a.expiry, d.chain_id, token)
+        p.cover_ends_at = a.cover_ends_at
+        if by_enroller:
+            signed.append((p, (a, signature, permit)))
+            continue
+        sender = wave.batch.by(world.signers[p.index])
+        ticket = staff.read.membership.join(a, signature, permit, sender=sender, gas=GAS["join"])
+        wave.actions.append(Action("join", p, ticket))
+    if signed:
+        world.clock.ready(stamped=False)
+        pending = enrollment.enroll_signed(staff.enroller, [item for _, item in signed], wait=False)
+        chunk = enrollment.ENROLL_CHUNK
+        for i, sent in enumerate(pending):
+            wave.enrolments.append((sent, [p for p, _ in signed[i * chunk : (i + 1) * chunk]]))
+
+
+def attest(world: World, people: list[Person]) -> list[tuple]:
+    """(person, attestation, enroller's signature) for each person eligible to join now."""
     now, staff = world.now, world.staff
     applicants = [
         Applicant(p.address, f"ID{p.index:08d}", first_day(now - int(p.age * YEAR)), True) for p in people
@@ -61,23 +88,7 @@ def join(world: World, people: list[Person], wave: Wave) -> None:
             world.stats.refused("ineligible")
         else:
             eligible.append((p, *attested))
-    wave.to_fund += [p.address for p, _, _ in eligible]
-    for p, a, signature in eligible:
-        d = staff.read.deployment
-        permit = sign_permit(
-            p.key,
-            p.address,
-            d.addresses["pool"],
-            MAX_ALLOWANCE,
-            0,
-            a.expiry,
-            d.chain_id,
-            d.addresses["token"],
-        )
-        p.cover_ends_at = a.cover_ends_at
-        sender = wave.batch.by(world.signers[p.index])
-        ticket = staff.read.membership.join(a, signature, permit, sender=sender, gas=GAS["join"])
-        wave.actions.append(Action("join", p, ticket))
+    return eligible
 
 
 def file_claim(world: World, p: Person, wave: Wave) -> None:
@@ -145,11 +156,31 @@ def landed(world: World, actions: list[Action], results: list) -> None:
         LANDED[action.kind](world, action.person, result, action)
 
 
+def enrolled(world: World, enrolments: list[tuple], receipts: list) -> None:
+    """What the enroller's batches tell: who is in, and when their waiting period ends."""
+    membership = world.staff.read.membership
+    for (_, people), receipt in zip(enrolments, receipts, strict=True):
+        if isinstance(receipt, Exception):
+            continue
+        waiting = {
+            e["args"]["member"]: e["args"]["waitingEndsAt"]
+            for e in membership.in_receipt(receipt, "MemberJoined")
+        }
+        for p in people:
+            if p.address in waiting:
+                now_member(world, p, waiting[p.address])
+
+
 def joined(world: World, p: Person, sent, _action: Action) -> None:
-    """Their waiting period runs from the block they joined in; what they do is scheduled from the
+    """Their waiting period runs from the block they joined in."""
+    now_member(world, p, world.clock.block_time(sent.block) + world.rules.waiting_period)
+
+
+def now_member(world: World, p: Person, waiting_ends: int) -> None:
+    """In the plan (the chain's end of their waiting period); what they do is scheduled from the
     step's time."""
     p.joined_at = world.now
-    p.waiting_ends = world.clock.block_time(sent.block) + world.rules.waiting_period
+    p.waiting_ends = waiting_ends
     world.stats.joined += 1
     for kind, after in (("claim", p.claim_after), ("default", p.default_after), ("exit", p.exit_after)):
         if after is not None and after < world.horizon:

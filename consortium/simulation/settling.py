@@ -32,6 +32,7 @@ def close_periods(world: World) -> None:
     closed = settlement.close_periods(operator, before=world.last_period, now=now)
     stats.txs += 1 + len(closed)
     stats.periods_closed = world.staff.read.pool.open_period()
+    stats.last_share = closed[-1]["share"] if closed else stats.last_share
     shared = closed and any(c["share"] for c in closed)
     if shared or due.failed_debits:
         collect(world, [p.address for p in world.people if p.joined_at is not None and p.out != "removed"])
@@ -67,7 +68,8 @@ def collect(world: World, members: list[str]) -> None:
     if not members:
         return
     operator, stats, due = world.staff.operator, world.stats, world.collection
-    result = settlement.collect(operator, members)
+    result = settlement.collect(operator, settlement.may_owe(operator, members, due.paid_up_to))
+    due.paid_up_to |= result.get("paid_up_to", {})
     stats.txs += -(-result["owing"] // settlement.COLLECT_BATCH)
     due.failed_debits = {m: due.failed_debits.get(m, world.now) for m in result["failed"]}
     settlement.disburse(operator)

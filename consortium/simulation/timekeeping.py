@@ -21,9 +21,10 @@ def first_day(timestamp: int) -> date:
     return datetime.fromtimestamp(timestamp, UTC).date()
 
 
-def start_time(w3: Web3, start: str | None) -> int:
-    """Midnight (UTC) of the configured start date, by default the next 1 January: a fixed
-    calendar start makes ages, birthdays and dates the same in every run of a seed."""
+def start_time(w3: Web3, start: str | None, launch: bool = False) -> int:
+    """Midnight (UTC) of the configured start date, by default the next 1 January (the launch: the
+    next 16 October, the real plan's launch day): a fixed calendar start makes ages, birthdays and
+    dates the same in every run of a seed."""
     latest = w3.eth.get_block("latest")["timestamp"]
     if start:
         when = datetime.combine(date.fromisoformat(start), datetime.min.time(), UTC)
@@ -31,6 +32,9 @@ def start_time(w3: Web3, start: str | None) -> int:
             raise ValueError(
                 f"the network's clock is already at {first_day(latest)}: give a --start after that"
             )
+    elif launch:
+        today = first_day(latest)
+        when = datetime(today.year + (today >= date(today.year, 10, 16)), 10, 16, tzinfo=UTC)
     else:
         when = datetime(first_day(latest).year + 1, 1, 1, tzinfo=UTC)
     return int(when.timestamp())

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,11 +32,22 @@ class Stats:
     txs: int = 0
     failed: int = 0
     claims: int = 0
+    paid: int = 0  # claims accepted (paid out)
+    last_share: int = 0  # fen, the last close's share
     joined: int = 0
     periods_closed: int = 0
     evidence_filed: int = 0
     refusals: dict[str, int] = field(default_factory=dict)
     samples: list[str] = field(default_factory=list)  # the first few failures, in words
+    seconds: dict[str, float] = field(default_factory=dict)  # wall time per part of the steps
+
+    @contextmanager
+    def timed(self, part: str):
+        t0 = time.monotonic()
+        try:
+            yield
+        finally:
+            self.seconds[part] = self.seconds.get(part, 0.0) + time.monotonic() - t0
 
     def count(self, results: list) -> list:
         """Counts a wave's results as transactions; failures by the name of what refused them."""
@@ -115,6 +128,7 @@ class Collection:
     failed_debits: dict[str, int] = field(default_factory=dict)  # member -> when the debit first failed
     retry_due: int | None = None
     removal_due: int | None = None
+    paid_up_to: dict[str, int] = field(default_factory=dict)  # what the last debits covered, by member
 
     def finished(self) -> bool:
         return self.retry_due is None and (self.removal_due is None or not self.failed_debits)
@@ -140,6 +154,7 @@ class World:
     claims: dict[int, ClaimPlan] = field(default_factory=dict)
     jurors: list[Person] = field(default_factory=list)
     jurors_eligible_at: int = 0
+    jurors_qualified: bool = False
 
     @property
     def now(self) -> int:
@@ -186,6 +201,7 @@ class Wave:
     to_fund: list[str] = field(default_factory=list)
     aged: list[Person] = field(default_factory=list)
     ending: set[int] = field(default_factory=set)  # people whose membership may end with this wave
+    enrolments: list[tuple] = field(default_factory=list)  # (the enroller's pending batch, its people)
 
     def empty(self) -> bool:
-        return not (len(self.batch) or self.aged or self.to_fund or self.staff_pending)
+        return not (len(self.batch) or self.aged or self.to_fund or self.staff_pending or self.enrolments)
