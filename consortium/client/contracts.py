@@ -91,6 +91,9 @@ class Membership(Bound):
     def end_cover(self, member: str, **kw):
         return self.send("endCover", member, **kw)
 
+    def count(self) -> int:
+        return self.call("memberCount")
+
     def state_of(self, member: str) -> str:
         return self.STATES[self.call("stateOf", member)]
 
