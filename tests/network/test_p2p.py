@@ -10,8 +10,9 @@ import ssl
 import pytest
 
 from consortium.network.pki import create_node_certificate
+from node.p2p.config import P2PConfig
 from node.p2p.identity import node_address
-from node.p2p.transport import P2PConfig, TlsPeerNetwork
+from node.p2p.transport import TlsPeerNetwork
 from tests.support.proxy import TcpProxy
 
 CHAIN = 4242
