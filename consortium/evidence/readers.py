@@ -99,3 +99,23 @@ def member_public_key(suite, member: str) -> bytes | None:
         if to_checksum_address(tx["from"]) == to_checksum_address(member):
             return public_key_from_transaction(suite.w3, event["transactionHash"])
     return None
+
+
+def filed_by(uploads: list, accept) -> list[bytes]:
+    """The envelopes of the uploads whose uploader `accept(address)` admits, in the store's order:
+    a reader opens only what the party who should have filed it filed (the claimant its claim, an
+    objector its objection, an investigator a jury copy), so nobody else's envelope under the same
+    root can pose as it."""
+    return [u.envelope for u in uploads if accept(to_checksum_address(u.uploader))]
+
+
+def is_investigator(suite):
+    """`accept` for jury copies: the account holds INVESTIGATOR_ROLE on chain (asked once each)."""
+    known: dict[str, bool] = {}
+
+    def accept(address: str) -> bool:
+        if address not in known:
+            known[address] = bool(suite.claims.has_role("INVESTIGATOR_ROLE", address))
+        return known[address]
+
+    return accept
