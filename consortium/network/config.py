@@ -8,6 +8,7 @@ the TLS certificate pinned for every node address (`[p2p.trusted]`).
 
 from __future__ import annotations
 
+import dataclasses
 import stat
 import tomllib
 from dataclasses import dataclass, field
@@ -15,7 +16,9 @@ from pathlib import Path
 
 import tomli_w
 
-from node.p2p.transport import P2PConfig
+from consortium.evidence.quota import EvidenceLimits
+from node.p2p.config import P2PConfig, P2PLimits
+from node.qbft.limits import QbftLimits
 
 ROLES = ("validator", "member")
 
@@ -68,6 +71,9 @@ class NodeConfig:
     rpc_host: str
     rpc_port: int
     log_level: str = "INFO"
+    p2p_limits: P2PLimits = field(default_factory=P2PLimits)  # [p2p] bounds (docs/nodes.md)
+    qbft_limits: QbftLimits = field(default_factory=QbftLimits)  # [qbft]
+    evidence_limits: EvidenceLimits = field(default_factory=EvidenceLimits)  # [evidence]
     _secret: bytes | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -99,6 +105,7 @@ class NodeConfig:
             key=self.tls_key,
             chain_id=chain_id,
             key_password=self.password(),
+            limits=self.p2p_limits,
         )
 
 
@@ -129,7 +136,23 @@ def load_config(path: str | Path) -> NodeConfig:
         tls_key=folder / p2p.get("key", TLS_KEY),
         rpc_host=rpc.get("host", "127.0.0.1"),
         rpc_port=int(rpc["port"]),
+        p2p_limits=P2PLimits(**bounds(path, p2p, P2PLimits)),
+        qbft_limits=QbftLimits(**bounds(path, data.get("qbft", {}), QbftLimits)),
+        evidence_limits=EvidenceLimits(**bounds(path, data.get("evidence", {}), EvidenceLimits)),
     )
+
+
+def bounds(path: Path, table: dict, cls: type) -> dict:
+    """The fields of `cls` (a dataclass of positive numbers, its defaults documented in
+    docs/nodes.md) that a node.toml table sets."""
+    found = {}
+    for f in dataclasses.fields(cls):
+        if f.name in table:
+            value = table[f.name]
+            if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+                raise ConfigError(f"{path}: {f.name} must be a positive number, got {value!r}")
+            found[f.name] = type(f.default)(value)
+    return found
 
 
 def node_toml(*, name: str, role: str, p2p_host: str, p2p_port: int, peers: list[str],
