@@ -7,8 +7,8 @@ organisation's disk, and junk filed under somebody's claim root would bury the r
 - per account: at most `uploader_envelopes` envelopes and `uploader_mib` MiB in all;
 - per disk: an upload is refused while it would leave less than `min_free_disk_mib` free on the
   disk that holds the store, which is the chain's disk: evidence can never fill it.
-Answers (`hubao_getEvidence`, a peer's fetch) come in pages of at most `page_mib`, well inside the
-p2p frame. Operators set these in node.toml `[evidence]` (docs/nodes.md).
+Answers (`hubao_getEvidence`, a peer's fetch) come in pages of about `page_mib` (at least one upload),
+well inside the p2p frame. Operators set these in node.toml `[evidence]` (docs/nodes.md).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ class EvidenceLimits:
     uploader_envelopes: int = 4096
     uploader_mib: int = 256
     min_free_disk_mib: int = 2048
-    page_mib: int = 8
+    page_mib: int = 4
 
 
 class QuotaExceeded(Exception):

@@ -16,9 +16,11 @@ signed, leaves not hashing to the root) is punished: an honest node relays only 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from eth_utils import keccak, to_canonical_address
@@ -48,6 +50,7 @@ class EvidenceService(ServiceAPI):
         self.network = network
         self.chain = chain  # its chain id signs uploads; its account filter says who may upload
         self.refusals = Refusals(log)
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="evidence")
         if network is not None:
             network.subscribe(TOPIC_EVIDENCE, self._on_gossip)
             network.serve(TOPIC_EVIDENCE, self._on_request)
@@ -57,7 +60,7 @@ class EvidenceService(ServiceAPI):
 
     def check(self, data: object) -> Upload:
         """What every node decides alike: a well-formed envelope whose leaves hash to the root, signed
-        by the account it names (UploadRefused says why not)."""
+        by the account it names (UploadRefused says why not). Needs nothing but the chain id."""
         upload = Upload.from_json(data, MAX_BLOB)
         try:
             leaves = Envelope.from_bytes(upload.envelope).leaves
@@ -73,13 +76,16 @@ class EvidenceService(ServiceAPI):
             raise UploadRefused(f"the upload is signed by {signer}, not by {upload.uploader}")
         return upload
 
-    def file(self, upload: Upload) -> str:
-        """File a checked upload: allowlist, quotas, then the store (RpcError says why not)."""
-        allowed = self.chain.account_filter
-        if allowed is not None and not allowed.is_allowed(to_canonical_address(upload.uploader), self.chain):
+    def allowed(self, upload: Upload) -> None:
+        """The uploader is on the account allowlist (read on the loop thread, like every chain read)."""
+        allow = self.chain.account_filter
+        if allow is not None and not allow.is_allowed(to_canonical_address(upload.uploader), self.chain):
             raise RpcError(
                 SERVER_ERROR, f"evidence uploader {upload.uploader} is not on the account allowlist"
             )
+
+    def keep(self, upload: Upload) -> str:
+        """File a checked, allowed upload: the quotas, then the store (RpcError says why not)."""
         root, blob_id = "0x" + upload.root.hex(), "0x" + keccak(upload.envelope).hex()
         new = not self.store.holds(root, blob_id)
         try:
@@ -94,19 +100,25 @@ class EvidenceService(ServiceAPI):
             self.quotas.filed(upload)
         return filed
 
-    def accept(self, data: object) -> tuple[Upload, str]:
+    async def _off_loop(self, fn, *args):
+        """Evidence work (hex, JSON, hashing megabytes, the disk) on the service's one worker thread,
+        so JSON-RPC and consensus keep their turns; one thread keeps the store's and quotas' order."""
+        return await asyncio.get_running_loop().run_in_executor(self._worker, fn, *args)
+
+    async def accept(self, data: object) -> tuple[Upload, str]:
         """Check an upload (from a client or a peer) and file it: (the upload, its envelope id)."""
         try:
-            upload = self.check(data)
+            upload = await self._off_loop(self.check, data)
         except UploadRefused as exc:
             raise RpcError(INVALID_PARAMS, str(exc)) from None
-        return upload, self.file(upload)
+        self.allowed(upload)
+        return upload, await self._off_loop(self.keep, upload)
 
     async def put(self, upload: object = None, *unsigned: object) -> str:
         """hubao_putEvidence({root, envelope, from, signature}) -> envelope id; gossiped to every peer."""
-        checked, blob_id = self.accept(upload)
+        checked, blob_id = await self.accept(upload)
         if self.network is not None:
-            self.network.broadcast(TOPIC_EVIDENCE, _wire(checked))
+            self.network.broadcast(TOPIC_EVIDENCE, await self._off_loop(_wire, checked))
         return blob_id
 
     async def get(self, root: str, after: str | None = None) -> list[dict]:
@@ -114,10 +126,10 @@ class EvidenceService(ServiceAPI):
         each {root, envelope, from, signature}, at most `page_mib` of them: ask again with the last
         one's id until the answer is empty. A first page asks the peers when none is here."""
         try:
-            page = self.page(root, after)
+            page = await self._off_loop(self.page, root, after)
             if not page and after is None and self.network is not None:
                 await self._fetch_from_peers(root)
-                page = self.page(root, after)
+                page = await self._off_loop(self.page, root, after)
         except EvidenceError as exc:
             raise RpcError(INVALID_PARAMS, str(exc)) from None
         return page
@@ -148,16 +160,15 @@ class EvidenceService(ServiceAPI):
             try:
                 while True:
                     request = json.dumps({"root": root, "after": after}).encode()
-                    answer = json.loads(
-                        await self.network.request(peer.node_id, TOPIC_EVIDENCE, request, 5.0)
-                    )
-                    if not isinstance(answer, list) or not answer:
+                    answer = await self.network.request(peer.node_id, TOPIC_EVIDENCE, request, 10.0)
+                    page = await self._off_loop(json.loads, answer)
+                    if not isinstance(page, list) or not page:
                         break
-                    for upload in answer:
+                    for upload in page:
                         if isinstance(upload, dict) and str(upload.get("root", "")).lower() == root.lower():
-                            self.accept(upload)
+                            await self.accept(upload)
                             got = True
-                    after = "0x" + keccak(bytes.fromhex(str(answer[-1]["envelope"])[2:])).hex()
+                    after = "0x" + keccak(bytes.fromhex(str(page[-1]["envelope"])[2:])).hex()
             except Exception as exc:  # a peer that fails or lies is skipped: every upload is checked
                 log.info("evidence fetch of %s from %s failed: %s", root, peer.node_id, exc)
             if got:
@@ -165,27 +176,42 @@ class EvidenceService(ServiceAPI):
 
     async def _on_gossip(self, peer_id: str, payload: bytes) -> None:
         try:
-            upload = self.check(json.loads(payload))
+            upload = await self._off_loop(self._check_wire, payload)
         except (ValueError, UploadRefused) as exc:  # every node refuses these alike: not honest relaying
             self.network.punish(peer_id, f"gossiped bad evidence: {exc}")
             return
         try:
-            self.file(upload)
+            self.allowed(upload)
+            await self._off_loop(self.keep, upload)
         except RpcError as exc:  # allowlist, quota, disk: this node's own state, not the peer's fault
             self.refusals.refuse(peer_id, "evidence", exc.message)
             return
-        self.network.broadcast(TOPIC_EVIDENCE, _wire(upload))
+        self.network.broadcast(TOPIC_EVIDENCE, payload)  # the bytes it came as: one message id
+
+    def _check_wire(self, payload: bytes) -> Upload:
+        upload = self.check(json.loads(payload))
+        if _wire(upload) != payload:
+            raise UploadRefused("evidence gossip not in the one encoding nodes send")
+        return upload
 
     async def _on_request(self, peer_id: str, payload: bytes) -> bytes:
         """A peer's fetch: {root, after} (or a bare root: the first page), answered with one page."""
+        return await self._off_loop(self._answer, payload)
+
+    def _answer(self, payload: bytes) -> bytes:
         text = payload.decode()
         request = json.loads(text) if text.startswith("{") else {"root": text, "after": None}
         return json.dumps(self.page(request["root"], request.get("after"))).encode()
 
 
 def _wire(upload: Upload) -> bytes:
-    """The one encoding every node gossips, so the transport's de-duplication sees one message."""
-    return json.dumps(upload.to_json(), sort_keys=True).encode()
+    """The one encoding every node gossips, so the transport's de-duplication sees one message:
+    json.dumps(upload.to_json(), sort_keys=True), written out (every value is plain hex)."""
+    u = upload.to_json()
+    return (
+        f'{{"envelope": "{u["envelope"]}", "from": "{u["from"]}", "root": "{u["root"]}", '
+        f'"signature": "{u["signature"]}"}}'
+    ).encode()
 
 
 class EvidenceNamespace(RpcNamespaceAPI):

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from eth_utils import keccak, to_checksum_address
+from eth_utils import keccak
 
 from consortium.client import Suite
-from consortium.evidence.bundle import Bundle, open_readable
+from consortium.evidence.bundle import Bundle
 from consortium.evidence.client import EvidenceClient
 from consortium.evidence.envelope import public_key_of
-from consortium.evidence.readers import filed_by
+from consortium.evidence.readers import account, open_filed
 from consortium.evidence.redact import redact
 from consortium.operator.jurors import eligible_jurors
 from consortium.operator.reads import all_claims
@@ -47,20 +47,14 @@ def review_evidence(suite: Suite, evidence: EvidenceClient, claim_id: int) -> di
     against its root on chain. Returns {"claim": (bundle, problems), "objections": [...]}."""
     key = suite.tx.account.key
     claim = suite.claims.claim(claim_id)
-    bundle = _filed_bundle(evidence, bytes(claim.evidenceRoot), claim.claimant, key, "claim")
+    bundle = open_filed(evidence, bytes(claim.evidenceRoot), account(claim.claimant), key, "claim")
     found = {"claim": (bundle, bundle.check_against(bytes(claim.evidenceRoot))), "objections": []}
     for event in suite.claims.events("ClaimObjected", from_block=suite.deployment.block, claimId=claim_id):
         objection_root = bytes(event["args"]["evidenceHash"])
         objector = event["args"]["objector"]
-        objection = _filed_bundle(evidence, objection_root, objector, key, "objection")
+        objection = open_filed(evidence, objection_root, account(objector), key, "objection")
         found["objections"].append((objector, objection, objection.check_against(objection_root)))
     return found
-
-
-def _filed_bundle(evidence: EvidenceClient, root: bytes, filer: str, key: bytes, kind: str) -> Bundle:
-    """The envelope `filer` filed under `root` that this key reads and that matches the root."""
-    filer = to_checksum_address(filer)
-    return open_readable(filed_by(evidence.uploads(root), filer.__eq__), key, kind, root)
 
 
 def decide(suite: Suite, claim_id: int, approve: bool, report: Path) -> dict:
@@ -102,7 +96,7 @@ def jury_copy(
     if suite.claims.STATUSES[c.status] != "Disputed":
         raise PlanError(f"claim #{claim_id} is not disputed: only a disputed case has jurors")
     root = bytes(c.evidenceRoot)
-    original = _filed_bundle(evidence, root, c.claimant, suite.tx.account.key, "claim")
+    original = open_filed(evidence, root, account(c.claimant), suite.tx.account.key, "claim")
     problems = original.check_against(root)
     if problems:
         raise PlanError(f"the stored evidence does not match the chain: {'; '.join(problems)}")

@@ -9,10 +9,10 @@ from pathlib import Path
 from eth_utils import to_checksum_address
 
 from consortium.client import ContractRefusal, Suite, sign_permit
-from consortium.evidence.bundle import Bundle, open_readable
+from consortium.evidence.bundle import Bundle
 from consortium.evidence.client import EvidenceClient
 from consortium.evidence.envelope import public_key_of
-from consortium.evidence.readers import filed_by, is_investigator
+from consortium.evidence.readers import is_investigator, open_filed
 from consortium.wallet.attestation import load_attestation
 from consortium.wallet.votes import Vote, VoteBook
 from consortium.wallet.words import CLAIM_WORDS, PlanError, day, explain
@@ -270,7 +270,7 @@ def read_evidence(
             return investigator(address)
         return address == claimant or (kind is None and investigator(address))
 
-    bundle = open_readable(filed_by(evidence.uploads(root), filer), suite.tx.account.key, kind, root)
+    bundle = open_filed(evidence, root, filer, suite.tx.account.key, kind)
     return bundle, bundle.check_against(root)
 
 
