@@ -5,7 +5,7 @@ Everything above the transport (QBFT, block sync, transaction gossip) programs a
 (`node.p2p.transport`) and over an in-process hub in unit tests (`node.p2p.memory`).
 
 Delivery contract, identical for every implementation:
-- `broadcast` sends to every connected peer. A message is identified by keccak(topic || payload);
+- `broadcast` sends to every connected peer. A message is identified by a hash of topic and payload;
   each node delivers a given message to its subscribers at most once and sends it at most once.
   Nothing is relayed by the transport itself: a subscriber relays a message by broadcasting it
   once it has checked it, and the transport then skips the peers that sent it to us, so a

@@ -29,7 +29,9 @@ class FutureMessages:
             return f"height {height} is more than {self.distance} above our head #{head}"
         share, share_bytes = max(1, self.limit // authors), self.max_bytes // authors
         if self._count.get(author, 0) >= share or self._bytes.get(author, 0) + len(data) > share_bytes:
-            return f"0x{author.hex()} already has its share of the future buffer ({share} messages)"
+            return (
+                f"0x{author.hex()} has its share of the future buffer ({share} messages, {share_bytes} bytes)"
+            )
         while self.count >= self.limit or self.bytes + len(data) > self.max_bytes:
             top = max(self._by_height, default=height)
             if top <= height:
