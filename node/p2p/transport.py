@@ -175,7 +175,7 @@ class TlsPeerNetwork(PeerNetworkAPI):
                 return
             self._connected(reader, writer, peer, inbound=True, remote=remote)
         except HANDSHAKE_ERRORS as exc:
-            self.refusals.refuse(ip, "inbound handshake", repr(exc))
+            self.refusals.refuse(ip, f"inbound handshake ({type(exc).__name__})", repr(exc))
             writer.close()
         except Exception:  # a bug must not take the listener down
             log.exception("inbound %s failed", remote)

@@ -18,6 +18,7 @@ import asyncio
 import json
 import os
 import time
+from types import SimpleNamespace
 
 import pytest
 from eth_utils import keccak
@@ -79,16 +80,15 @@ def sorting_first(make, before: str) -> bytes:
             return envelope
 
 
-def test_quotas_schema_disk_guard_pages_and_readers(net):
-    v0, v1, v3 = net.url("validator-0"), net.url("validator-1"), net.url("validator-3")
+def prepare(net) -> SimpleNamespace:
+    """Everything the uploaders send, sealed and signed before the clock runs (the probe shares
+    this process: its latency must be the node's, not the sealing's)."""
     claimant, other, small, stranger = (Uploader(net, i) for i in range(4))
     investigator = os.urandom(32)
     readers = [public_key_of(investigator), public_key_of(claimant.key)]
     bundle = Bundle.of_named([("scan.bin", os.urandom(700_000))])
     sealed = [bundle.seal_for(readers) for _ in range(5)]  # 1.9 MB each, one root
     assert all(1_800_000 < len(e) < 2 * 1024 * 1024 for e in sealed)
-    # everything the attackers send, sealed and signed before the clock runs (the probe shares
-    # this process: its latency must be the node's, not the sealing's)
     first = min("0x" + keccak(e).hex() for e in sealed)
     more = Bundle.of_named([("more.bin", os.urandom(700_000))])
     tiny = Bundle.of_named([("note.txt", b"small")])
@@ -100,18 +100,27 @@ def test_quotas_schema_disk_guard_pages_and_readers(net):
         lambda: seal(fake_body(fake), [readers[0]], leaves_of(sealed[0])).to_bytes(), first
     )
     corrupt = sorting_first(lambda: corrupted(sealed[0]), first)
-    sends = {
-        "big": [claimant.upload(bundle.root, e) for e in sealed[:3]]
-        + [other.upload(bundle.root, e) for e in sealed[3:]],
-        "uploader": claimant.upload(more.root, more.seal_for(readers)),
-        "tiny": [small.upload(tiny.root, tiny.seal_for(readers)) for _ in range(5)],
-        "schema": stranger.upload(tiny.root, empty),
-        "disk": stranger.upload(tiny.root, tiny.seal_for(readers)),
-        "junk": [stranger.upload(bundle.root, forged), stranger.upload(bundle.root, corrupt)],
-    }
+    big = [claimant.upload(bundle.root, e) for e in sealed[:3]] + [
+        other.upload(bundle.root, e) for e in sealed[3:]
+    ]
+    return SimpleNamespace(
+        claimant=claimant.address, investigator=investigator, bundle=bundle,
+        stored=[*sealed, forged, corrupt], big=big,
+        uploader=claimant.upload(more.root, more.seal_for(readers)),
+        tiny=[small.upload(tiny.root, tiny.seal_for(readers)) for _ in range(5)],
+        schema=stranger.upload(tiny.root, empty),
+        disk=stranger.upload(tiny.root, tiny.seal_for(readers)),
+        junk=[stranger.upload(bundle.root, forged), stranger.upload(bundle.root, corrupt)],
+    )  # fmt: skip
+
+
+def test_quotas_schema_disk_guard_pages_and_readers(net):
+    v0, v1, v3 = net.url("validator-0"), net.url("validator-1"), net.url("validator-3")
+    sends = prepare(net)
+    bundle, investigator = sends.bundle, sends.investigator
     # five big envelopes under one root from two accounts, through validator-1: 19 MB, more than
     # one p2p frame holds, for the member node to fetch at the end
-    for upload in sends["big"]:
+    for upload in sends.big:
         rpc(v1, "hubao_putEvidence", upload)
     folder = net.root / "validator-0" / "data" / "evidence" / ("0x" + bundle.root.hex())
     net.wait(lambda: len(list(folder.glob("0x*"))) == 5, 20, "the copies on validator-0")
@@ -120,18 +129,18 @@ def test_quotas_schema_disk_guard_pages_and_readers(net):
     found: dict = {}
     with LatencyProbe(v0) as probe:
         tx = net.send_tx("validator-0", net.accounts["users"][4]["privateKey"], "0x" + "44" * 20, 1)
-        found["uploader"] = refusal(v1, sends["uploader"])  # 3 x 1.9 MB used of its 6 MiB
-        for upload in sends["tiny"][:4]:
+        found["uploader"] = refusal(v1, sends.uploader)  # 3 x 1.9 MB used of its 6 MiB
+        for upload in sends.tiny[:4]:
             rpc(v1, "hubao_putEvidence", upload)
-        found["per root"] = refusal(v1, sends["tiny"][4])  # a fifth under one root
-        found["schema"] = refusal(v1, sends["schema"])  # an envelope nobody can read
-        found["disk"] = refusal(v3, sends["disk"])  # the node whose disk is "full"
-        found["punished"] = asyncio.run(gossip_junk(net, sends["schema"]))  # a peer gossiping junk
-        for upload in sends["junk"]:  # a fake bundle (the real leaves) and a corrupt one, met first
+        found["per root"] = refusal(v1, sends.tiny[4])  # a fifth under one root
+        found["schema"] = refusal(v1, sends.schema)  # an envelope nobody can read
+        found["disk"] = refusal(v3, sends.disk)  # the node whose disk is "full"
+        found["punished"] = asyncio.run(gossip_junk(net, sends.schema))  # a peer gossiping junk
+        for upload in sends.junk:  # a fake bundle (the real leaves) and a corrupt one, met first
             rpc(v1, "hubao_putEvidence", upload)
         net.wait(lambda: len(list(folder.glob("0x*"))) == 7, 20, "the copies on validator-0")
         evidence = EvidenceClient(Web3(Web3.HTTPProvider(v0, request_kwargs={"timeout": 30})))
-        found["read"] = open_filed(evidence, bundle.root, account(claimant.address), investigator, "claim")
+        found["read"] = open_filed(evidence, bundle.root, account(sends.claimant), investigator, "claim")
         found["receipt"] = net.receipt("validator-0", tx)
         found["during"] = wait_for_blocks(v0, 5, 30) / 5  # and after: the probe keeps asking
     grown = rss_mib(pid(net, "validator-0")) - rss_before
@@ -144,7 +153,6 @@ def test_quotas_schema_disk_guard_pages_and_readers(net):
     fetched = member.uploads(bundle.root)
     shown = {k: found[k] for k in ("uploader", "per root", "schema", "disk")}
     print(f"evidence: {shown}, p99 {probe.p99() * 1000:.0f} ms, rss +{grown:.1f} MiB, fetched {len(fetched)}")
-    print("slowest", [round(x * 1000) for x in sorted(probe.latencies)[-12:]], len(probe.latencies))
     assert found["uploader"][0] == -32005 and "has used its evidence quota" in found["uploader"][1]
     assert found["per root"][0] == -32005 and "filed 4 envelopes under" in found["per root"][1]
     assert found["schema"] == (-32602, "evidence envelope must name 1 to 256 readers")
@@ -153,9 +161,7 @@ def test_quotas_schema_disk_guard_pages_and_readers(net):
     assert found["read"].files == bundle.files and found["read"].check_against(bundle.root) == []
     unfiltered = open_readable([u.envelope for u in fetched], investigator, "claim", bundle.root)
     assert unfiltered.files == bundle.files  # the root alone already tells the real one
-    assert sorted("0x" + keccak(u.envelope).hex() for u in fetched) == sorted(
-        "0x" + keccak(e).hex() for e in [*sealed, forged, corrupt]
-    )
+    assert sorted(u.envelope for u in fetched) == sorted(sends.stored)
     assert (
         not log_lines(net, "member-0", "frame length") and int(net.call("member-0", "net_peerCount"), 16) >= 3
     )
