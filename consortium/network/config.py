@@ -149,8 +149,10 @@ def bounds(path: Path, table: dict, cls: type) -> dict:
     for f in dataclasses.fields(cls):
         if f.name in table:
             value = table[f.name]
-            if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-                raise ConfigError(f"{path}: {f.name} must be a positive number, got {value!r}")
+            whole = isinstance(f.default, int)
+            if isinstance(value, bool) or not isinstance(value, int if whole else int | float) or value <= 0:
+                kind = "a positive whole number" if whole else "a positive number"
+                raise ConfigError(f"{path}: {f.name} must be {kind}, got {value!r}")
             found[f.name] = type(f.default)(value)
     return found
 

@@ -394,3 +394,28 @@ def test_max_peers_and_pending_handshakes_are_bounded(tmp_path):
             writer.close()
 
     run(main())
+
+
+def test_node_toml_bounds_reach_the_network_engine_and_store(tmp_path):
+    """[p2p], [qbft] and [evidence] keys in node.toml; a bad value names its key."""
+    import tomli_w
+
+    from consortium.network.config import ConfigError, load_config
+
+    doc = {
+        "node": {"name": "n", "role": "validator"},
+        "p2p": {"port": 1, "max_peers": 7, "handshake_timeout": 2},
+        "rpc": {"port": 2},
+        "qbft": {"message_queue_limit": 99},
+        "evidence": {"min_free_disk_mib": 10},
+    }
+    path = tmp_path / "node.toml"
+    path.write_text(tomli_w.dumps(doc))
+    config = load_config(path)
+    assert (config.p2p_limits.max_peers, config.p2p_limits.handshake_timeout) == (7, 2.0)
+    assert config.p2p_limits.max_pending_peers == 50  # the default where the file is silent
+    assert config.qbft_limits.message_queue_limit == 99 and config.evidence_limits.min_free_disk_mib == 10
+    doc["p2p"]["max_peers"] = 0
+    path.write_text(tomli_w.dumps(doc))
+    with pytest.raises(ConfigError, match="max_peers must be a positive whole number"):
+        load_config(path)
