@@ -43,6 +43,15 @@ def rmb(fen: int) -> str:
     return f"{sign}RMB {abs(fen) // 100:,}.{abs(fen) % 100:02d}"
 
 
+def _span(seconds: int) -> str:
+    """A duration in the largest whole unit: '7 days', '1 hour', '90 seconds'."""
+    for unit, size in (("day", 86_400), ("hour", 3_600), ("minute", 60)):
+        if seconds >= size and seconds % size == 0:
+            count = seconds // size
+            return f"{count} {unit}{'s' if count != 1 else ''}"
+    return f"{seconds} seconds"
+
+
 def _claim_state(status: int) -> str:
     name = CLAIM_STATUSES[status] if status < len(CLAIM_STATUSES) else str(status)
     return CLAIM_WORDS.get(name, name)
@@ -83,6 +92,9 @@ def _explain(name: str, a: tuple) -> str | None:
         "DisputeWindowClosed": lambda: f"the time to dispute this decision ended on {moment(a[0])}",
         "ClaimantCannotObject": lambda: "you cannot object to your own claim",
         "NotAnActiveMember": lambda: "only members past their waiting period may object",
+        "AlreadyObjected": lambda: (
+            f"you already objected to claim #{a[0]}: each member may object once per claim"
+        ),
         # jury
         "NotAQualifiedJuror": lambda: "this account has not qualified as a juror",
         "JurorNotYetEligible": lambda: f"you may serve as a juror from {day(a[0])}",
@@ -105,12 +117,27 @@ def _explain(name: str, a: tuple) -> str | None:
         "NotADefaulter": lambda: f"{a[0]} owes nothing overdue",
         "NothingOwed": lambda: "you owe nothing",
         "NotSharing": lambda: "this account does not share costs",
+        "AheadOverYearCap": lambda: (
+            f"members may be topped up at most {rmb(a[1])} ahead (the plan's year cap), not {rmb(a[0])}"
+        ),
         "AlreadySharing": lambda: "this account already shares costs",
         "ERC20InsufficientBalance": lambda: f"not enough money: you hold {rmb(a[1])} and need {rmb(a[2])}",
         "ERC20InsufficientAllowance": lambda: (
             f"the pool may only debit {rmb(a[1])} and needs {rmb(a[2])}: allow more (`hubao wallet pay`)"
         ),
         "AccessControlUnauthorizedAccount": lambda: f"account {a[0]} does not hold the role this needs",
+        # the consortium's votes
+        "NotAnOrganisation": lambda: f"{a[0]} is not one of the consortium's organisations",
+        "UnknownProposal": lambda: f"there is no proposal #{a[0]}",
+        "AlreadyApproved": lambda: f"organisation {a[1]} already approved proposal #{a[0]}",
+        "AlreadyExecuted": lambda: f"proposal #{a[0]} was already carried out",
+        "NoMajority": lambda: f"proposal #{a[0]} has {a[1]} approval(s) and needs {a[2]}",
+        "ProposalExpired": lambda: (
+            f"proposal #{a[0]} expired on {moment(a[1])} before it passed: propose it again"
+        ),
+        "LifetimeOutOfRange": lambda: (
+            f"a proposal may live from {_span(a[1])} to {_span(a[2])}, not {_span(a[0])}"
+        ),
     }
     make = table.get(name)
     return make() if make else None
