@@ -171,3 +171,10 @@ def test_a_member_with_overdue_shares_cannot_claim(world):
     assert poor.pool.is_defaulter(poor.address)
     with refused("SharesOverdue"):
         poor.claims.submit(3, False, ROOT)
+
+
+def test_the_command_line_knows_the_catalogue_of_illnesses(world):
+    """`hubao wallet claim submit --illness` refuses, before sending, exactly the codes Claims does."""
+    from consortium.cli_types import ILLNESS
+
+    assert world.operator.claims.call("ILLNESS_CODES") == ILLNESS.high and ILLNESS.low == 1
