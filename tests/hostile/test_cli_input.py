@@ -14,6 +14,7 @@ import os
 import subprocess
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner
 from web3 import Web3
@@ -212,6 +213,34 @@ CASES = [
     ([*OP, "fund", A, *KEY], f"AMOUNT is required: {FEN}"),
     ([*OP, "fund", A, "100", "--gas-money", "lots", *KEY], "--gas-money must be an amount in wei"),
 ]
+
+
+def command_paths(group: click.Group, path: tuple[str, ...]) -> list[tuple[str, ...]]:
+    if not isinstance(group, click.Group):
+        return [path]
+    return [p for name, cmd in group.commands.items() for p in command_paths(cmd, (*path, name))]
+
+
+def test_every_command_is_in_the_table():
+    """A command added later without bad-input cases fails here."""
+    from consortium.operator.cli import operator
+    from consortium.wallet.cli import wallet
+
+    groups = {"wallet": wallet, "operator": operator}
+
+    def path_of(args: list[str]) -> tuple[str, ...]:
+        cmd, path = groups[args[0]], [args[0]]
+        for token in args[1:]:
+            if not isinstance(cmd, click.Group):
+                break
+            if token in cmd.commands:
+                cmd, path = cmd.commands[token], [*path, token]
+        return tuple(path)
+
+    every = command_paths(wallet, ("wallet",)) + command_paths(operator, ("operator",))
+    assert len(every) == 32
+    covered = {path_of(args) for args, _ in CASES}
+    assert [p for p in every if p not in covered] == []
 
 
 def fill(args: list[str], chain: Chain) -> list[str]:
