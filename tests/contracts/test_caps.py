@@ -3,6 +3,7 @@
 import pytest
 
 from consortium.client import DAY, Rules
+from consortium.operator import settlement
 from tests.contracts.world import make_world
 
 
@@ -35,3 +36,16 @@ def test_case_cap_holds_back_and_the_shortfall_is_carried(world):
     pool.collect([m.address for m in others])
     pool.disburse()
     assert claimant.token.balance_of(claimant.address) == 1_000_000 + 1_000
+
+
+def test_the_operator_tops_up_no_further_than_the_year_cap(world):
+    """Six times the last share (the operator's usual top-up) is more than this plan's year cap:
+    the operator's auto-debit asks for the cap, which the pool allows, instead of being refused."""
+    claimant, *payers = world.join_many(5)
+    world.advance(world.rules.waiting_period + 1)
+    world.accept_claim(claimant)
+    share = world.close_open_period()["share"]
+    assert settlement.top_up(world.operator) == settlement.AHEAD_PERIODS * share > world.rules.year_cap
+    result = settlement.collect(world.operator, [m.address for m in payers])
+    assert result["ahead"] == world.rules.year_cap and result["debits_failed"] == 0
+    assert [world.operator.pool.credit(m.address) for m in payers] == [world.rules.year_cap] * len(payers)
