@@ -32,7 +32,7 @@ class EvidenceError(ValueError):
 
 def _check_root(root: str) -> str:
     root = root.lower()
-    if not _HEX32.match(root):
+    if not _HEX32.fullmatch(root):
         raise EvidenceError(f"evidence root must be 0x and 64 hex digits, got {root[:80]!r}")
     return root
 
