@@ -15,6 +15,7 @@ from pathlib import Path
 
 import tomli_w
 
+from node.limits import NodeLimits
 from node.p2p.transport import P2PConfig
 
 ROLES = ("validator", "member")
@@ -68,6 +69,7 @@ class NodeConfig:
     rpc_host: str
     rpc_port: int
     log_level: str = "INFO"
+    limits: NodeLimits = field(default_factory=NodeLimits)  # [limits] (docs/nodes.md#limits)
     _secret: bytes | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -129,6 +131,7 @@ def load_config(path: str | Path) -> NodeConfig:
         tls_key=folder / p2p.get("key", TLS_KEY),
         rpc_host=rpc.get("host", "127.0.0.1"),
         rpc_port=int(rpc["port"]),
+        limits=NodeLimits.from_mapping(data.get("limits", {}), f"{path}: limits"),
     )
 
 

@@ -11,7 +11,9 @@ import tempfile
 
 import click
 
+from consortium.nodes.limits import limit_options, pop_limits
 from node.errors import NodeError
+from node.limits import NodeLimits
 
 
 @click.group()
@@ -30,6 +32,7 @@ def node() -> None:
 @click.option("--block-time", type=float, default=0, help="Seconds between blocks (0: a block per arrival).")
 @click.option("--accounts", default=10, show_default=True, help="Number of funded dev accounts.")
 @click.option("-v", "--verbose", is_flag=True)
+@limit_options  # the node's bounds: --tx-gas-cap, --txpool-*, ... (consortium/nodes/limits.py)
 def run(
     dev: bool,
     config_path: str | None,
@@ -39,6 +42,7 @@ def run(
     block_time: float,
     accounts: int,
     verbose: bool,
+    **limit_values,
 ) -> None:
     """Run a node and serve JSON-RPC over HTTP and WebSocket on one port."""
     logging.basicConfig(
@@ -46,10 +50,11 @@ def run(
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     logging.getLogger("eth").setLevel(logging.WARNING)
+    limits = pop_limits(limit_values)
     if config_path:
-        run_from_config(config_path)
+        run_from_config(config_path, limits)
     elif dev:
-        run_dev(host, port, datadir, block_time, accounts)
+        run_dev(host, port, datadir, block_time, accounts, limits)
     else:
         raise click.UsageError("give --dev for a dev chain or --config FILE for a consortium node")
 
@@ -64,14 +69,16 @@ def _stop_on_signals() -> asyncio.Event:
     return stop
 
 
-def run_dev(host: str, port: int, datadir: str | None, block_time: float, accounts: int) -> None:
+def run_dev(
+    host: str, port: int, datadir: str | None, block_time: float, accounts: int, limits: dict | None = None
+) -> None:
     """Run a dev node until SIGTERM/SIGINT; a temporary datadir is removed afterwards."""
     from consortium.nodes.dev import DevNode
 
     temporary = datadir is None
     datadir = datadir or tempfile.mkdtemp(prefix="hubao-dev-")
     try:
-        dev_node = DevNode(datadir, accounts, block_time)
+        dev_node = DevNode(datadir, accounts, block_time, NodeLimits().updated(**(limits or {})))
     except NodeError as exc:
         raise click.ClickException(str(exc)) from exc
 
@@ -84,8 +91,10 @@ def run_dev(host: str, port: int, datadir: str | None, block_time: float, accoun
             raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
         click.echo(dev_node.banner(host))
         sys.stdout.flush()
-        await stop.wait()
+        await dev_node.core.run_until(stop)
         await dev_node.stop()
+        if dev_node.core.halt_reason:
+            raise click.ClickException(f"node halted: {dev_node.core.halt_reason}")
 
     try:
         asyncio.run(main())
@@ -94,7 +103,7 @@ def run_dev(host: str, port: int, datadir: str | None, block_time: float, accoun
             shutil.rmtree(datadir, ignore_errors=True)
 
 
-def run_from_config(path: str) -> None:
+def run_from_config(path: str, limits: dict | None = None) -> None:
     """Run a consortium node until SIGTERM/SIGINT. An unusable config or a busy port is one line
     and exit code 1."""
     import tomllib
@@ -104,6 +113,7 @@ def run_from_config(path: str) -> None:
 
     try:
         config = load_config(path)
+        config.limits = config.limits.updated(**(limits or {}))
         config.secret()
     except KeyError as exc:
         raise click.ClickException(f"{path}: missing setting {exc}") from exc
@@ -116,9 +126,11 @@ def run_from_config(path: str) -> None:
         cnode = ConsortiumNode(config)
         stop = _stop_on_signals()
         await cnode.start()
-        await stop.wait()
+        await cnode.core.run_until(stop)
         log.info("stopping")
         await cnode.stop()
+        if cnode.core.halt_reason:
+            raise click.ClickException(f"{config.name}: node halted: {cnode.core.halt_reason}")
 
     try:
         asyncio.run(main())

@@ -11,16 +11,19 @@ from consortium.evidence.service import EvidenceService
 from node.clock import DevClock
 from node.core import NodeCore
 from node.genesis import DEV_BALANCE, DEV_MNEMONIC, dev_accounts, dev_genesis
+from node.limits import NodeLimits
 from node.sealer import DevSealer
 
 
 class DevNode:
-    def __init__(self, datadir: str | Path, accounts: int = 10, block_time: float = 0) -> None:
+    def __init__(
+        self, datadir: str | Path, accounts: int = 10, block_time: float = 0, limits: NodeLimits | None = None
+    ) -> None:
         self.datadir = str(datadir)
         self.accounts = dev_accounts(accounts)
         self.clock = DevClock()
         genesis = dev_genesis(accounts, timestamp=int(time.time()))
-        self.core = NodeCore(datadir, genesis, self.clock, unlocked=dict(self.accounts))
+        self.core = NodeCore(datadir, genesis, self.clock, unlocked=dict(self.accounts), limits=limits)
         self.core.set_producer(DevSealer(self.clock, block_time))
         self.core.add_service(EvidenceService(datadir, self.core.chain))
 
