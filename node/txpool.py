@@ -78,13 +78,10 @@ class TxPool(TxPoolAPI):
         try:
             self._check_size(size)  # before decoding: an oversized blob costs nothing more
             tx = self.decode(raw) if raw is not None else tx
-            sender = self._admit(tx, raw, size)
-        except TxRejected as exc:
-            if exc.args and getattr(exc, "limit", None):
-                self.refusals.note(origin or getattr(exc, "sender", "an RPC client"), exc.limit, str(exc))
+            self._admit(tx, raw, size)
+        except LimitRefusal as exc:
+            self.refusals.note(origin or exc.sender or "an RPC client", exc.limit, str(exc))
             raise
-        if origin is None:
-            log.debug("admitted %s from 0x%s", tx.hash.hex(), sender.hex())
         for hook in list(self.on_new_tx):
             try:
                 hook(tx)
@@ -92,7 +89,7 @@ class TxPool(TxPoolAPI):
                 log.exception("on_new_tx hook failed")
         return tx.hash
 
-    def _admit(self, tx: SignedTransactionAPI, raw: bytes | None, size: int) -> bytes:
+    def _admit(self, tx: SignedTransactionAPI, raw: bytes | None, size: int) -> None:
         if tx.type_id in UNSUPPORTED_TYPES:
             raise TxRejected("transaction type not supported")
         if tx.hash in self.by_hash:
@@ -120,12 +117,11 @@ class TxPool(TxPoolAPI):
         else:
             self._make_room(sender, acct, tx, size)
         self.book.insert(sender, acct, tx, size)
-        return sender
 
     def _check_size(self, size: int) -> None:
         limit = self.limits.txpool_max_tx_size
         if size > limit:
-            raise limit_refusal(f"oversized data: transaction size {size}, limit {limit}", "oversized data")
+            raise LimitRefusal(f"oversized data: transaction size {size}, limit {limit}", "oversized data")
 
     def _check_static(self, tx: SignedTransactionAPI) -> None:
         """Checks that need no state: chain id, signature, fees, gas."""
@@ -140,7 +136,7 @@ class TxPool(TxPoolAPI):
             raise TxRejected("exceeds block gas limit")
         cap = self.limits.tx_gas_cap
         if cap and tx.gas > cap:
-            raise limit_refusal(f"transaction gas limit too high (cap: {cap}, tx: {tx.gas})", "gas cap")
+            raise LimitRefusal(f"transaction gas limit too high (cap: {cap}, tx: {tx.gas})", "gas cap")
         try:
             intrinsic = tx.intrinsic_gas
         except Exception as exc:
@@ -160,7 +156,7 @@ class TxPool(TxPoolAPI):
             raise TxRejected("insufficient funds for gas * price + value")
         spent = acct.cost - (tx_cost(old) if old is not None else 0)
         if balance < spent + cost:
-            raise limit_refusal(
+            raise LimitRefusal(
                 f"insufficient funds for gas * price + value: balance {balance}, queued cost {spent}, "
                 f"tx cost {cost}, overshot {spent + cost - balance}",
                 "overdraft",
@@ -172,21 +168,21 @@ class TxPool(TxPoolAPI):
         who, limits, book = "0x" + sender.hex(), self.limits, self.book
         if tx.nonce > acct.run_end:  # it waits behind a nonce gap
             if acct.queued >= limits.txpool_account_queue:
-                raise limit_refusal("account limit exceeded", "account queue", who)
+                raise LimitRefusal("account limit exceeded", "account queue", who)
             while book.queued >= limits.txpool_global_queue:
                 victim = book.queued_victim(sender)
                 if victim is None:
-                    raise limit_refusal("txpool is full", "queue full", who)
+                    raise LimitRefusal("txpool is full", "queue full", who)
                 self._evict(*victim, "the queue is full")
             return
         need, base_fee = num_slots(size), self.next_base_fee()
         while book.pending_slots + need > limits.txpool_global_slots:
             victim = book.pending_victim(sender, limits.txpool_account_slots, base_fee)
             if victim is None:
-                raise limit_refusal("txpool is full", "pool full", who)
+                raise LimitRefusal("txpool is full", "pool full", who)
             victim_sender, victim_tx, over_share = victim
             if not over_share and effective_tip(tx, base_fee) <= effective_tip(victim_tx, base_fee):
-                raise limit_refusal("transaction underpriced", "pool full", who)
+                raise LimitRefusal("transaction underpriced", "pool full", who)
             self._evict(victim_sender, victim_tx, "the pool is full")
 
     def _evict(self, sender: bytes, tx: SignedTransactionAPI, why: str) -> None:
@@ -318,10 +314,10 @@ class TxPool(TxPoolAPI):
         return len(self.by_hash)
 
 
-def limit_refusal(message: str, limit: str, sender: str | None = None) -> TxRejected:
-    """A refusal by one of the pool's bounds: logged once per party and limit (node.limits.Refusals)."""
-    exc = TxRejected(message)
-    exc.limit = limit
-    if sender is not None:
-        exc.sender = sender
-    return exc
+class LimitRefusal(TxRejected):
+    """A refusal by one of the pool's bounds (logged once per party and limit, node.limits.Refusals)."""
+
+    def __init__(self, message: str, limit: str, sender: str | None = None) -> None:
+        super().__init__(message)
+        self.limit = limit
+        self.sender = sender
