@@ -24,7 +24,7 @@ class NodeLimits:
     tx_gas_cap: int = _limit(
         5_000_000,
         "Gas one transaction may ask for, so a block of one executes inside QBFT's round timer on "
-        "every validator (py-evm: 1.1-4.4 Mgas/s).",
+        "every validator (py-evm: 1.1-4.4 Mgas/s); 0: none (the dev node's default).",
     )
     txpool_max_tx_size: int = _limit(128 * 1024, "Bytes of one transaction (geth's txMaxSize).")
     txpool_account_slots: int = _limit(

@@ -13,7 +13,6 @@ import click
 
 from consortium.nodes.limits import limit_options, pop_limits
 from node.errors import NodeError
-from node.limits import NodeLimits
 
 
 @click.group()
@@ -73,12 +72,12 @@ def run_dev(
     host: str, port: int, datadir: str | None, block_time: float, accounts: int, limits: dict | None = None
 ) -> None:
     """Run a dev node until SIGTERM/SIGINT; a temporary datadir is removed afterwards."""
-    from consortium.nodes.dev import DevNode
+    from consortium.nodes.dev import DEV_LIMITS, DevNode
 
     temporary = datadir is None
     datadir = datadir or tempfile.mkdtemp(prefix="hubao-dev-")
     try:
-        dev_node = DevNode(datadir, accounts, block_time, NodeLimits().updated(**(limits or {})))
+        dev_node = DevNode(datadir, accounts, block_time, DEV_LIMITS.updated(**(limits or {})))
     except NodeError as exc:
         raise click.ClickException(str(exc)) from exc
 

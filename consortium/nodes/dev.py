@@ -14,6 +14,10 @@ from node.genesis import DEV_BALANCE, DEV_MNEMONIC, dev_accounts, dev_genesis
 from node.limits import NodeLimits
 from node.sealer import DevSealer
 
+# One node and no round timer: like anvil, no gas cap per transaction beyond the block's, unless
+# --tx-gas-cap asks for one. The other limits are a consortium node's.
+DEV_LIMITS = NodeLimits(tx_gas_cap=0)
+
 
 class DevNode:
     def __init__(
@@ -23,7 +27,9 @@ class DevNode:
         self.accounts = dev_accounts(accounts)
         self.clock = DevClock()
         genesis = dev_genesis(accounts, timestamp=int(time.time()))
-        self.core = NodeCore(datadir, genesis, self.clock, unlocked=dict(self.accounts), limits=limits)
+        self.core = NodeCore(
+            datadir, genesis, self.clock, unlocked=dict(self.accounts), limits=limits or DEV_LIMITS
+        )
         self.core.set_producer(DevSealer(self.clock, block_time))
         self.core.add_service(EvidenceService(datadir, self.core.chain))
 
