@@ -9,8 +9,10 @@ its five processes do not share the CPU with the dev nodes' latency measurements
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
+import time
 import tomllib
 
 import pytest
@@ -18,10 +20,32 @@ import tomli_w
 
 from consortium.network.layout import free_base_port
 from tests.support.consortium import ProxiedNet
+from tests.support.hostile import LatencyProbe
 from tests.support.processes import HUBAO
 
 BLOCK_PERIOD = 0.5
-LENIENT_GAS_CAP = 30_000_000
+LENIENT_GAS_CAP = 30_000_000  # member-0's [limits] tx_gas_cap
+HONEST_P99 = 0.2  # seconds: the honest client's eth_blockNumber, during and after an attack
+HONEST_SAMPLES = 150  # answers at least, so that p99 is not simply the slowest one
+
+
+@contextlib.contextmanager
+def honest_client(url: str, after: bool = True):
+    """An honest client asking `eth_blockNumber` every 20 ms while the attack runs and, with
+    `after`, once it is over until it has HONEST_SAMPLES answers (at most 10 s more)."""
+    with LatencyProbe(url, interval=0.02) as probe:
+        yield probe
+        deadline = time.monotonic() + 10
+        while after and len(probe.latencies) + probe.errors < HONEST_SAMPLES and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+
+def answered_honestly(probe, errors_allowed: bool = False) -> bool:
+    """The honest client was answered every time, 99% of them within HONEST_P99 (else: say how)."""
+    slowest = [round(t, 3) for t in sorted(probe.latencies)[-5:]]
+    assert errors_allowed or probe.errors == 0, f"{probe.errors} honest calls failed"
+    assert probe.p99() < HONEST_P99, f"p99 {probe.p99():.3f} s of {len(probe.latencies)}, slowest {slowest}"
+    return True
 
 
 def hubao(*args: str, timeout: float = 150) -> subprocess.CompletedProcess:

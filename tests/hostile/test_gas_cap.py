@@ -12,7 +12,8 @@ import pytest
 from eth_account import Account
 
 from node.limits import NodeLimits
-from tests.support.hostile import LatencyProbe, wait_for_blocks
+from tests.hostile.conftest import answered_honestly, honest_client
+from tests.support.hostile import wait_for_blocks
 from tests.support.processes import DEV_ADDRESSES, DEV_KEYS, DevNode, rpc
 
 BURN = "0x5b600056"  # init code JUMPDEST PUSH1 0 JUMP: loops until its gas is gone
@@ -52,17 +53,17 @@ def test_over_cap_gossip_is_refused_and_the_network_keeps_its_pace(consortium):
     url = net.url("validator-0")
     normal = wait_for_blocks(url, 3, 30) / 3
     users = net.accounts["users"]
-    with LatencyProbe(url) as probe:
+    with honest_client(url) as probe:
         # member-0 admits what its lenient cap allows and gossips it to every validator
         heavy = [
             net.send_tx("member-0", users[0]["privateKey"], None, data=BURN, gas=HEAVY_GAS) for _ in range(3)
         ]
-        honest = net.send_tx("validator-1", users[1]["privateKey"], users[2]["address"], value=1)
+        honest_tx = net.send_tx("validator-1", users[1]["privateKey"], users[2]["address"], value=1)
         busy = wait_for_blocks(url, 5, 60) / 5
-        receipt = net.receipt("validator-0", honest)
+        receipt = net.receipt("validator-0", honest_tx)
     assert int(receipt["status"], 16) == 1
     assert busy < normal * 1.5 + 0.3, (normal, busy)
-    assert probe.p99() < 0.2 and probe.errors == 0, probe.p99()
+    assert answered_honestly(probe)
     assert net.call("member-0", "eth_getTransactionByHash", heavy[0]) is not None  # admitted there
     member_id = net.by_name["member-0"].node_id
     for name in validators:

@@ -19,7 +19,8 @@ from eth_account import Account
 
 from consortium.cli import main as cli_main
 from node.genesis import dev_accounts
-from tests.support.hostile import LatencyProbe, rss_mib
+from tests.hostile.conftest import answered_honestly, honest_client
+from tests.support.hostile import rss_mib
 from tests.support.processes import DEV_ADDRESSES, DevNode, rpc
 
 ACCOUNT_SLOTS, GLOBAL_SLOTS, ACCOUNT_QUEUE, GLOBAL_QUEUE, LIFETIME = 4, 24, 6, 12, 2.0
@@ -84,7 +85,7 @@ def test_oversized_transactions_behind_a_nonce_gap_cost_no_memory(node):
     base = nonce_of(node, key)
     before = rss_mib(node.proc.pid)
     huge = [raw(key, base + 5 + i, data=bytes([1 + i]) * 2_500_000) for i in range(20)]
-    with LatencyProbe(node.url) as probe:
+    with honest_client(node.url) as probe:
         refusals = [send(node, tx) for tx in huge]
         honest = send(node, raw(dev_key(2), nonce_of(node, dev_key(2))))
         rpc(node.url, "evm_mine")
@@ -94,7 +95,7 @@ def test_oversized_transactions_behind_a_nonce_gap_cost_no_memory(node):
     ]
     assert rpc(node.url, "eth_getTransactionReceipt", honest)["status"] == "0x1"
     assert grown < MEMORY_BOUND_MIB, f"resident memory grew by {grown:.0f} MiB"
-    assert probe.p99() < 0.2 and probe.errors == 0, probe.p99()
+    assert answered_honestly(probe)
     assert node.log().count("refused from an RPC client: oversized data") == 1  # once per client
 
 
@@ -137,14 +138,14 @@ def test_waiting_transactions_are_bounded_and_expire(node):
         for i in range(ACCOUNT_QUEUE):
             send(node, raw(key, nonce_of(node, key) + 1 + i))
     assert status(node)[1] == GLOBAL_QUEUE  # the fullest, oldest account gave way for the others
-    with LatencyProbe(node.url) as probe:
+    with honest_client(node.url) as probe:
         deadline = LIFETIME + 5
         waited = 0.0
         while status(node)[1] and waited < deadline:
             probe._stop.wait(0.1)
             waited += 0.1
     assert status(node) == (0, 0), "waiting transactions outlived their lifetime"
-    assert probe.p99() < 0.2
+    assert answered_honestly(probe)
 
 
 def test_funds_are_checked_across_a_senders_transactions(node):
