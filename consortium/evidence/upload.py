@@ -91,7 +91,7 @@ class Upload:
         if missing:
             raise UploadRefused(f"evidence upload lacks {', '.join(missing)} (0x-prefixed hex strings)")
         for field in ("root", "envelope", "signature"):
-            if not _HEX.match(data[field]):
+            if not _HEX.fullmatch(data[field]):
                 raise UploadRefused(f"evidence upload {field} is not 0x-prefixed hex")
         if len(data["envelope"]) > 2 + 2 * max_envelope:
             raise UploadRefused(f"evidence envelope exceeds the {max_envelope}-byte limit")

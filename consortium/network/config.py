@@ -17,6 +17,7 @@ from pathlib import Path
 
 import tomli_w
 
+from node.limits import NodeLimits
 from node.p2p.transport import P2PConfig
 from node.rpc.access import DEFAULT_VHOSTS, RpcAccess
 from node.rpc.jwt import load_secret
@@ -129,6 +130,7 @@ class NodeConfig:
     tls_key: Path
     rpc: RpcSettings
     log_level: str = "INFO"
+    limits: NodeLimits = field(default_factory=NodeLimits)  # [limits] (docs/nodes.md#limits)
     _secret: bytes | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -197,6 +199,7 @@ def load_config(path: str | Path) -> NodeConfig:
         tls_cert=folder / p2p.get("cert", TLS_CERT),
         tls_key=folder / p2p.get("key", TLS_KEY),
         rpc=RpcSettings.from_toml({**rpc, "port": int(rpc["port"])}, folder),
+        limits=NodeLimits.from_mapping(data.get("limits", {}), f"{path}: limits"),
     )
 
 
