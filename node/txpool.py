@@ -302,15 +302,15 @@ class TxPool(TxPoolAPI):
         return self.by_hash.get(tx_hash)
 
     def content(self) -> tuple[dict[bytes, list], dict[bytes, list]]:
-        state = self._head_state()
+        """(executable, waiting behind a nonce gap) transactions by sender, in nonce order."""
+        self._head_state()
         pending: dict[bytes, list] = {}
         queued: dict[bytes, list] = {}
-        for sender, queue in self.by_sender.items():
-            nonce = state.get_nonce(sender)
-            for n in sorted(queue):
-                ready = n == nonce
-                (pending if ready else queued).setdefault(sender, []).append(queue[n])
-                nonce += ready
+        for sender, acct in self.book.accounts.items():
+            for n in sorted(acct.txs):
+                (pending if acct.nonce <= n < acct.run_end else queued).setdefault(sender, []).append(
+                    acct.txs[n]
+                )
         return pending, queued
 
     def nonce_of(self, sender: bytes) -> int:
