@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: setup build browser test demo lint format clean
+.PHONY: setup build browser test test-unit demo lint format clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -28,8 +28,14 @@ $(CHROMEDRIVER):
 	apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver
 
+# two workers, a test file each at a time (module-scoped networks stay on one worker): the process
+# tests mostly wait on block timers, so two cores run two files' waits at once (docs/testing.md)
 test: build browser
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2 --dist loadfile
+
+# the fast, in-process tests (no node processes, no real timers): seconds, for the edit-test loop
+test-unit: build
+	$(PY) -m pytest -m "not process and not slow"
 
 demo: build
 	$(VENV)/bin/hubao demo

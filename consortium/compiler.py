@@ -36,28 +36,6 @@ def solc_binary() -> str:
     return str(ROOT / "tools" / "solc")
 
 
-def compile_source(source: str, contract: str) -> dict:
-    """{"abi": [...], "bytecode": "0x..."} of `contract` in a one-file `source` (the small
-    contracts of tests and scripts); wasm solc is slow to start, so results are kept in build/
-    under a hash of the source."""
-    settings = {**SETTINGS, "outputSelection": {"*": {"*": ["abi", "evm.bytecode.object"]}}}
-    key = json.dumps([contract, source, settings], sort_keys=True)
-    cache = ROOT / "build" / f"single-{contract}-{hashlib.sha256(key.encode()).hexdigest()[:16]}.json"
-    if cache.exists():
-        return json.loads(cache.read_text())
-    out = solcx.compile_standard(
-        {"language": "Solidity", "sources": {f"{contract}.sol": {"content": source}}, "settings": settings},
-        solc_binary=solc_binary(),
-    )
-    unit = out["contracts"][f"{contract}.sol"][contract]
-    artifact = {"abi": unit["abi"], "bytecode": "0x" + unit["evm"]["bytecode"]["object"]}
-    cache.parent.mkdir(exist_ok=True)
-    tmp = cache.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(artifact))
-    tmp.replace(cache)
-    return artifact
-
-
 def _sources() -> dict[str, dict[str, str]]:
     files = sorted(CONTRACTS_DIR.rglob("*.sol"))
     return {f"contracts/{p.relative_to(CONTRACTS_DIR).as_posix()}": {"content": p.read_text()} for p in files}
@@ -96,10 +74,32 @@ def compile_contracts(force: bool = False) -> dict[str, dict]:
                 "deployed": "0x" + unit["evm"]["deployedBytecode"]["object"],
             }
     ARTIFACTS.parent.mkdir(parents=True, exist_ok=True)
-    tmp = ARTIFACTS.with_suffix(".tmp")
+    tmp = ARTIFACTS.with_suffix(f".{os.getpid()}.tmp")  # two test workers may compile at once
     tmp.write_text(json.dumps({"key": key, "contracts": contracts}))
     tmp.replace(ARTIFACTS)
     return contracts
+
+
+def compile_source(source: str, contract: str) -> dict:
+    """{"abi": [...], "bytecode": "0x..."} of `contract` in a one-file `source` (a benchmark's or a
+    test's own small contract); wasm solc is slow to start, so results are kept in build/ under a
+    hash of the source and settings."""
+    settings = {**SETTINGS, "outputSelection": {"*": {"*": ["abi", "evm.bytecode.object"]}}}
+    key = json.dumps([contract, source, settings], sort_keys=True)
+    cache = ARTIFACTS.parent / f"single-{contract}-{hashlib.sha256(key.encode()).hexdigest()[:16]}.json"
+    if cache.exists():
+        return json.loads(cache.read_text())
+    out = solcx.compile_standard(
+        {"language": "Solidity", "sources": {f"{contract}.sol": {"content": source}}, "settings": settings},
+        solc_binary=solc_binary(),
+    )
+    unit = out["contracts"][f"{contract}.sol"][contract]
+    artifact = {"abi": unit["abi"], "bytecode": "0x" + unit["evm"]["bytecode"]["object"]}
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    tmp = cache.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(artifact))
+    tmp.replace(cache)
+    return artifact
 
 
 def load_artifacts() -> dict[str, dict]:

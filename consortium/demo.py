@@ -6,6 +6,9 @@ a per-case cap of RMB 10; every other rule is the plan's default."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
 import click
 from eth_account import Account
 from eth_utils import keccak
@@ -18,6 +21,7 @@ from consortium.client import (
     MAX_ALLOWANCE,
     TIER_UNDER_40,
     Attestation,
+    Deployment,
     Params,
     Roles,
     Rules,
@@ -29,9 +33,11 @@ from consortium.client import (
 )
 from consortium.evidence.bundle import Bundle
 from consortium.operator.enrollment import month_start
+from consortium.simulation.cli import months_option, scenario_option
 
 DEMO_RULES = Rules(cover_under_40=30_000, cover_40_to_59=10_000, case_cap=1_000)
 OTHERS = 49
+DEMO_FOUNDERS = 5_000  # `make demo`: founders through a year, in about ten minutes on 2 cores
 
 
 def rmb(fen: int) -> str:
@@ -64,8 +70,9 @@ class Stage:
 
 @click.command("demo")
 @click.option("--walkthrough", is_flag=True, help="Instead: one member's road on an in-process chain.")
-@click.option("--members", type=click.IntRange(2), help="Members (demo: 2,000; walkthrough: 51).")
-@click.option("--months", type=click.IntRange(1, 24), default=12, show_default=True)
+@click.option("--members", type=click.IntRange(2), help="Members (demo: 5,000; walkthrough: 51).")
+@months_option
+@scenario_option
 @click.option("--incidence", type=float, help="Illnesses per member-year (default: as `hubao simulate`).")
 @click.option(
     "--fraud-rate", type=float, help="Share of claims that are false (default: as `hubao simulate`)."
@@ -74,7 +81,8 @@ class Stage:
 def demo(
     walkthrough: bool,
     members: int | None,
-    months: int,
+    months: int | None,
+    scenario: str,
     incidence: float | None,
     fraud_rate: float | None,
     keep: bool,
@@ -82,12 +90,15 @@ def demo(
     """A year of the plan on a 4-validator consortium, reported (or --walkthrough)."""
     if walkthrough:
         return walk(members or OTHERS + 1)
-    from consortium.simulation.params import SimConfig
+    from consortium.simulation.params import SimConfig, default_months
     from consortium.simulation.showcase import run_demo
 
     try:
-        chosen = {"members": members, "incidence": incidence, "fraud_rate": fraud_rate}
-        config = SimConfig(months=months, **{k: v for k, v in chosen.items() if v is not None})
+        chosen = {"members": members or DEMO_FOUNDERS, "incidence": incidence, "fraud_rate": fraud_rate}
+        months = months or default_months(scenario)
+        config = SimConfig(
+            months=months, scenario=scenario, **{k: v for k, v in chosen.items() if v is not None}
+        )
         result = run_demo(config, keep=keep)
     except (RuntimeError, TimeoutError) as exc:
         raise click.ClickException(str(exc)) from None
@@ -95,14 +106,55 @@ def demo(
         raise SystemExit(2)
 
 
+@dataclass
+class Walk:
+    """The walk-through's cast on one in-process chain, and how it tells the story."""
+
+    stage: Stage
+    out: Console
+    keys: dict[str, str]
+    addr: dict[str, str]
+    deployment: Deployment
+    platform: Suite
+    treasurer: Suite
+    steps: Iterator[int] = field(default_factory=lambda: iter(range(1, 100)))
+    alice: Suite | None = None
+    others: list[Suite] = field(default_factory=list)
+
+    def say(self, text: str) -> None:
+        self.out.print(f"[bold cyan]{next(self.steps):>2}.[/] {text}")
+
+    def ticket(self, who: Suite, key: str, national_id: str):
+        """An attestation for the person and their permit for auto-debit, both signed off chain."""
+        now, d, chain = self.stage.now(), self.deployment, self.deployment.chain_id
+        a = Attestation(
+            who.address,
+            identity_commitment(national_id),
+            TIER_UNDER_40,
+            month_start(now + 28 * 365 * DAY),
+            now + DAY,
+        )
+        sig = sign_attestation(self.keys["platform"], a, chain, d.addresses["membership"])
+        pool, token = d.addresses["pool"], d.addresses["token"]
+        permit = sign_permit(key, who.address, pool, MAX_ALLOWANCE, 0, now + DAY, chain, token)
+        return a, sig, permit
+
+
 def walk(members: int) -> None:
     """Walk one member from joining through a claim to the payout and the others' shares."""
-    out = Console()
-    step = iter(range(1, 100))
+    w = deploy_walk()
+    alice_joins(w)
+    others_enrolled(w, members - 1)
+    w.stage.advance(DEMO_RULES.waiting_period + DAY)
+    w.say(
+        f"91 days pass. Alice is {w.alice.membership.state_of(w.alice.address)}: covered for {rmb(30_000)}."
+    )
+    alice_claims(w)
+    closed = period_closes(w)
+    collected_and_paid(w, closed)
 
-    def say(text: str) -> None:
-        out.print(f"[bold cyan]{next(step):>2}.[/] {text}")
 
+def deploy_walk() -> Walk:
     stage = Stage()
     names = ["deployer", "org-a", "org-b", "org-c", "platform", "investigator", "treasurer", "treasury"]
     keys = {n: stage.key(n) for n in names}
@@ -117,97 +169,100 @@ def walk(members: int) -> None:
         treasury=addr["treasury"],
     )
     d = deploy_suite(stage.w3, keys["deployer"], Params(DEMO_RULES, roles))
-    platform = Suite(stage.w3, d, keys["platform"])
-    treasurer = Suite(stage.w3, d, keys["treasurer"])
-    chain = stage.w3.eth.chain_id
-    say(
+    w = Walk(
+        stage,
+        Console(),
+        keys,
+        addr,
+        d,
+        Suite(stage.w3, d, keys["platform"]),
+        Suite(stage.w3, d, keys["treasurer"]),
+    )
+    w.say(
         "Three member organisations deploy the plan. Their governor is the only admin: no single key "
         "can change a rule or move the pool's money."
     )
+    return w
 
-    def ticket(who: Suite, key: str, national_id: str):
-        turns_60 = month_start(stage.now() + 28 * 365 * DAY)  # cover ends at a month's end
-        a = Attestation(
-            who.address, identity_commitment(national_id), TIER_UNDER_40, turns_60, stage.now() + DAY
-        )
-        sig = sign_attestation(keys["platform"], a, chain, d.addresses["membership"])
-        pool, token = d.addresses["pool"], d.addresses["token"]
-        permit = sign_permit(key, who.address, pool, MAX_ALLOWANCE, 0, stage.now() + DAY, chain, token)
-        return a, sig, permit
 
-    alice_key = stage.key("alice")
-    alice = Suite(stage.w3, d, alice_key)
-    treasurer.token.mint(alice.address, 5_000)
-    alice.membership.join(*ticket(alice, alice_key, "alice's ID card"))
-    ends = alice.membership.call("waitingEndsAt", alice.address)
-    say(
+def alice_joins(w: Walk) -> None:
+    alice_key = w.stage.key("alice")
+    alice = w.alice = Suite(w.stage.w3, w.deployment, alice_key)
+    w.treasurer.token.mint(alice.address, 5_000)
+    alice.membership.join(*w.ticket(alice, alice_key, "alice's ID card"))
+    ends = alice.membership.waiting_ends_at(alice.address)
+    w.say(
         f"Alice, 32, gets an attestation from the platform and joins in [bold]one transaction[/], free of "
         f"charge, allowing the pool to debit her shares. She is {alice.membership.state_of(alice.address)} "
-        f"until day {(ends - stage.now()) // DAY}."
+        f"until day {(ends - w.stage.now()) // DAY}."
     )
 
-    others = []
+
+def others_enrolled(w: Walk, count: int) -> None:
     items = []
-    for i in range(members - 1):
+    for i in range(count):
         k = "0x" + keccak(text=f"hubao demo member {i}").hex()
-        m = Suite(stage.w3, d, k)
-        treasurer.token.mint(m.address, 5_000)
-        items.append(ticket(m, k, f"member {i}'s ID card"))
-        others.append(m)
-    platform.membership.enroll_batch(items)
-    say(
-        f"The platform enrolls {len(others)} more people in one batch transaction; "
-        "they send nothing themselves."
-    )
+        m = Suite(w.stage.w3, w.deployment, k)
+        w.treasurer.token.mint(m.address, 5_000)
+        items.append(w.ticket(m, k, f"member {i}'s ID card"))
+        w.others.append(m)
+    w.platform.membership.enroll_batch(items)
+    w.say(f"The platform enrolls {count} more people in one batch transaction; they send nothing themselves.")
 
-    stage.advance(DEMO_RULES.waiting_period + DAY)
-    say(f"91 days pass. Alice is {alice.membership.state_of(alice.address)}: covered for {rmb(30_000)}.")
 
+def alice_claims(w: Walk) -> int:
+    """Alice's claim: evidence root on chain, the investigator's approval, the notice, the payout."""
+    alice, stage = w.alice, w.stage
     evidence = Bundle.of_named(
         [("diagnosis.pdf", b"pathology report: malignant tumour"), ("bill.pdf", b"bill")]
     )
     cid = alice.claims.submit(1, False, evidence.root)
-    say(
+    w.say(
         f"Alice is diagnosed with a malignant tumour (illness code 1) and files claim #{cid}. "
         f"Only the Merkle root of her evidence goes on chain: 0x{evidence.root.hex()[:16]}…"
     )
-
-    investigator = Suite(stage.w3, d, keys["investigator"])
+    investigator = Suite(stage.w3, w.deployment, w.keys["investigator"])
     investigator.claims.approve(cid, keccak(text="investigation report"))
     notice_end = alice.claims.claim(cid).deadline
-    say(
+    w.say(
         f"The independent investigator approves it with a report hash. Claim #{cid} is under public notice "
         f"for {(notice_end - stage.now()) // DAY} days; any active member could object with evidence."
     )
-
     stage.advance(DEMO_RULES.notice_period)
-    platform.claims.finalize(cid)
-    say(
+    w.platform.claims.finalize(cid)
+    w.say(
         f"Nobody objects. The claim is {alice.claims.status(cid)}; Alice's membership ends "
         f"({alice.membership.state_of(alice.address)}) and she stops sharing before this period's costs."
     )
+    return cid
 
-    pool = platform.pool
+
+def period_closes(w: Walk) -> dict:
+    """The periods that ended close in order; the one that carries Alice's case is told."""
+    pool, stage = w.platform.pool, w.stage
     closed = None
     while closed is None or pool.period_end(pool.open_period()) <= stage.now():  # catch up, in order
         stage.advance(pool.period_end(pool.open_period()) - stage.now())
         args = pool.in_receipt(pool.close_period(), "PeriodClosed")[0]["args"]
         closed = args if args["cases"] else closed
-    say(
+    w.say(
         f"The half-month closes: need = payout {rmb(closed['payouts'])} + 8% fee {rmb(closed['fees'])} = "
         f"{rmb(closed['payouts'] + closed['fees'])}, shared by {closed['sharing']} members: "
         f"[bold]{rmb(closed['share'])} each[/] (rounded up to the fen; "
         f"{rmb(closed['surplus'])} surplus carried)."
     )
     if closed["shortfall"]:
-        say(
+        w.say(
             f"The per-case cap held the share back: {rmb(closed['shortfall'])} is carried into the next "
             "period, and Alice is paid that part once it is collected."
         )
+    return closed
 
+
+def collected_and_paid(w: Walk, closed: dict) -> None:
+    pool, others, alice, d = w.platform.pool, w.others, w.alice, w.deployment
     pool.collect([m.address for m in others])
-    say(f"The platform auto-debits all {len(others)} members in one transaction; no member sends anything.")
-
+    w.say(f"The platform auto-debits all {len(others)} members in one transaction; no member sends anything.")
     pool.disburse()
     table = Table(title="After the payout")
     table.add_column("who")
@@ -218,14 +273,14 @@ def walk(members: int) -> None:
         "a typical member", rmb(others[0].token.balance_of(others[0].address)), f"-{rmb(closed['share'])}"
     )
     table.add_row(
-        "operator treasury", rmb(alice.token.balance_of(addr["treasury"])), f"+{rmb(closed['fees'])}"
+        "operator treasury", rmb(alice.token.balance_of(w.addr["treasury"])), f"+{rmb(closed['fees'])}"
     )
     table.add_row("pool", rmb(alice.token.balance_of(d.addresses["pool"])), "surplus kept")
-    out.print(table)
+    w.out.print(table)
     t = pool.totals()
     held = alice.token.balance_of(d.addresses["pool"])
     assert held == t.paidIn - t.paidOut - t.feesPaid
-    say(
+    w.say(
         f"Books: paid in {rmb(t.paidIn)} - paid out {rmb(t.paidOut)} - fees {rmb(t.feesPaid)} = "
         f"{rmb(held)}, exactly what the pool holds."
     )

@@ -4,7 +4,8 @@ Like py-evm's `eth/abc.py`: every layer talks to the others through these, so a 
 permissioning filter or a scaled clock plugs in without touching the chain or the pool.
 
 Threading: the chain, the pool and the producer are driven from the node's asyncio loop thread;
-the chain methods are synchronous (CPU-bound EVM work) and must not be called concurrently.
+the chain methods are synchronous (CPU-bound EVM work) and must not be called concurrently. Calls
+(`ChainAPI.calls`) run on a worker thread of their own over their own LMDB read transaction.
 Block and header objects are py-evm's (`eth.abc.BlockAPI`, `BlockHeaderAPI`, `ReceiptAPI`,
 `SignedTransactionAPI`).
 """
@@ -164,19 +165,21 @@ class ChainAPI(ABC):
     def state_at(self, header: BlockHeaderAPI) -> Any:
         """A read-only py-evm state (`eth.abc.StateAPI`) at the given header's state root."""
 
+    calls: Any
+    """The call family (eth_call, estimateGas, access lists, simulation, the pending block) on a
+    worker thread with its own snapshot (`node.calls.service.CallService`): the RPC layer awaits
+    it, so no call holds the event loop."""
+
     @abstractmethod
     def call(self, tx: dict, header: BlockHeaderAPI) -> Any:
-        """Run a message call on the state after `header` without committing; returns a computation.
+        """A message call on the caller's thread (in-process callers); returns a computation.
 
         It runs in the context of `header`'s child, stamped by the node's clock, gas free.
         """
 
     @abstractmethod
-    def estimate_gas(self, tx: dict, header: BlockHeaderAPI) -> int:
-        """The gas limit a message call needs on the state after `header` (geth's search).
-
-        Raises the VM error (`eth.exceptions.VMError`) when it fails even with the block gas limit.
-        """
+    def close(self) -> None:
+        """Stop what the chain runs beside the loop (the call worker) before the store closes."""
 
     @abstractmethod
     def blocks_with_logs(self, key_prefix: bytes, start: int, stop: int) -> list[int]:
@@ -208,8 +211,9 @@ class TxPoolAPI(ABC):
         """A raw transaction as the VM's object; raises `node.errors.TxRejected` for bad bytes."""
 
     @abstractmethod
-    def add(self, tx: bytes | SignedTransactionAPI) -> bytes:
-        """Admit a raw (RLP/typed) or decoded transaction; returns its hash.
+    def add(self, tx: bytes | SignedTransactionAPI, origin: str | None = None) -> bytes:
+        """Admit a raw (RLP/typed) or decoded transaction; returns its hash. `origin` names the
+        peer it came from, for the log of refusals (once per party and reason).
 
         Raises `node.errors.TxRejected` with geth's texts ("nonce too low", "already known",
         "replacement transaction underpriced", "insufficient funds for gas * price + value", ...).
@@ -229,6 +233,11 @@ class TxPoolAPI(ABC):
 
     @abstractmethod
     def get(self, tx_hash: bytes) -> SignedTransactionAPI | None: ...
+
+    @abstractmethod
+    def content(self) -> tuple[dict[bytes, list], dict[bytes, list]]:
+        """geth's TxPoolContent: per sender, in nonce order, the transactions that follow its
+        state nonce without a gap (pending) and the rest (queued)."""
 
     @abstractmethod
     def nonce_of(self, sender: bytes) -> int:
@@ -278,6 +287,11 @@ class RpcBackendAPI(ABC):
     @abstractmethod
     def peer_count(self) -> int:
         """Connected p2p peers (net_peerCount); 0 for a node without a network."""
+
+    def sync_status(self) -> dict[str, str] | bool:
+        """eth_syncing: geth's {startingBlock, currentBlock, highestBlock} (hex) while catching
+        up with peers, else False."""
+        return False
 
 
 RpcHandler = Callable[..., Any | Awaitable[Any]]
@@ -360,3 +374,31 @@ class DevControlAPI(ABC):
     @abstractmethod
     def revert(self, snapshot_id: int) -> bool:
         """Back to a snapshot (forgetting it and later ones); False for an unknown id."""
+
+    @abstractmethod
+    def set_mining(self, automine: bool | None = None, interval: float | None = None) -> None:
+        """anvil's mining modes: automine on or off, or a block every `interval` seconds (0: none)."""
+
+    @abstractmethod
+    def mining(self) -> tuple[bool, float | None]:
+        """(automine, interval seconds or None)."""
+
+    @abstractmethod
+    def edit_state(self, name: str, edit: Callable[[Any], None]) -> BlockAPI:
+        """Apply `edit(state)` (a py-evm state) to the head's state, durably: as a block of its own,
+        without transactions, named `name` in its extraData."""
+
+    @abstractmethod
+    def impersonate(self, address: bytes, on: bool) -> None:
+        """Let eth_sendTransaction send for `address` without its key (or stop)."""
+
+    @abstractmethod
+    def drop_transaction(self, tx_hash: bytes) -> bool:
+        """Forget a transaction of the pool; False when it is not there."""
+
+    @abstractmethod
+    def drop_all_transactions(self) -> None: ...
+
+    @abstractmethod
+    def reset(self) -> None:
+        """Back to the genesis: later blocks, the pool, clock moves, snapshots forgotten."""

@@ -2,28 +2,27 @@
 
 from __future__ import annotations
 
-import contextlib
-import itertools
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import rlp
 from eth.abc import BlockAPI, BlockHeaderAPI, ReceiptAPI, SignedTransactionAPI
 from eth.db.account import AccountDB
-from eth.exceptions import HeaderNotFound, Revert
 from eth.vm.chain_context import ChainContext
-from eth.vm.spoof import SpoofTransaction
-from eth_utils import ValidationError
 
 from node.abc import AccountFilterAPI, ChainAPI, ClockAPI, ConsensusRulesAPI, TxLocation
+from node.calls.message import CallArgs
+from node.calls.service import CallService
+from node.calls.snapshot import ChainDBView, decode_header
 from node.clock import SystemClock
 from node.errors import InvalidBlock, NodeError
-from node.estimate import estimate_gas as search_gas
+from node.execution import run_block
 from node.genesis import Genesis
 from node.recent import Recent
 from node.storage import StateOverlay, Store, log_index_keys, number_key
-from node.vm import BlockClass, HeaderClass, HubaoVM, floor_data_gas
+from node.vm import BlockClass, HeaderClass, HubaoVM
 
 log = logging.getLogger("node.chain")
 
@@ -45,24 +44,12 @@ class Executed:
     """Revert data of the block's failed transactions, by transaction hash (Besu's revertReason)."""
 
 
-class _ChainDBView:
-    """The slice of py-evm's ChainDatabaseAPI that a VM touches while executing a block."""
+class _StoreReader:
+    """The chain's own store and header cache as a call reader (for callers on the loop thread)."""
 
-    def __init__(self, chain: Chain, overlay: StateOverlay) -> None:
-        self._chain = chain
-        self.db = overlay.atomic()
-
-    def get_block_header_by_hash(self, block_hash: bytes) -> BlockHeaderAPI:
-        header = self._chain.get_header_by_hash(block_hash)
-        if header is None:
-            raise HeaderNotFound(block_hash.hex())
-        return header
-
-    def persist_trie_data_dict(self, trie_data_dict: dict) -> None:
-        """Transaction and receipt tries are not stored: blocks and receipts are stored whole."""
-
-    def exists(self, key: bytes) -> bool:
-        return self.db.exists(key)
+    def __init__(self, chain: Chain) -> None:
+        self.get = chain.store.get
+        self.get_header_by_hash = chain.get_header_by_hash
 
 
 class DefaultRules(ConsensusRulesAPI):
@@ -94,9 +81,6 @@ class Chain(ChainAPI):
         self._blocks = Recent(BLOCK_CACHE)
         self._receipts = Recent(BLOCK_CACHE)
         self._executed: dict[bytes, Executed] = {}
-        self._calls = contextlib.ExitStack()  # the open costless state that eth_call reuses
-        self._calls_key: tuple[bytes, int] | None = None
-        self._calls_state = None
         self._subscribers: list[Callable[[BlockAPI, tuple], None]] = []
         head_hash = store.get("meta", b"head")
         if head_hash is None:
@@ -110,6 +94,12 @@ class Chain(ChainAPI):
             )
         self._head = self.get_header_by_hash(head_hash)
         self._genesis = self.get_header_by_number(0)
+        self.reader = _StoreReader(self)
+        self.calls = CallService(self, lambda reader, header, overlay: self._vm(header, overlay, reader))
+
+    def close(self) -> None:
+        """End the call worker (its snapshot) before the store closes."""
+        self.calls.close()
 
     # -- identity ----------------------------------------------------------------------------
     def block_hash(self, header: BlockHeaderAPI) -> bytes:
@@ -153,9 +143,7 @@ class Chain(ChainAPI):
         data = self.store.get("headers", block_hash)
         if data is None:
             return None
-        header = rlp.decode(data, sedes=HeaderClass)
-        header._hash = block_hash
-        return self._headers.put(block_hash, header)
+        return self._headers.put(block_hash, decode_header(data, block_hash))
 
     def canonical_hash(self, number: int) -> bytes | None:
         return self.store.get("canon", number_key(number))
@@ -175,6 +163,9 @@ class Chain(ChainAPI):
             return None
         block = rlp.decode(data, sedes=BlockClass)
         block.header._hash = block_hash
+        for tx in block.transactions:
+            if is_impersonated(tx):  # its sender is recorded, it cannot be recovered
+                tx.__dict__["sender"] = self.store.get("txs", tx.hash)[44:64]
         return self._blocks.put(block_hash, block)
 
     def get_block_by_number(self, number: int) -> BlockAPI | None:
@@ -212,8 +203,8 @@ class Chain(ChainAPI):
         ]
 
     # -- VM plumbing -------------------------------------------------------------------------
-    def _vm(self, header: BlockHeaderAPI, overlay: StateOverlay) -> HubaoVM:
-        return self.vm_class(header, _ChainDBView(self, overlay), self.chain_context, None)
+    def _vm(self, header: BlockHeaderAPI, overlay: StateOverlay, headers=None) -> HubaoVM:
+        return self.vm_class(header, ChainDBView(headers or self, overlay), self.chain_context, None)
 
     def state_at(self, header: BlockHeaderAPI):
         overlay = StateOverlay(self.store)
@@ -241,47 +232,44 @@ class Chain(ChainAPI):
         extra_data: bytes = b"",
         coinbase: bytes | None = None,
     ) -> tuple[BlockAPI, tuple[ReceiptAPI, ...]]:
+        header = self._child_header(timestamp, extra_data, coinbase)
+        executed = self._execute(header, transactions, strict=False)
+        return executed.block, executed.receipts
+
+    def build_state_edit(
+        self, edit: Callable[[Any], None], timestamp: int, extra_data: bytes = b""
+    ) -> tuple[BlockAPI, tuple[ReceiptAPI, ...]]:
+        """Dev controls only (anvil_setBalance & co.): a block without transactions whose state is
+        the head's with `edit(state)` applied after the block's system calls. `commit_block` writes
+        it like any block, so the edit is durable, atomic with the head, and `rewind` undoes it."""
+        executed = self._execute(self._child_header(timestamp, extra_data, None), (), False, edit)
+        return executed.block, executed.receipts
+
+    def _child_header(self, timestamp: int, extra_data: bytes, coinbase: bytes | None) -> BlockHeaderAPI:
         parent = self._head
-        header = self.vm_class.create_header_from_parent(
+        return self.vm_class.create_header_from_parent(
             parent,
             timestamp=max(int(timestamp), parent.timestamp + 1),
             gas_limit=self.gas_limit,
             coinbase=coinbase if coinbase is not None else self.coinbase,
             extra_data=extra_data,
         ).copy(**self.rules.header_fields())
-        executed = self._execute(header, transactions, strict=False)
-        return executed.block, executed.receipts
 
     def _execute(
-        self, header: BlockHeaderAPI, transactions: Sequence[SignedTransactionAPI], strict: bool
+        self,
+        header: BlockHeaderAPI,
+        transactions: Sequence[SignedTransactionAPI],
+        strict: bool,
+        edit: Callable[[Any], None] | None = None,
     ) -> Executed:
-        """Apply all transactions on one VM, then finalise once (py-evm's batch path)."""
+        """Apply all transactions on one VM, then finalise once (node/execution.py)."""
         parent = self._head
         overlay = StateOverlay(self.store)
+        allowed = None if self.account_filter is None else (lambda sender: self._allowed(sender, parent))
         vm = self._vm(header, overlay)
-        block = BlockClass(header, transactions=[], uncles=[], withdrawals=[])
-        vm.block_preprocessing(block)
-        included: list[SignedTransactionAPI] = []
-        receipts: list[ReceiptAPI] = []
-        reverts: dict[bytes, bytes] = {}
-        for index, tx in enumerate(transactions):
-            try:
-                if not self._allowed(tx.sender, parent):
-                    raise ValidationError(f"sender {tx.sender.hex()} is not on the accounts allowlist")
-                receipt, computation = vm.apply_transaction(header, tx)
-            except ValidationError as exc:
-                if strict:
-                    raise InvalidBlock(f"transaction {index} (0x{tx.hash.hex()}): {exc}") from exc
-                continue
-            if computation.is_error and isinstance(computation.error, Revert):
-                reverts[tx.hash] = computation.output
-            header = vm.add_receipt_to_header(header, receipt)
-            included.append(tx)
-            receipts.append(receipt)
-        block = vm.set_block_transactions_and_withdrawals(block, header, included, receipts)
-        block = vm.finalize_block(vm.block_postprocessing(block)).block
+        block, receipts, reverts = run_block(vm, header, transactions, strict, allowed, edit)
         self.block_hash(block.header)
-        executed = Executed(block, tuple(receipts), overlay.writes, parent.hash, reverts)
+        executed = Executed(block, receipts, overlay.writes, parent.hash, reverts)
         self._executed[block.header.hash] = executed
         return executed
 
@@ -331,6 +319,7 @@ class Chain(ChainAPI):
         self._blocks.put(block_hash, block)  # already decoded: the first receipt poll is free too
         self._receipts.put(block_hash, executed.receipts)
         self._head = self.get_header_by_hash(block_hash)
+        self.calls.release(block_hash)
         for callback in list(self._subscribers):
             try:
                 callback(block, executed.receipts)
@@ -354,7 +343,7 @@ class Chain(ChainAPI):
             "receipts": {block_hash: rlp.encode([encode_receipt(r) for r in receipts])},
             "reverts": executed.reverts,
             "canon": {number_key(number): block_hash},
-            "txs": {tx.hash: suffix + i.to_bytes(4, "big") for i, tx in enumerate(block.transactions)},
+            "txs": {tx.hash: tx_entry(suffix, i, tx) for i, tx in enumerate(block.transactions)},
             "logs": logs,
             "meta": {b"head": block_hash},
         }
@@ -385,59 +374,32 @@ class Chain(ChainAPI):
         self._blocks.clear()  # not needed for correctness (keys are hashes), frees abandoned blocks
         self._receipts.clear()
         self._head = self.get_header_by_hash(target)
+        self.calls.release(target)
 
     def subscribe_new_heads(self, callback: Callable[[BlockAPI, tuple], None]) -> Callable[[], None]:
         self._subscribers.append(callback)
         return lambda: self._subscribers.remove(callback) if callback in self._subscribers else None
 
-    # -- calls ---------------------------------------------------------------------------------
-    def _spoof(self, tx: dict, state, default_gas: int) -> SpoofTransaction:
-        sender = tx.get("from") or b"\0" * 20
-        unsigned = BlockClass.transaction_builder.create_unsigned_transaction(
-            nonce=state.get_nonce(sender),
-            gas_price=tx.get("gasPrice", 0),
-            gas=tx.get("gas") or default_gas,
-            to=tx.get("to") or b"",
-            value=tx.get("value", 0),
-            data=tx.get("data", b""),
-        )
-        return SpoofTransaction(unsigned, from_=sender)
-
-    @contextlib.contextmanager
-    def _costless_state(self, header: BlockHeaderAPI, timestamp: int):
-        """The state after `header` in the context of its child stamped `timestamp`, with a base fee
-        of 0 (py-evm's `in_costless_state`, but stamped by the node's clock, not the wall's)."""
-        vm = self._vm(header, StateOverlay(self.store))
-        child = self.vm_class.create_header_from_parent(header, coinbase=header.coinbase, timestamp=timestamp)
-        hashes = itertools.chain((header.hash,), vm.previous_hashes)
-        state = vm.build_state(vm.chaindb.db, child.copy(base_fee_per_gas=0), self.chain_context, hashes)
-        snapshot = state.snapshot()
-        try:
-            yield state
-        finally:
-            state.revert(snapshot)
-
+    # -- calls (the RPC layer runs them off the loop through `calls`) ----------------------------
     def call(self, tx: dict, header: BlockHeaderAPI):
-        """eth_call: execute on the state after `header`, in the context of its child, gas free.
-        Calls on the same header and child timestamp (whole seconds of the clock) share one state,
-        reverted after each, so its account and trie caches stay warm: a batch of hundreds of reads
-        no longer builds a state and walks the trie from LMDB for each."""
-        key = (header.hash, self.clock.child_timestamp(header.timestamp))
-        if self._calls_key != key:
-            self._calls.close()
-            self._calls_state = self._calls.enter_context(self._costless_state(header, key[1]))
-            self._calls_key = key
-        state = self._calls_state
-        snapshot = state.snapshot()
-        try:
-            return state.costless_execute_transaction(self._spoof(tx, state, state.gas_limit))
-        finally:
-            state.revert(snapshot)
+        """eth_call on the caller's thread (in-process callers): `tx` has bytes/int fields
+        (from, to, data, value, gas); returns the py-evm computation."""
+        args = CallArgs(
+            tx.get("from"), tx.get("to"), tx.get("gas"), value=tx.get("value"), data=tx.get("data")
+        )
+        return self.calls.call_now(self.calls.env(header), args).computation
 
-    def estimate_gas(self, tx: dict, header: BlockHeaderAPI) -> int:
-        with self._costless_state(header, self.clock.child_timestamp(header.timestamp)) as state:
-            spoof = self._spoof(tx, state, state.gas_limit)
-            return max(search_gas(state, spoof), floor_data_gas(spoof))
+
+def is_impersonated(tx: SignedTransactionAPI) -> bool:
+    """Sent by an impersonated account (a dev chain's anvil_impersonateAccount): anvil's bypass
+    signature r = s = 1, which no key produces."""
+    return tx.r == 1 and tx.s == 1
+
+
+def tx_entry(suffix: bytes, index: int, tx: SignedTransactionAPI) -> bytes:
+    """The tx index entry: block hash, number, index, and an impersonated transaction's sender."""
+    entry = suffix + index.to_bytes(4, "big")
+    return entry + tx.sender if is_impersonated(tx) else entry
 
 
 def encode_receipt(receipt: ReceiptAPI) -> bytes:

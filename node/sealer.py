@@ -1,40 +1,59 @@
-"""Dev-mode block production: the node seals and commits its own blocks (instant or interval),
-and the dev chain's controls (seal now, move the clock, snapshot and revert) that evm_* drive."""
+"""Dev-mode block production: the node seals and commits its own blocks (on arrival, on an
+interval, or only when asked), and the dev chain's controls that evm_*, anvil_* and hardhat_*
+drive: seal now, move the clock, snapshot and revert, edit state, impersonate, drop, reset.
+
+State edits (anvil_setBalance & co.) are blocks: a block without transactions whose state is the
+head's with the edit applied (`Chain.build_state_edit`), committed like any other in one storage
+transaction, its extraData naming the method. So every header's state root is the state after
+it, proofs verify, the edit survives a restart, subscribers see a new head, and evm_revert undoes
+it with the blocks after the snapshot.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, MutableMapping, Sequence
+from typing import Any
 
 from eth.abc import BlockAPI
+from eth_utils import to_checksum_address
 
 from node.abc import BlockProducerAPI, DevControlAPI, NodeAPI, RpcNamespaceAPI
 from node.clock import DevClock
-from node.rpc.dev import AnvilNamespace, EvmNamespace
+from node.rpc.dev import AnvilNamespace, EvmNamespace, HardhatNamespace
 
 log = logging.getLogger("node.sealer")
+IMPERSONATED = b""  # in the accounts map: an address sent for without a key
 
 
 class DevSealer(BlockProducerAPI, DevControlAPI):
-    """`block_time` None or 0: a block as soon as transactions are pending (batching all of them);
-    otherwise a block every `block_time` seconds, empty or not (like anvil --block-time).
+    """`block_time` None or 0: a block as soon as transactions are pending (batching all of them,
+    anvil's automine); otherwise a block every `block_time` seconds, empty or not (anvil
+    --block-time). `clock` is the node's clock too: the sealer stamps blocks with it and the
+    controls move it. `accounts` is the node's unlocked accounts (address -> key), where an
+    impersonated address is entered without a key."""
 
-    `clock` is the node's clock too: the sealer stamps blocks with it and the controls move it.
-    """
-
-    def __init__(self, clock: DevClock, block_time: float | None = None) -> None:
+    def __init__(
+        self,
+        clock: DevClock,
+        block_time: float | None = None,
+        accounts: MutableMapping[str, bytes] | None = None,
+    ) -> None:
         self.clock = clock
-        self.block_time = block_time or None
+        self.automine = not block_time
+        self.interval: float | None = block_time or None
+        self.accounts = accounts if accounts is not None else {}
         self.node: NodeAPI | None = None
         self.snapshots: dict[int, tuple[int, float]] = {}  # id -> (head number, clock offset)
         self._next_snapshot = 1
-        self._wake = asyncio.Event()
+        self._wake = asyncio.Event()  # a transaction arrived, or the mining mode changed
+        self._mode = asyncio.Event()  # the mining mode changed (ends an interval's wait)
         self._task: asyncio.Task | None = None
 
     def rpc_namespaces(self) -> Sequence[RpcNamespaceAPI]:
-        return (EvmNamespace(self), AnvilNamespace(self))
+        return (EvmNamespace(self), AnvilNamespace(self), HardhatNamespace(self))
 
     async def start(self, node: NodeAPI) -> None:
         self.node = node
@@ -50,23 +69,31 @@ class DevSealer(BlockProducerAPI, DevControlAPI):
     async def _run(self) -> None:
         while True:
             try:
-                if self.block_time:
-                    await asyncio.sleep(self.block_time)
-                    self.seal()
-                else:
-                    await self._wake.wait()
-                    self._wake.clear()
-                    # let requests already read from the sockets land in the pool first
-                    for _ in range(3):
-                        await asyncio.sleep(0)
-                    while candidates := self.node.txpool.pending(self.node.chain.gas_limit):
-                        self.seal(candidates=candidates)
-                        await asyncio.sleep(0)
+                await self._step()
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("sealing failed")
                 await asyncio.sleep(0.5)
+
+    async def _step(self) -> None:
+        """Wait for what the mining mode waits for, then seal (or re-read a changed mode)."""
+        if self.interval:
+            self._mode.clear()
+            try:
+                await asyncio.wait_for(self._mode.wait(), self.interval)
+            except TimeoutError:
+                self.seal()
+            return
+        await self._wake.wait()
+        self._wake.clear()
+        if not self.automine:
+            return
+        for _ in range(3):  # let requests already read from the sockets land in the pool first
+            await asyncio.sleep(0)
+        while self.automine and (candidates := self.node.txpool.pending(self.node.chain.gas_limit)):
+            self.seal(candidates=candidates)
+            await asyncio.sleep(0)
 
     def seal(self, candidates: list | None = None) -> BlockAPI:
         """Build a block from the pool on top of head and commit it."""
@@ -81,7 +108,7 @@ class DevSealer(BlockProducerAPI, DevControlAPI):
             pool.drop([tx for tx in candidates if tx.hash not in included and tx.gas <= room])
         return block
 
-    # -- DevControlAPI -------------------------------------------------------------------------
+    # -- DevControlAPI: blocks and time ----------------------------------------------------------
     def mine(self, timestamp: int | None = None) -> BlockAPI:
         if timestamp is not None:
             self.set_next_block_timestamp(timestamp)
@@ -98,6 +125,24 @@ class DevSealer(BlockProducerAPI, DevControlAPI):
             )
         self.clock.set_next_block_timestamp(timestamp)
 
+    def set_mining(self, automine: bool | None = None, interval: float | None = None) -> None:
+        """anvil's mining modes: automine on (interval off), automine off (an interval stays), an
+        interval (automine off), interval 0 (no mining until evm_mine)."""
+        if automine is not None:
+            if automine:
+                self.automine, self.interval = True, None
+            elif self.automine:
+                self.automine = False
+        if interval is not None:
+            self.automine, self.interval = False, interval or None
+        self._wake.set()
+        self._mode.set()
+
+    def mining(self) -> tuple[bool, int | float | None]:
+        interval = self.interval
+        return self.automine, int(interval) if interval and float(interval).is_integer() else interval
+
+    # -- DevControlAPI: snapshots and reset ------------------------------------------------------
     def snapshot(self) -> int:
         sid = self._next_snapshot
         self._next_snapshot += 1
@@ -114,4 +159,43 @@ class DevSealer(BlockProducerAPI, DevControlAPI):
         self.node.chain.rewind(number)
         self.clock.offset = offset
         self.clock.next_timestamp = None
+        return True
+
+    def reset(self) -> None:
+        """Back to the genesis: blocks, pool, clock moves, snapshots and impersonations forgotten."""
+        self.drop_all_transactions()
+        self.node.chain.rewind(0)
+        self.clock.offset, self.clock.next_timestamp = 0.0, None
+        self.snapshots.clear()
+        for address in [a for a, key in self.accounts.items() if key == IMPERSONATED]:
+            del self.accounts[address]
+
+    # -- DevControlAPI: state and accounts -------------------------------------------------------
+    def edit_state(self, name: str, edit: Callable[[Any], None]) -> BlockAPI:
+        chain = self.node.chain
+        head = chain.head.timestamp
+        # a timestamp set for the next block stays for the next block of transactions
+        stamp = head + 1 if self.clock.next_timestamp is not None else self.clock.child_timestamp(head)
+        block, receipts = chain.build_state_edit(edit, stamp, f"hubao dev: {name}".encode())
+        chain.commit_block(block, receipts)
+        return block
+
+    def impersonate(self, address: bytes, on: bool) -> None:
+        name = to_checksum_address(address)
+        if on:
+            self.accounts.setdefault(name, IMPERSONATED)
+        elif self.accounts.get(name) == IMPERSONATED:
+            del self.accounts[name]
+
+    def drop_all_transactions(self) -> None:
+        pool = self.node.txpool
+        pending, queued = pool.content()
+        pool.drop([tx for group in (pending, queued) for txs in group.values() for tx in txs])
+
+    def drop_transaction(self, tx_hash: bytes) -> bool:
+        pool = self.node.txpool
+        tx = pool.get(tx_hash)
+        if tx is None:
+            return False
+        pool.drop([tx])
         return True

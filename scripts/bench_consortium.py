@@ -18,24 +18,19 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "scripts"))
-
 # The workloads, the py-evm baseline and the measuring helpers are bench_node's: one definition.
-import bench_node as bench  # noqa: E402
-from rich.table import Table  # noqa: E402
+import bench_node as bench
+from rich.table import Table
 
-from consortium.network.genesis import QbftSettings  # noqa: E402
-from consortium.network.layout import free_base_port, init_network  # noqa: E402
-from consortium.network.processes import pid_of, start_node, stop_nodes, wait_for_blocks  # noqa: E402
-from node.genesis import DEV_BALANCE, dev_accounts  # noqa: E402
+from consortium.network.genesis import QbftSettings
+from consortium.network.layout import free_base_port, init_network
+from consortium.network.processes import pid_of, start_node, stop_nodes, wait_for_blocks
+from node.genesis import DEV_BALANCE, dev_accounts
 
 
 class ConsortiumBench:

@@ -19,21 +19,17 @@ import argparse
 import http.client
 import json
 import os
-import sys
 import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from eth_account import Account
+from rich.console import Console
+from rich.table import Table
 
-from eth_account import Account  # noqa: E402
-from rich.console import Console  # noqa: E402
-from rich.table import Table  # noqa: E402
-
-from node.genesis import DEV_BALANCE, dev_accounts  # noqa: E402
+from node.genesis import DEV_BALANCE, dev_accounts
 
 CHAIN_ID = 1337
 GAS_LIMIT = 30_000_000
@@ -79,7 +75,7 @@ class Result:
 
 
 def compile_ledger() -> dict:
-    from tests.support.solidity import compile_source
+    from consortium.compiler import compile_source
 
     artifact = compile_source(BENCH_SOURCE, "Ledger")
     return {"abi": artifact["abi"], "bytecode": bytes.fromhex(artifact["bytecode"][2:])}
@@ -272,7 +268,7 @@ class NodeBench:
     system = "node"
 
     def __init__(self, deploy: bytes, batch: int) -> None:
-        from tests.support.processes import DevNode
+        from consortium.network.processes import DevNode
 
         self.tmp = tempfile.TemporaryDirectory()
         self.node = DevNode.start(Path(self.tmp.name) / "data")

@@ -7,14 +7,11 @@ Re-running with the same --out against the same chain finds the suite there and 
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from consortium.client import (  # noqa: E402
+from consortium.client import (
     ContractRefusal,
     Deployment,
     connect,

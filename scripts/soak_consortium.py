@@ -1,29 +1,25 @@
-"""Soak a real consortium (too slow for `make test`): 4 validators + 1 member as OS processes, every
-p2p link through a controllable proxy, under a steady stream of transfers, for N cycles of:
+"""Soak a real consortium (too slow for `make test`): the fault scenarios of tests/e2e/manifests/
+and tests/e2e/soak/ (kill -9 mid-stream, 3 | 1 and 2 | 2 splits, two validators down, a byzantine
+validator, votes), N rounds on one live network of 4 validators and a member, every p2p link
+through a proxy. Each round renames the validators by a seeded permutation, so that each of them
+is the one killed, cut off or voted out in turn. After every scenario the e2e runner checks on
+every node: one chain, a quorum of valid seals on every block, every acknowledged transaction
+committed in the same block everywhere, and progress once the perturbations end.
 
-  kill -9 a random validator mid-round, restart it      (no committed transaction may be lost)
-  cut one validator off (3 | 1), heal                   (majority goes on, the lone one catches up)
-  split 2 | 2, heal                                     (nothing is final while split)
-  SIGTERM two validators, restart                       (chain halts without a fork, then recovers)
+The scenarios and the runner are the test suite's own (tests/e2e/): this script runs them with
+pytest, it does not import them.
 
-After every cycle: every node has the same block at every height, each with a quorum of valid seals,
-and every receipt seen so far is still there, in the same block, on every node.
-
-    .venv/bin/python scripts/soak_consortium.py --cycles 5 [--dir /tmp/soak]
+    .venv/bin/python scripts/soak_consortium.py --cycles 5 [--seed 1] [--dir /tmp/soak]
 """
 
 from __future__ import annotations
 
 import argparse
-import random
+import subprocess
 import sys
-import tempfile
-import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from tests.support.consortium import ProxiedNet  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def main() -> None:
@@ -31,77 +27,15 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--cycles", type=int, default=3)
-    parser.add_argument("--dir", default="")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--dir", default="", help="keep the networks (and node logs) under this folder")
     args = parser.parse_args()
-    rng = random.Random(args.seed)
-    root = Path(args.dir or tempfile.mkdtemp(prefix="hubao-soak-"))
-    net = ProxiedNet.create(
-        root, 4, 1, "--block-period", "1", "--empty-block-period", "1", "--request-timeout", "2"
-    )
-    validators = net.names("validator")
-    user = net.accounts["users"][0]["privateKey"]
-    receipts: dict[str, str] = {}
-    pending: list[str] = []
-
-    def stream(n: int) -> None:
-        via = rng.choice(net.running())
-        for _ in range(n):
-            pending.append(net.send_tx(via, user, "0x" + "33" * 20, value=1))
-
-    def settle() -> None:
-        for tx_hash in pending:
-            receipts[tx_hash] = net.receipt(validators[0], tx_hash, timeout=120)["blockHash"]
-        pending.clear()
-
-    def check(label: str) -> None:
-        net.wait_height(net.top() + 1, net.names(), timeout=120)
-        height = net.assert_one_chain()
-        for name in net.names():
-            for tx_hash, block in receipts.items():
-                got = net.call(name, "eth_getTransactionReceipt", tx_hash)
-                assert got and got["blockHash"] == block, f"{name} lost {tx_hash}"
-        print(f"{label:<28} ok: height {height}, {len(receipts)} receipts on all {len(net.names())} nodes")
-
-    started = time.monotonic()
-    try:
-        net.wait_height(2)
-        for cycle in range(1, args.cycles + 1):
-            victim = rng.choice(validators)
-            stream(10)
-            time.sleep(rng.uniform(0.2, 1.5))
-            net.kill9(victim)
-            stream(10)
-            settle()
-            net.start(victim)
-            check(f"[{cycle}] kill -9 {victim}")
-
-            lone = rng.choice(validators)
-            net.split([lone])
-            h = net.top()
-            net.wait_height(h + 3, [v for v in validators if v != lone], timeout=60)
-            net.heal()
-            check(f"[{cycle}] 3|1 without {lone}")
-
-            half = rng.sample(validators, 2)
-            net.split(half)
-            time.sleep(2)
-            frozen = net.top(net.names())
-            time.sleep(5)
-            assert net.top(net.names()) == frozen, "a block became final during a 2|2 split"
-            net.heal()
-            check(f"[{cycle}] 2|2 {'+'.join(half)}")
-
-            two = rng.sample(validators, 2)
-            for v in two:
-                net.stop(v)
-            time.sleep(5)
-            for v in two:
-                net.start(v)
-            check(f"[{cycle}] halt and restart {'+'.join(two)}")
-        print(f"soak passed: {args.cycles} cycles in {time.monotonic() - started:.0f}s, network in {root}")
-    finally:
-        net.down()
+    scenarios = "tests/e2e/test_scenarios.py::test_scenario"
+    command = [sys.executable, "-m", "pytest", scenarios, "-v", "-x", "-p", "no:cacheprovider",
+               f"--soak-cycles={args.cycles}", f"--soak-seed={args.seed}"]  # fmt: skip
+    if args.dir:
+        command.append(f"--basetemp={args.dir}")
+    sys.exit(subprocess.call(command, cwd=ROOT))
 
 
 if __name__ == "__main__":

@@ -1,61 +1,15 @@
 """Typed wrappers, one per contract of the suite. Each method is one contract action; reads return
-named tuples, writes return the receipt (or a Pending with wait=False) and raise ContractRefusal."""
+named tuples, writes return the receipt (or a Pending with wait=False, the gas with estimate=True,
+a batch's ticket with sender=) and raise ContractRefusal. Methods ending in `_each` read one view
+for many members or claims in JSON-RPC batches."""
 
 from __future__ import annotations
 
 import os
-from functools import lru_cache
 from typing import Any
 
-from web3 import Web3
-from web3.logs import DISCARD
-
-from consortium.client.abi import artifacts
+from consortium.client.bound import Bound
 from consortium.client.signing import NO_PERMIT, Attestation, PermitSig, vote_commitment
-from consortium.client.tx import Transactor
-
-
-@lru_cache(maxsize=64)
-def _factory(w3: Web3, artifact: str):
-    return w3.eth.contract(abi=artifacts()[artifact]["abi"], decode_tuples=True)
-
-
-class Bound:
-    """One deployed contract and the account that signs for it."""
-
-    artifact = ""
-
-    def __init__(self, w3: Web3, address: str, tx: Transactor | None, first_block: int = 0):
-        self.w3 = w3
-        self.first_block = first_block  # the deployment block: no log of ours is older
-        self.address = Web3.to_checksum_address(address)
-        self.contract = _factory(w3, self.artifact)(address=self.address)
-        self.tx = tx
-
-    def call(self, name: str, *args) -> Any:
-        return getattr(self.contract.functions, name)(*args).call()
-
-    def send(self, name: str, *args, wait: bool = True, gas: int | None = None, value: int = 0):
-        if self.tx is None:
-            raise RuntimeError("this client has no signing key")
-        return self.tx.send(getattr(self.contract.functions, name)(*args), wait=wait, gas=gas, value=value)
-
-    def events(
-        self, name: str, from_block: int | None = None, to_block: int | str = "latest", **filters
-    ) -> list:
-        """Decoded logs of one event, oldest first; keyword filters apply to indexed arguments."""
-        event = getattr(self.contract.events, name)()
-        start = self.first_block if from_block is None else from_block
-        return list(event.get_logs(from_block=start, to_block=to_block, argument_filters=filters or None))
-
-    def in_receipt(self, receipt, name: str) -> list:
-        return list(getattr(self.contract.events, name)().process_receipt(receipt, errors=DISCARD))
-
-    def role(self, name: str) -> bytes:
-        return self.call(name)
-
-    def has_role(self, role_name: str, account: str) -> bool:
-        return self.call("hasRole", self.role(role_name), account)
 
 
 class Token(Bound):
@@ -85,6 +39,12 @@ class Token(Bound):
     def permit_nonce(self, owner: str) -> int:
         return self.call("nonces", owner)
 
+    def total_supply(self) -> int:
+        return self.call("totalSupply")
+
+    def balance_each(self, accounts: list[str]) -> list[int]:
+        return self.read_each("balanceOf", [(a,) for a in accounts])
+
 
 class Governor(Bound):
     artifact = "ConsortiumGovernor"
@@ -105,6 +65,14 @@ class Governor(Bound):
     def approvals(self, proposal_id: int) -> int:
         return self.call("approvals", proposal_id)
 
+    def proposal(self, proposal_id: int):
+        """(target, value, data, proposer, executed, expiresAt)."""
+        return self.call("proposal", proposal_id)
+
+    def proposal_lifetime(self) -> int:
+        """Seconds a proposal made now may gather approvals and be executed."""
+        return self.call("proposalLifetime")
+
 
 class Membership(Bound):
     artifact = "Membership"
@@ -117,6 +85,8 @@ class Membership(Bound):
         return self.send("joinWithPermit", a.as_tuple(), signature, permit.as_tuple(), **kw)
 
     def enroll_batch(self, items: list[tuple[Attestation, bytes, PermitSig | None]], **kw):
+        """The enroller's one transaction for many attested people (each with their own off-chain
+        permit, or none): no member sends anything."""
         with_permits = any(p is not None for _, _, p in items)
         permits = [(p or NO_PERMIT).as_tuple() for _, _, p in items] if with_permits else []
         return self.send(
@@ -129,6 +99,9 @@ class Membership(Bound):
     def end_cover(self, member: str, **kw):
         return self.send("endCover", member, **kw)
 
+    def count(self) -> int:
+        return self.call("memberCount")
+
     def state_of(self, member: str) -> str:
         return self.STATES[self.call("stateOf", member)]
 
@@ -137,6 +110,18 @@ class Membership(Bound):
 
     def member(self, member: str):
         return self.call("memberOf", member)
+
+    def member_each(self, members: list[str]) -> list:
+        return self.read_each("memberOf", [(m,) for m in members])
+
+    def identity_holder_each(self, identities: list[bytes]) -> list[str]:
+        return self.read_each("identityHolder", [(i,) for i in identities])
+
+    def waiting_ends_at(self, member: str) -> int:
+        return self.call("waitingEndsAt", member)
+
+    def cover_amount_of(self, member: str) -> int:
+        return self.call("coverAmountOf", member)
 
     def attestation_digest(self, a: Attestation) -> bytes:
         return self.call("attestationDigest", a.as_tuple())
@@ -148,10 +133,14 @@ class Claims(Bound):
                 "RefusedInWaitingPeriod", "Lapsed")  # fmt: skip
 
     def submit(self, illness: int, accident: bool, evidence_root: bytes, **kw) -> int | Any:
-        receipt = self.send("submit", illness, accident, evidence_root, **kw)
-        if not kw.get("wait", True):
+        """The claim id once landed (what `submit_receipt` returns, decoded)."""
+        receipt = self.submit_receipt(illness, accident, evidence_root, **kw)
+        if not self.landed(kw):
             return receipt
         return self.in_receipt(receipt, "ClaimSubmitted")[0]["args"]["claimId"]
+
+    def submit_receipt(self, illness: int, accident: bool, evidence_root: bytes, **kw):
+        return self.send("submit", illness, accident, evidence_root, **kw)
 
     def approve(self, claim_id: int, report_hash: bytes, **kw):
         return self.send("approve", claim_id, report_hash, **kw)
@@ -174,6 +163,23 @@ class Claims(Bound):
     def claim(self, claim_id: int):
         return self.call("claim", claim_id)
 
+    def claim_each(self, claim_ids: list[int]) -> list:
+        return self.read_each("claim", [(i,) for i in claim_ids])
+
+    def all(self) -> list:
+        """Every claim of the suite, by id."""
+        return self.claim_each(list(range(self.count())))
+
+    def has_objected(self, claim_id: int, member: str) -> bool:
+        return self.call("hasObjected", claim_id, member)
+
+    def open_claim_of(self, member: str) -> int:
+        """1 + the id of the member's last claim that counted as open, or 0."""
+        return self.call("openClaimOf", member)
+
+    def is_investigator(self, account: str) -> bool:
+        return self.has_role("INVESTIGATOR_ROLE", account)
+
     def status(self, claim_id: int) -> str:
         return self.STATUSES[self.claim(claim_id).status]
 
@@ -193,14 +199,28 @@ class Jury(Bound):
     def commit(self, claim_id: int, in_favour: bool, salt: bytes | None = None, **kw) -> bytes:
         """Commits a vote and returns the salt the juror must keep to reveal it."""
         salt = salt if salt is not None else os.urandom(32)
-        self.send("commit", claim_id, vote_commitment(claim_id, self.tx.address, in_favour, salt), **kw)
+        self.commit_hash(claim_id, vote_commitment(claim_id, self.tx.address, in_favour, salt), **kw)
         return salt
+
+    def commit_hash(self, claim_id: int, commitment: bytes, **kw):
+        """Commits a commitment computed by the caller (`vote_commitment`)."""
+        return self.send("commit", claim_id, commitment, **kw)
 
     def reveal(self, claim_id: int, in_favour: bool, salt: bytes, **kw):
         return self.send("reveal", claim_id, in_favour, salt, **kw)
 
     def case(self, claim_id: int):
         return self.call("caseOf", claim_id)
+
+    def eligible_at(self, juror: str) -> int:
+        """When a qualified juror may first vote; 0 if not qualified."""
+        return self.call("eligibleAt", juror)
+
+    def commitment(self, claim_id: int, juror: str) -> bytes:
+        return self.call("commitments", claim_id, juror)
+
+    def revealed(self, claim_id: int, juror: str) -> bool:
+        return self.call("revealed", claim_id, juror)
 
 
 class CostSharing(Bound):
@@ -239,8 +259,17 @@ class CostSharing(Bound):
     def owed_by(self, members: list[str]) -> list[int]:
         return self.call("owedBy", members)
 
+    def owed_each(self, members: list[str]) -> list[int]:
+        return self.read_each("owed", [(m,) for m in members])
+
+    def credit_each(self, members: list[str]) -> list[int]:
+        return self.read_each("credit", [(m,) for m in members])
+
     def is_defaulter(self, member: str) -> bool:
         return self.call("isDefaulter", member)
+
+    def is_defaulter_each(self, members: list[str]) -> list[bool]:
+        return self.read_each("isDefaulter", [(m,) for m in members])
 
     def book(self):
         return self.call("book")
@@ -254,6 +283,10 @@ class CostSharing(Bound):
     def balance(self) -> int:
         return self.call("balance")
 
+    def year_charged(self, plan_year: int) -> int:
+        """What the closes of a plan-year charged each sharing member, against the year cap."""
+        return self.call("yearCharged", plan_year)
+
     def period_end(self, period: int) -> int:
         return self.call("periodEnd", period)
 
@@ -265,6 +298,9 @@ class CostSharing(Bound):
 
     def account(self, member: str):
         return self.call("accountOf", member)
+
+    def account_each(self, members: list[str]) -> list:
+        return self.read_each("accountOf", [(m,) for m in members])
 
     def payout(self, i: int):
         return self.call("payout", i)

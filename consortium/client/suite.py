@@ -100,3 +100,19 @@ class Suite:
 
     def now(self) -> int:
         return self.w3.eth.get_block("latest")["timestamp"]
+
+    def function_names(self) -> dict[tuple[str, bytes], str]:
+        """(contract address, selector) -> "contract.function" for every contract of the suite."""
+        out = {}
+        for name in CONTRACTS:
+            bound = getattr(self, name)
+            out |= {(bound.address, sel): f"{name}.{fn}" for sel, fn in bound.function_names().items()}
+        return out
+
+    def event_decoders(self) -> dict[tuple[str, bytes], object]:
+        """(contract address, topic0) -> web3's decoder, for every event of the plan's contracts
+        (token, membership, pool, claims, jury): to decode raw logs read in bulk."""
+        out = {}
+        for bound in (self.token, self.membership, self.pool, self.claims, self.jury):
+            out |= {(bound.address, topic): e for topic, e in bound.event_decoders().items()}
+        return out

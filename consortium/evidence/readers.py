@@ -21,7 +21,7 @@ import coincurve
 from eth_account.typed_transactions import TypedTransaction
 from eth_utils import keccak, to_checksum_address
 
-from consortium.wallet.files import write_atomically
+from node.files import atomic_write
 
 from .bundle import Bundle, open_readable
 from .envelope import address_of_public_key
@@ -41,7 +41,7 @@ def publish_reader(deployment_path: str | Path, public_key: bytes) -> str:
     entries = [e for e in data.get(FIELD, []) if e.get("address") != address]
     entries.append({"address": address, "public_key": "0x" + public_key.hex(), "role": "investigator"})
     data[FIELD] = entries
-    write_atomically(path, json.dumps(data, indent=2) + "\n", mode=0o644)
+    atomic_write(path, json.dumps(data, indent=2) + "\n", mode=0o644)
     return address
 
 
@@ -51,7 +51,7 @@ def investigator_keys(deployment_path: str | Path, suite) -> list[bytes]:
     keys = []
     for entry in data.get(FIELD, []):
         public_key = bytes.fromhex(entry["public_key"].removeprefix("0x"))
-        if suite.claims.has_role("INVESTIGATOR_ROLE", address_of_public_key(public_key)):
+        if suite.claims.is_investigator(address_of_public_key(public_key)):
             keys.append(public_key)
     if not keys:
         raise ReaderError(

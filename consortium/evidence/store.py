@@ -11,12 +11,13 @@ envelope owns it: the same envelope from another account is refused.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
 
 from eth_utils import keccak, to_canonical_address, to_checksum_address
+
+from node.files import atomic_write
 
 from .envelope import Envelope
 from .upload import Upload
@@ -32,7 +33,7 @@ class EvidenceError(ValueError):
 
 def _check_root(root: str) -> str:
     root = root.lower()
-    if not _HEX32.match(root):
+    if not _HEX32.fullmatch(root):
         raise EvidenceError(f"evidence root must be 0x and 64 hex digits, got {root[:80]!r}")
     return root
 
@@ -59,12 +60,7 @@ class EvidenceStore:
             if owner != upload.uploader:
                 raise EvidenceError(f"this envelope was already filed by {owner}")
             return blob_id
-        tmp = folder / f".{blob_id}.{os.getpid()}.tmp"
-        with open(tmp, "wb") as fh:
-            fh.write(to_canonical_address(upload.uploader) + upload.signature + upload.envelope)
-            fh.flush()
-            os.fsync(fh.fileno())
-        tmp.replace(target)
+        atomic_write(target, to_canonical_address(upload.uploader) + upload.signature + upload.envelope)
         return blob_id
 
     def get(self, root: str) -> list[Upload]:

@@ -10,7 +10,9 @@ OUT/
                           nodes and admins predeployed)
   network.json            public index: chain id, every node (name, role, node id, addresses) and
                           every organisation's id, admin and TLS fingerprint
-  <name>/node.toml        each organisation's node config (copy it into the organisation's folder)
+  <name>/node.toml        each organisation's node config (copy it into the organisation's folder);
+                          its [rpc] table serves eth,net,web3 on the address in its public file,
+                          and is the organisation's own to open further (docs/nodes.md)
   <name>/genesis.json     the same genesis, beside it
 """
 
@@ -22,7 +24,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from consortium.network.config import CONFIG_FILE, GENESIS_FILE, node_toml
+from consortium.network.config import CONFIG_FILE, CONSORTIUM_API, GENESIS_FILE, node_toml
 from consortium.network.genesis import GenesisSpec, QbftSettings, build_genesis
 from consortium.network.org import CeremonyError, OrgPublic
 
@@ -66,8 +68,11 @@ def load_publics(paths: list[Path]) -> list[OrgPublic]:
     return canonical([OrgPublic.load(p) for p in paths])
 
 
-def assemble(orgs: list[OrgPublic], spec: NetworkSpec) -> dict[str, bytes]:
-    """Every output file, by its path under OUT: the same inputs give the same bytes."""
+def assemble(
+    orgs: list[OrgPublic], spec: NetworkSpec, rpc_api: tuple[str, ...] = CONSORTIUM_API
+) -> dict[str, bytes]:
+    """Every output file, by its path under OUT: the same inputs give the same bytes. Every node
+    config serves `rpc_api` (a test network opens more: `hubao net init`)."""
     from consortium.compiler import compile_contracts
 
     orgs = canonical(orgs)
@@ -102,6 +107,7 @@ def assemble(orgs: list[OrgPublic], spec: NetworkSpec) -> dict[str, bytes]:
             trusted=trusted,
             rpc_host=rpc_host,
             rpc_port=rpc_port,
+            rpc_api=rpc_api,
         )
         files[f"{org.name}/{CONFIG_FILE}"] = config.encode()
         files[f"{org.name}/{GENESIS_FILE}"] = genesis_bytes
@@ -112,8 +118,9 @@ def _index(orgs: list[OrgPublic], spec: NetworkSpec, genesis_bytes: bytes) -> by
     nodes = []
     for o in orgs:
         host, p2p_port = o.host_port("p2p")
+        rpc_host, rpc_port = o.host_port("rpc")
         nodes.append({"name": o.name, "role": o.role, "node_id": o.node, "host": host,
-                      "p2p_port": p2p_port, "rpc_port": o.host_port("rpc")[1]})  # fmt: skip
+                      "p2p_port": p2p_port, "rpc_host": rpc_host, "rpc_port": rpc_port})  # fmt: skip
     index = {
         "chainId": spec.chain_id,
         "genesisSha256": genesis_sha256(genesis_bytes),

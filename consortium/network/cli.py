@@ -35,19 +35,22 @@ def org() -> None:
 @click.option("--host", required=True, help="Host or address the other nodes reach this node at.")
 @click.option("--p2p-port", type=click.IntRange(1, 65535), default=30300, show_default=True)
 @click.option("--rpc-port", type=click.IntRange(1, 65535), default=30400, show_default=True)
+@click.option("--rpc-host", default="127.0.0.1", show_default=True,
+              help="Address the node's JSON-RPC listens on (this machine unless you open it).")  # fmt: skip
 @click.option("--role", type=click.Choice(["validator", "member"]), default="validator", show_default=True)
 @password_option
 @click.option("--lightkdf", is_flag=True, help="Cheaper scrypt (as geth's --lightkdf): test keys only.")
 @click.option("--force", is_flag=True, help="Replace the keys of an organisation already in DIR.")
 @click.option("--json", "as_json", is_flag=True)
 @fail_on(FileExistsError, CeremonyError, KeystoreError, OSError)
-def org_init(directory, name, host, p2p_port, rpc_port, role, password_file, lightkdf, force, as_json):
+def org_init(directory, name, host, p2p_port, rpc_port, rpc_host, role, password_file, lightkdf, force,
+             as_json):  # fmt: skip
     """Create the node key, the admin key (encrypted keystores), a self-signed TLS certificate and
     the public file to send to the coordinator. The node reads the password from DIR/password."""
     from consortium.network.org import PUBLIC_FILE, init_org
 
     password = read_password(password_file, confirm=True)
-    public = init_org(directory, name, host, p2p_port, rpc_port, role, password, lightkdf, force)
+    public = init_org(directory, name, host, p2p_port, rpc_port, role, password, lightkdf, force, rpc_host)
     summary = {**public.statement(), "orgId": public.org_id, "public": str(directory / PUBLIC_FILE)}
     Output(as_json).result(
         summary,

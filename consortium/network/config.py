@@ -2,8 +2,9 @@
 reads it. Paths are relative to the file's folder, so a node folder can be copied to any host.
 
 The file names the node's own secrets by the names `hubao org init` gave them (its keystore, TLS
-key and the password file the operator creates) and holds the consortium's part: whom to dial and
-the TLS certificate pinned for every node address (`[p2p.trusted]`).
+key, JWT secret and the password file the operator creates) and holds the consortium's part: whom
+to dial and the TLS certificate pinned for every node address (`[p2p.trusted]`). Its `[rpc]`
+table is the organisation's own: who its JSON-RPC listener answers (docs/nodes.md).
 """
 
 from __future__ import annotations
@@ -17,8 +18,12 @@ from pathlib import Path
 import tomli_w
 
 from consortium.evidence.quota import EvidenceLimits
+from node.limits import NodeLimits
 from node.p2p.config import P2PConfig, P2PLimits
 from node.qbft.limits import QbftLimits
+from node.rpc.access import DEFAULT_VHOSTS, RpcAccess
+from node.rpc.jwt import load_secret
+from node.rpc.listener import HttpLimits
 
 ROLES = ("validator", "member")
 
@@ -28,6 +33,7 @@ ADMIN_KEYSTORE = "keystore/admin"
 TLS_CERT = "tls.crt"
 TLS_KEY = "tls.key"
 PASSWORD_FILE = "password"
+JWT_SECRET_FILE = "jwt.hex"
 GENESIS_FILE = "genesis.json"
 CONFIG_FILE = "node.toml"
 
@@ -53,6 +59,62 @@ def read_password_file(path: Path) -> str:
     return password
 
 
+CONSORTIUM_API = ("eth", "net", "web3")  # what a consortium node serves unless its operator opens more
+_LIMITS = {f.name: f.type for f in dataclasses.fields(HttpLimits)}
+
+
+def _limit(key: str, value: object) -> float | int:
+    kind = int if _LIMITS[key] == "int" else float
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        raise ConfigError(f"[rpc] {key} must be a positive number")
+    return kind(value)
+
+
+@dataclass(frozen=True)
+class RpcSettings:
+    """One node's JSON-RPC listener: where, which namespaces (None: all the node offers), for whom,
+    within which limits; from node.toml `[rpc]` and `hubao node run`'s flags."""
+
+    host: str = "127.0.0.1"
+    port: int = 8545
+    api: tuple[str, ...] | None = CONSORTIUM_API
+    vhosts: tuple[str, ...] = DEFAULT_VHOSTS
+    cors: tuple[str, ...] = ()
+    jwt_secret: Path | None = None
+    revert_reason: bool = True
+    limits: HttpLimits = field(default_factory=HttpLimits)
+
+    @classmethod
+    def from_toml(cls, rpc: dict, folder: Path) -> RpcSettings:
+        """The `[rpc]` table (paths relative to the config's folder); missing keys take defaults."""
+        known = {f.name for f in dataclasses.fields(cls)} - {"limits"} | set(_LIMITS)
+        unknown = sorted(set(rpc) - known)
+        if unknown:
+            raise ConfigError(f"[rpc] has unknown settings: {', '.join(unknown)}")
+        limits = HttpLimits(**{k: _limit(k, v) for k, v in rpc.items() if k in _LIMITS})
+        values = {k: v for k, v in rpc.items() if k not in _LIMITS}
+        for key in ("api", "vhosts", "cors"):
+            if key in values:
+                if not isinstance(values[key], list) or not all(isinstance(v, str) for v in values[key]):
+                    raise ConfigError(f"[rpc] {key} must be a list of strings")
+                values[key] = tuple(values[key])
+        if "jwt_secret" in values:
+            values["jwt_secret"] = folder / values["jwt_secret"]
+        return cls(**values, limits=limits)
+
+    def overridden(self, **flags) -> RpcSettings:
+        """These settings with every flag that was given (not None) in place of its value."""
+        limits = {k: v for k, v in flags.items() if k in _LIMITS and v is not None}
+        given = {k: v for k, v in flags.items() if k not in _LIMITS and v is not None}
+        return dataclasses.replace(self, **given, limits=dataclasses.replace(self.limits, **limits))
+
+    def access(self) -> RpcAccess:
+        """The listener's access settings, with the JWT secret read (JwtError when unusable)."""
+        secret = None if self.jwt_secret is None else load_secret(self.jwt_secret)
+        apis = None if self.api is None else frozenset(self.api)
+        return RpcAccess(apis=apis, vhosts=self.vhosts, cors=self.cors, jwt_secret=secret)
+
+
 @dataclass
 class NodeConfig:
     name: str
@@ -68,9 +130,9 @@ class NodeConfig:
     trusted: dict[str, str]  # node address -> TLS certificate (PEM) pinned for it
     tls_cert: Path
     tls_key: Path
-    rpc_host: str
-    rpc_port: int
+    rpc: RpcSettings
     log_level: str = "INFO"
+    limits: NodeLimits = field(default_factory=NodeLimits)  # [limits] (docs/nodes.md#limits)
     p2p_limits: P2PLimits = field(default_factory=P2PLimits)  # [p2p] bounds (docs/nodes.md)
     qbft_limits: QbftLimits = field(default_factory=QbftLimits)  # [qbft]
     evidence_limits: EvidenceLimits = field(default_factory=EvidenceLimits)  # [evidence]
@@ -79,6 +141,14 @@ class NodeConfig:
     @property
     def is_validator(self) -> bool:
         return self.role == "validator"
+
+    @property
+    def rpc_host(self) -> str:
+        return self.rpc.host
+
+    @property
+    def rpc_port(self) -> int:
+        return self.rpc.port
 
     def password(self) -> str:
         return read_password_file(self.password_file)
@@ -134,8 +204,8 @@ def load_config(path: str | Path) -> NodeConfig:
         trusted={k.lower(): v for k, v in trusted.items()},
         tls_cert=folder / p2p.get("cert", TLS_CERT),
         tls_key=folder / p2p.get("key", TLS_KEY),
-        rpc_host=rpc.get("host", "127.0.0.1"),
-        rpc_port=int(rpc["port"]),
+        rpc=RpcSettings.from_toml({**rpc, "port": int(rpc["port"])}, folder),
+        limits=NodeLimits.from_mapping(data.get("limits", {}), f"{path}: limits"),
         p2p_limits=P2PLimits(**bounds(path, p2p, P2PLimits)),
         qbft_limits=QbftLimits(**bounds(path, data.get("qbft", {}), QbftLimits)),
         evidence_limits=EvidenceLimits(**bounds(path, data.get("evidence", {}), EvidenceLimits)),
@@ -158,8 +228,11 @@ def bounds(path: Path, table: dict, cls: type) -> dict:
 
 
 def node_toml(*, name: str, role: str, p2p_host: str, p2p_port: int, peers: list[str],
-              trusted: dict[str, str], rpc_host: str, rpc_port: int) -> str:  # fmt: skip
-    """The config text; the same inputs give the same bytes (organisations compare them)."""
+              trusted: dict[str, str], rpc_host: str, rpc_port: int,
+              rpc_api: tuple[str, ...] = CONSORTIUM_API) -> str:  # fmt: skip
+    """The config text; the same inputs give the same bytes (organisations compare them). The
+    `[rpc]` table is the organisation's own to change: its listener serves `rpc_api` on `rpc_host`
+    and takes the JWT signed with the secret `hubao org init` wrote."""
     doc = {
         "node": {
             "name": name,
@@ -177,7 +250,15 @@ def node_toml(*, name: str, role: str, p2p_host: str, p2p_port: int, peers: list
             "key": TLS_KEY,
             "trusted": dict(sorted(trusted.items())),
         },
-        "rpc": {"host": rpc_host, "port": rpc_port},
+        "rpc": {
+            "host": rpc_host,
+            "port": rpc_port,
+            "api": list(rpc_api),
+            "vhosts": list(DEFAULT_VHOSTS),
+            "cors": [],
+            "jwt_secret": JWT_SECRET_FILE,
+            "revert_reason": True,
+        },
     }
     return tomli_w.dumps(doc, multiline_strings=True)
 

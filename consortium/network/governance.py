@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from web3 import Web3
 
-from consortium.client.contracts import Bound
+from consortium.client.allowlist import Allowlist
 from consortium.client.tx import Transactor
 from node.permissioning import ALLOWLIST_ADDRESS
 
@@ -23,28 +23,26 @@ class Outcome:
     executed: bool
 
 
-class AllowlistClient(Bound):
-    artifact = "ConsortiumAllowlist"
-
+class AllowlistClient(Allowlist):
     def __init__(self, w3: Web3, key: str | None = None, address: str = ALLOWLIST_ADDRESS) -> None:
         super().__init__(w3, address, Transactor(w3, key) if key else None)
 
     def lists(self) -> dict[str, list[str]]:
         return {
-            "accounts": self.call("getAccounts"),
-            "nodes": self.call("getNodes"),
-            "admins": self.call("getAdmins"),
+            "accounts": self.accounts(),
+            "nodes": self.nodes(),
+            "admins": self.admins(),
         }
 
     def pending(self) -> list[dict]:
         """Proposals not yet applied, with their approvals from the current admins."""
-        admins = len(self.call("getAdmins"))
+        admins = len(self.admins())
         out = []
-        for pid in range(1, self.call("proposalCount") + 1):
-            kind, target, add, executed = self.call("proposals", pid)
+        for pid in range(1, self.proposal_count() + 1):
+            kind, target, add, executed = self.proposal(pid)
             if not executed:
                 out.append({"id": pid, "kind": KIND_NAMES[kind], "target": target, "add": add,
-                            "approvals": self.call("approvals", pid), "admins": admins})  # fmt: skip
+                            "approvals": self.approvals(pid), "admins": admins})  # fmt: skip
         return out
 
     def _outcome(self, receipt) -> Outcome:
@@ -53,7 +51,7 @@ class AllowlistClient(Bound):
         return Outcome(approved.id, approved.approvals, approved.admins, executed)
 
     def propose(self, kind: str, target: str, add: bool) -> Outcome:
-        return self._outcome(self.send("propose", KINDS[kind], Web3.to_checksum_address(target), add))
+        return self._outcome(self.send_proposal(KINDS[kind], Web3.to_checksum_address(target), add))
 
     def approve(self, proposal: int) -> Outcome:
-        return self._outcome(self.send("approve", proposal))
+        return self._outcome(self.send_approval(proposal))

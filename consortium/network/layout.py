@@ -13,8 +13,14 @@ DIR/
                           for scripts/deploy.py and the simulator. No organisation's keys are in it.
   keys/deployer.key keys/operator.key   0600: the same two keys alone (`deploy.py --key-file`)
   validator-0/ ... member-0/   one organisation each (`hubao org init`):
-    keystore/node/ keystore/admin/ tls.crt tls.key(0600) public.json
+    keystore/node/ keystore/admin/ tls.crt tls.key(0600) jwt.hex(0600) public.json
     password (0600, test network)   node.toml genesis.json   (from `net genesis`)
+
+Each node's JSON-RPC listens on its host (127.0.0.1 unless `--host` names one per node) and
+serves `TEST_NETWORK_API`: what the tools of a test network call (`net status`, the console,
+the simulator's evidence uploads). On 127.0.0.1 that is loopback-only, so no JWT is needed; on
+any other address the administrative namespaces answer only calls signed with the node's
+jwt.hex (docs/nodes.md).
 """
 
 from __future__ import annotations
@@ -37,6 +43,7 @@ from consortium.network.pki import write_private
 DEFAULT_CHAIN_ID = 8282
 DEFAULT_BASE_PORT = 30300
 RPC_OFFSET = 100
+TEST_NETWORK_API = ("eth", "net", "web3", "hubao", "txpool", "admin", "qbft", "perm", "debug")
 TEST_NETWORK_NOTE = (
     "TEST-NETWORK MATERIAL written by `hubao net init` for scripts and the simulator on one machine: "
     "the deployer, operator, plan staff (one account per organisation) and users, funded and "
@@ -50,9 +57,10 @@ class NodeEntry:
     name: str
     role: str
     node_id: str
-    host: str
+    host: str  # where the other nodes reach it (p2p)
     p2p_port: int
     rpc_port: int
+    rpc_host: str | None = None  # where its JSON-RPC listens (None: `host`, as older network.json)
 
     @property
     def folder(self) -> str:
@@ -60,7 +68,7 @@ class NodeEntry:
 
     @property
     def rpc_url(self) -> str:
-        return f"http://{self.host}:{self.rpc_port}"
+        return f"http://{self.rpc_host or self.host}:{self.rpc_port}"
 
 
 def init_network(
@@ -95,7 +103,7 @@ def init_network(
         host = hosts[i] if len(hosts) > 1 else hosts[0]
         role = "validator" if i < validators else "member"
         return init_org(folder, names[i], host, base_port + i, base_port + RPC_OFFSET + i, role, password,
-                        light=True, force=True)  # fmt: skip
+                        light=True, force=True, rpc_host=host)  # fmt: skip
 
     with ThreadPoolExecutor(max_workers=min(8, count)) as pool:  # scrypt and key generation release the GIL
         orgs = list(pool.map(organisation, range(count)))
@@ -112,7 +120,7 @@ def init_network(
         accounts=funded,
         timekeeper=accounts["operator"]["address"] if movable_clock else None,
     )
-    files = assemble(orgs, spec)
+    files = assemble(orgs, spec, rpc_api=TEST_NETWORK_API)
     write_outputs(root, files)
     genesis = json.loads(files["genesis.json"])
     book = {

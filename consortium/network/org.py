@@ -4,6 +4,8 @@ DIR/
   keystore/node/UTC--…   the node key (validator key when it validates), Web3 Secret Storage
   keystore/admin/UTC--…  the organisation admin's key (its vote on the allowlists), same format
   tls.crt tls.key        the node's self-signed TLS certificate and its key (0600, encrypted)
+  jwt.hex                the node's JWT secret (0600): the organisation's own tools sign their
+                         administrative JSON-RPC calls with it (`--jwt-secret`)
   public.json            what the organisation hands to the others: name, role, node address,
                          admin address, p2p and JSON-RPC host:port, the TLS certificate, and the
                          node key's and admin key's signatures over all of it
@@ -27,9 +29,10 @@ from eth_account import Account
 from eth_utils import is_address, keccak, to_checksum_address
 
 from consortium.network import pki
-from consortium.network.config import ADMIN_KEYSTORE, NODE_KEYSTORE, ROLES, TLS_CERT, TLS_KEY
+from consortium.network.config import ADMIN_KEYSTORE, JWT_SECRET_FILE, NODE_KEYSTORE, ROLES, TLS_CERT, TLS_KEY
 from consortium.wallet.keystore import Keystore
 from node.p2p.identity import address_of_public, node_address
+from node.rpc.jwt import write_secret
 
 PUBLIC_FILE = "public.json"
 DOMAIN = b"hubao-org/1"
@@ -157,12 +160,15 @@ def _recover(signature: str, digest: bytes) -> str | None:
 
 
 def init_org(directory: str | Path, name: str, host: str, p2p_port: int, rpc_port: int, role: str,
-             password: str, light: bool = False, force: bool = False) -> OrgPublic:  # fmt: skip
-    """Create the organisation's keys and write its public file; `light`: cheap scrypt, test keys."""
+             password: str, light: bool = False, force: bool = False,
+             rpc_host: str = "127.0.0.1") -> OrgPublic:  # fmt: skip
+    """Create the organisation's keys and write its public file; `light`: cheap scrypt, test keys.
+    `host` is where the other nodes reach this one; its JSON-RPC stays on `rpc_host` (this machine
+    by default) unless the organisation opens it."""
     folder = Path(directory)
     if (folder / PUBLIC_FILE).exists() and not force:
         raise FileExistsError(f"{folder} already holds an organisation (use --force to replace its keys)")
-    p2p, rpc = f"{host}:{p2p_port}", f"{host}:{rpc_port}"
+    p2p, rpc = f"{host}:{p2p_port}", f"{rpc_host}:{rpc_port}"
     problems = field_problems(name, role, p2p, rpc)
     if problems:
         raise CeremonyError("; ".join(problems))
@@ -176,6 +182,7 @@ def init_org(directory: str | Path, name: str, host: str, p2p_port: int, rpc_por
     node_id = node_address(node_secret)
     Keystore(folder / NODE_KEYSTORE).save(node_secret, password, light)
     Keystore(folder / ADMIN_KEYSTORE).save(bytes(admin.key), password, light)
+    write_secret(folder / JWT_SECRET_FILE, force=True)
     certificate = pki.create_node_certificate(
         node_id, folder / TLS_CERT, folder / TLS_KEY, hosts=[host], password=password
     )

@@ -1,7 +1,11 @@
-"""Node processes of a local network: start each as its own OS process, find it by pid file, stop it.
+"""Node processes on this machine: every `hubao node run` that Hubao starts itself goes through `spawn`.
 
-`hubao net up` is a convenience for running every node of a network on one machine; on real hosts
-each organisation runs `hubao node run --config node.toml` itself.
+Two ways to hold one:
+  - a network's nodes, detached and found again by pid file (`start_node`, `stop_node`): what
+    `hubao net up/status/down` use to run every node of a network on one machine (on real hosts
+    each organisation runs `hubao node run --config node.toml` itself);
+  - a child this program owns and waits on (`NodeProcess`, `DevNode.start`): what benchmarks and
+    tests use to start a node, crash it (kill -9) and start it again on the same datadir.
 """
 
 from __future__ import annotations
@@ -12,13 +16,35 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
+from consortium.client.jwt import authorization
+from consortium.network.config import JWT_SECRET_FILE
 from consortium.network.layout import NodeEntry
 
 PID_FILE = "node.pid"
 LOG_FILE = "node.log"
+HUBAO = [sys.executable, "-m", "consortium.cli"]
+
+
+def spawn(args: list[str], log_path: Path, cwd: Path | None = None, detach: bool = False) -> subprocess.Popen:
+    """Start `hubao *args`, output appended to `log_path`; `detach`: its own session, no stdin (it
+    outlives the terminal that started it)."""
+    log = open(log_path, "ab")  # noqa: SIM115 (handed to the child)
+    try:
+        return subprocess.Popen(
+            HUBAO + args,
+            cwd=cwd,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL if detach else None,
+            start_new_session=detach,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+    finally:
+        log.close()
 
 
 def pid_of(folder: Path) -> int | None:
@@ -50,18 +76,8 @@ def start_node(root: Path, entry: NodeEntry) -> int:
     running = pid_of(folder)
     if running:
         return running
-    log = open(folder / LOG_FILE, "ab")  # noqa: SIM115 (handed to the child)
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "consortium.cli", "node", "run", "--config", str(folder / "node.toml")],
-        cwd=folder,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-        start_new_session=True,
-        env=env,
-    )
-    log.close()
+    args = ["node", "run", "--config", str(folder / "node.toml")]
+    proc = spawn(args, folder / LOG_FILE, folder, detach=True)
     (folder / PID_FILE).write_text(f"{proc.pid}\n")
     return proc.pid
 
@@ -111,19 +127,50 @@ def _reap(pid: int) -> bool:
     return not _not_zombie(pid)
 
 
-def rpc(url: str, method: str, params: list | None = None, timeout: float = 3.0):
-    """One JSON-RPC call; raises on transport errors and on an error reply."""
+def rpc(url: str, method: str, params: list | None = None, timeout: float = 3.0, jwt: bytes | None = None):
+    """One JSON-RPC call (signed with a JWT from `jwt`, the node's secret, when given); raises on
+    transport errors and on an error reply, with the node's words for a refusal."""
     body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params or []}).encode()
-    request = urllib.request.Request(url, body, {"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=timeout) as response:
-        reply = json.loads(response.read())
+    headers = {"Content-Type": "application/json"}
+    if jwt is not None:
+        headers["Authorization"] = authorization(jwt)
+    request = urllib.request.Request(url, body, headers)
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            reply = json.loads(response.read())
+    except urllib.error.HTTPError as exc:  # a refusal (401, 403, ...) carries a JSON-RPC error
+        try:
+            reply = json.loads(exc.read())
+        except ValueError:
+            raise RuntimeError(f"{method}: HTTP {exc.code} {exc.reason}") from None
     if "error" in reply:
         raise RuntimeError(f"{method}: {reply['error'].get('message')}")
     return reply["result"]
 
 
+def node_secret(root: Path, entry: NodeEntry) -> bytes | None:
+    """The node's JWT secret, when its folder is on this machine (`hubao net init`)."""
+    from node.rpc.jwt import JwtError, load_secret
+
+    path = root / entry.folder / JWT_SECRET_FILE
+    try:
+        return load_secret(path) if path.exists() else None
+    except JwtError:
+        return None
+
+
+def _optional(url: str, method: str, jwt: bytes | None):
+    """A call a node may not serve to us (its operator did not open it): None then."""
+    try:
+        return rpc(url, method, jwt=jwt)
+    except RuntimeError:
+        return None
+
+
 def node_status(root: Path, entry: NodeEntry) -> dict:
-    """What `hubao net status` shows for one node (fields are None when the node does not answer)."""
+    """What `hubao net status` shows for one node (fields are None when the node does not answer,
+    or does not serve the call: peers, round and pool need admin and txpool, with its JWT beyond
+    loopback)."""
     status = {
         "name": entry.name,
         "role": entry.role,
@@ -138,14 +185,15 @@ def node_status(root: Path, entry: NodeEntry) -> dict:
         "pool": None,
         "error": None,
     }
+    url, jwt = entry.rpc_url, node_secret(root, entry)
     try:
-        info = rpc(entry.rpc_url, "admin_nodeInfo")
-        head = rpc(entry.rpc_url, "eth_getBlockByNumber", ["latest", False])
+        head = rpc(url, "eth_getBlockByNumber", ["latest", False])
+        status.update(height=int(head["number"], 16), head=head["hash"])
+        status["peers"] = int(rpc(url, "net_peerCount"), 16)
+        info = _optional(url, "admin_nodeInfo", jwt) or {}
+        pool = _optional(url, "txpool_status", jwt)
         status.update(
-            height=int(head["number"], 16),
-            head=head["hash"],
-            peers=len(rpc(entry.rpc_url, "admin_peers")),
-            pool=sum(int(v, 16) for v in rpc(entry.rpc_url, "txpool_status").values()),
+            pool=None if pool is None else sum(int(v, 16) for v in pool.values()),
             round=info.get("round"),
             validator=info.get("validator"),
         )
@@ -173,3 +221,110 @@ def wait_for_blocks(
             names = ", ".join(f"{s['name']} ({s['error'] or 'height ' + str(s['height'])})" for s in laggards)
             raise TimeoutError(f"no blocks after {timeout:.0f}s on: {names}")
         time.sleep(0.25)
+
+
+def wait_for_rpc(
+    url: str, proc: subprocess.Popen | None = None, timeout: float = 60.0, log: Path | None = None
+) -> None:
+    """Wait until `url` answers eth_blockNumber; fail early (with its log's tail) if `proc` exits."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            tail = log.read_text(errors="replace")[-3000:] if log and log.exists() else ""
+            raise RuntimeError(f"node exited with {proc.returncode} before serving:\n{tail}")
+        try:
+            rpc(url, "eth_blockNumber", timeout=2)
+            return
+        except (OSError, RuntimeError):  # refused or not ready yet (URLError is an OSError)
+            time.sleep(0.1)
+    raise TimeoutError(f"no JSON-RPC at {url} after {timeout}s")
+
+
+class NodeProcess:
+    """A `hubao` node child process with its log file; kill/restart keep the same command line."""
+
+    def __init__(self, args: list[str], port: int, log_path: Path, host: str = "127.0.0.1") -> None:
+        self.args = args
+        self.port = port
+        self.host = host
+        self.log_path = log_path
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://{self.host}:{self.port}"
+
+    def launch(self, timeout: float = 60.0) -> NodeProcess:
+        """Start it and return once it serves JSON-RPC."""
+        self.proc = spawn(self.args, self.log_path)
+        wait_for_rpc(self.url, self.proc, timeout, self.log_path)
+        return self
+
+    def rpc(self, method: str, *params, timeout: float = 30.0):
+        return rpc(self.url, method, list(params), timeout)
+
+    def kill(self) -> None:
+        """SIGKILL: no cleanup, like a power cut."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(10)
+
+    def stop(self, timeout: float = 10.0) -> int | None:
+        """SIGTERM and wait; SIGKILL if it does not exit in time."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        return self.proc.returncode
+
+    def restart(self, timeout: float = 60.0) -> NodeProcess:
+        self.stop()
+        return self.launch(timeout)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def __enter__(self) -> NodeProcess:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+class DevNode(NodeProcess):
+    """`hubao node run --dev` (the anvil-like single node) as a child process."""
+
+    @classmethod
+    def start(
+        cls,
+        datadir: str | Path,
+        port: int | None = None,
+        block_time: float | None = None,
+        extra: list[str] = (),
+    ) -> DevNode:
+        """Start one on `datadir` (created if missing) and a free port; its log is `<datadir>.log`."""
+        datadir = Path(datadir)
+        datadir.mkdir(parents=True, exist_ok=True)
+        port = port or free_port()
+        args = ["node", "run", "--dev", "--port", str(port), "--datadir", str(datadir), *extra]
+        if block_time:
+            args += ["--block-time", str(block_time)]
+        return cls(args, port, datadir.parent / f"{datadir.name}.log").launch()
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port free on `host` right now (the OS picks it)."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]

@@ -53,6 +53,8 @@ class ConsortiumNode(ServiceAPI):
             self.clock,
             rules=QbftRules(qbft.epoch_length),
             peers=self.network,
+            revert_reason=config.rpc.revert_reason,
+            limits=config.limits,
         )
         chain = self.core.chain
         self.allowlist = Allowlist(chain, allowlist_address)
@@ -67,7 +69,7 @@ class ConsortiumNode(ServiceAPI):
         if permissioning.get("accounts", True):
             self.core.set_account_filter(AllowlistAccountFilter(allowlist_address))
         self.gossip = TxGossip(self.network, self.core.txpool)
-        chain.subscribe_new_heads(lambda block, receipts: self.network.enforce_allowlist())
+        chain.subscribe_new_heads(self._after_commit)
         self.evidence = EvidenceService(config.datadir, chain, self.network, config.evidence_limits)
         self.core.set_producer(self.engine)
         for service in (self.allowlist, self, self.evidence):
@@ -77,6 +79,12 @@ class ConsortiumNode(ServiceAPI):
     def _network(self, config: NodeConfig, chain_id: int) -> TlsPeerNetwork:
         return TlsPeerNetwork(config.p2p_config(chain_id), config.secret(), self._node_allowed)
 
+    def _after_commit(self, block, receipts) -> None:
+        """The allowlists may have changed: drop peers, and pooled transactions of accounts, no
+        longer on them (Besu re-checks its pool too)."""
+        self.network.enforce_allowlist()
+        self.core.txpool.recheck_permissions()
+
     def _node_allowed(self, node_id: str) -> bool:
         return not self.check_nodes or self.allowlist.is_node_allowed(node_id)
 
@@ -84,8 +92,16 @@ class ConsortiumNode(ServiceAPI):
         return (AdminNamespace(self),)
 
     async def start(self) -> None:
+        """Start p2p, then the JSON-RPC listener its `[rpc]` settings describe, then the engine.
+        Settings the listener cannot have (AccessError, JwtError) stop it before anything runs."""
+        rpc = self.config.rpc
+        access = rpc.access()
         await self.network.start()
-        await self.core.listen(self.config.rpc_host, self.config.rpc_port)
+        try:
+            await self.core.listen(rpc.host, rpc.port, access, rpc.limits)
+        except BaseException:
+            await self.network.stop()
+            raise
         await self.core.start()
         log.info(
             "%s (%s) node %s: p2p %s:%d, JSON-RPC http://%s:%d, head #%d",

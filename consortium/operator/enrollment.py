@@ -30,11 +30,10 @@ from consortium.client import (
     identity_commitment,
     sign_attestation,
 )
-from consortium.operator.reads import read_many
 from consortium.operator.settlement import members
 from consortium.wallet.attestation import attestation_to_json
-from consortium.wallet.files import write_atomically
 from consortium.wallet.words import PlanError, day
+from node.files import atomic_write
 
 MIN_AGE_DAYS = 30
 MAX_AGE_YEARS = 60
@@ -122,7 +121,7 @@ class Registry:
 
     def save(self) -> None:
         body = {"salt": "0x" + self.salt.hex(), "enrolled": self.enrolled}
-        write_atomically(self.path, json.dumps(body, indent=1))
+        atomic_write(self.path, json.dumps(body, indent=1))
 
 
 def enroll(suite, registry: Registry, applicant: Applicant, validity: int = ATTESTATION_VALIDITY) -> dict:
@@ -145,11 +144,10 @@ def enroll_many(
     day's thousands of applicants take seconds. Ages and expiry count from `now` (default: the
     chain's latest block), so a simulator stepping through days attests as of its day."""
     now = suite.now() if now is None else now
-    fns = suite.membership.contract.functions
     valid = [a for a in applicants if is_address(a.member)]
     commitments = [registry.commitment(a.national_id) for a in valid]
-    holders = read_many(suite.w3, [fns.identityHolder(c) for c in commitments])
-    statuses = read_many(suite.w3, [fns.memberOf(to_checksum_address(a.member)) for a in valid])
+    holders = suite.membership.identity_holder_each(commitments)
+    statuses = suite.membership.member_each([to_checksum_address(a.member) for a in valid])
     on_chain = iter(zip(commitments, holders, statuses, strict=True))
     results: list[dict | Ineligible] = []
     for applicant in applicants:
@@ -239,7 +237,7 @@ def enroll_batch(suite, registry: Registry, csv_path: str | Path, out_dir: str |
 
 
 def write_attestation(path: str | Path, content: dict) -> None:
-    write_atomically(path, json.dumps(content, indent=2) + "\n", mode=0o644)
+    atomic_write(path, json.dumps(content, indent=2) + "\n", mode=0o644)
 
 
 def describe(content: dict) -> str:
@@ -248,6 +246,24 @@ def describe(content: dict) -> str:
         f"attestation for {a['member']}: cover {content['cover'] // 100:,} RMB, "
         f"until {day(a['cover_ends_at'])}, join before {day(a['expiry'])}"
     )
+
+
+ENROLL_CHUNK = 100  # people per enrollBatch: two chunks fill a 30-million-gas block
+ENROLL_GAS = 80_000  # sent without an estimate: a base and, per person, what a permit's enrolment uses
+ENROLL_GAS_PER_MEMBER = 160_000  # measured about 140,000 (scripts/bench_gas.py)
+
+
+def enroll_signed(suite, items: list[tuple], wait: bool = True) -> list:
+    """Put attested people on chain in the enroller's own transactions (`enrollBatch`), each with
+    the auto-debit permit they signed off chain: the members send nothing. `items` are
+    (Attestation, enroller's signature, PermitSig or None); sent in chunks at once, and awaited
+    together (receipts), or with wait=False returned pending, one per chunk of ENROLL_CHUNK."""
+    chunks = [items[i : i + ENROLL_CHUNK] for i in range(0, len(items), ENROLL_CHUNK)]
+    pending = [
+        suite.membership.enroll_batch(c, gas=ENROLL_GAS + ENROLL_GAS_PER_MEMBER * len(c), wait=False)
+        for c in chunks
+    ]
+    return Transactor.wait_all(pending) if wait else pending
 
 
 END_COVER_GAS = 250_000  # sent without an estimate, so many go out at once
@@ -261,8 +277,7 @@ def age_out(suite, who: list[str] | None = None, now: int | None = None, wait: b
     in the order of `due` for the caller to await with its other transactions."""
     now = suite.now() if now is None else now
     who = members(suite) if who is None else who
-    fns = suite.membership.contract.functions
-    records = read_many(suite.w3, [fns.memberOf(m) for m in who])
+    records = suite.membership.member_each(who)
     due = [m for m, r in zip(who, records, strict=True) if r.status == IN_PLAN and r.coverEndsAt <= now]
     pending = [suite.membership.end_cover(m, gas=END_COVER_GAS, wait=False) for m in due]
     if not wait:

@@ -17,7 +17,7 @@ def qualify(suite: Suite, addresses: list[str]) -> dict:
     receipt = suite.jury.qualify(jurors)
     return {
         "jurors": jurors,
-        "eligible_at": suite.jury.call("eligibleAt", jurors[0]) if jurors else None,
+        "eligible_at": suite.jury.eligible_at(jurors[0]) if jurors else None,
         "tx": receipt["transactionHash"].hex(),
     }
 
@@ -33,7 +33,7 @@ def eligible_jurors(suite: Suite, claim_id: int) -> tuple[dict[str, bytes], dict
         if juror in seen:
             continue
         seen.add(juror)
-        eligible_at = suite.jury.call("eligibleAt", juror)
+        eligible_at = suite.jury.eligible_at(juror)
         if juror == claimant:
             skipped[juror] = "the claimant"
         elif eligible_at == 0:

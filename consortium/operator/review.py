@@ -14,7 +14,6 @@ from consortium.evidence.envelope import public_key_of
 from consortium.evidence.readers import account, open_filed
 from consortium.evidence.redact import redact
 from consortium.operator.jurors import eligible_jurors
-from consortium.operator.reads import all_claims
 from consortium.wallet.words import PlanError
 
 
@@ -24,7 +23,7 @@ def review_queue(suite: Suite) -> list[dict]:
     objections: dict[int, int] = {}
     for event in suite.claims.events("ClaimObjected", from_block=suite.deployment.block):
         objections[event["args"]["claimId"]] = objections.get(event["args"]["claimId"], 0) + 1
-    for claim_id, c in enumerate(all_claims(suite)):
+    for claim_id, c in enumerate(suite.claims.all()):
         if suite.claims.STATUSES[c.status] != "UnderReview":
             continue
         rows.append(

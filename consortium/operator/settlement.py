@@ -5,18 +5,17 @@ leavers' unused credit, remove defaulters. The treasurer mints money in."""
 from __future__ import annotations
 
 from consortium.client import Suite, Transactor
-from consortium.operator.reads import read_many
 
 COLLECT_BATCH = 100
 OWED_CHUNK = 500
-AHEAD_PERIODS = 6  # collect about a quarter ahead: a member needs one debit per ~6 closes, not one each
+AHEAD_PERIODS = 24  # collect up to a year ahead (within the year cap): about one debit a member-year
 REFUND_GAS = 120_000
 LEAVING_AT_CLOSE, STOPPED = 2, 3  # CostSharing's account modes
 MAX_CLOSES = 400
 CLOSE_GAS = 400_000  # sent without an estimate: the later closes' estimates would see the earlier open
 # Batches are sent without waiting, so each gets a gas limit from its size rather than an estimate.
 # (A debit starved of gas reverts the whole call, see GasGuard, so a tight limit cannot skip debits.)
-GAS_PER_DEBIT = 70_000
+GAS_PER_DEBIT = 30_000  # a debit uses about 16,000 (and 50,000 a batch); blocks fill by limits, not use
 
 
 def members(suite: Suite) -> list[str]:
@@ -43,9 +42,8 @@ def finalize_due(
     caller that tracks open claims saves reading them all)."""
     now = suite.now() if now is None else now
     ids = list(range(suite.claims.count())) if ids is None else list(ids)
-    fns = suite.claims.contract.functions
     finalize, resolve = [], []
-    for claim_id, c in zip(ids, read_many(suite.w3, [fns.claim(i) for i in ids]), strict=True):
+    for claim_id, c in zip(ids, suite.claims.claim_each(ids), strict=True):
         name = suite.claims.STATUSES[c.status]
         if name == "InNotice" and c.deadline <= now:
             finalize.append(claim_id)
@@ -90,9 +88,10 @@ def owed_by(suite: Suite, who: list[str]) -> list[int]:
 
 def top_up(suite: Suite, periods: int = AHEAD_PERIODS) -> int:
     """How far ahead to debit: `periods` times the largest share of the last `periods` closes, so a
-    member debited once is covered for about as many closes again even while costs rise. (What the
+    member debited once is covered for about as many closes again even while costs rise (what the
     last closes cost in all undershoots after quiet periods, such as the founders' waiting period:
-    then nearly everyone owes again at every close.)"""
+    then nearly everyone owes again at every close); but never beyond what the year cap still
+    allows this plan-year, so owed plus ahead stays within what a member's year can cost."""
     closed = suite.pool.open_period()
     first = max(0, closed - periods)
     before = suite.pool.period(first - 1).indexAfter if first else 0
@@ -100,7 +99,13 @@ def top_up(suite: Suite, periods: int = AHEAD_PERIODS) -> int:
     for p in range(first, closed):
         after = suite.pool.period(p).indexAfter
         largest, before = max(largest, after - before), after
-    return periods * largest
+    rules, start = suite.deployment.rules, suite.deployment.start
+    year = (
+        (suite.pool.period_end(closed - 1) - rules.period_length - start) // rules.year_length
+        if closed
+        else 0
+    )
+    return min(periods * largest, max(0, rules.year_cap - suite.pool.year_charged(year)))
 
 
 def collect(suite: Suite, who: list[str] | None = None, ahead: int | None = None) -> dict:
@@ -113,28 +118,37 @@ def collect(suite: Suite, who: list[str] | None = None, ahead: int | None = None
     result["owing"] = len(debtors)
     if not debtors:
         return result
-    ahead = top_up(suite) if ahead is None else ahead
+    ahead = min(top_up(suite), suite.deployment.rules.year_cap) if ahead is None else ahead  # pool's cap
     result["ahead"] = ahead
-    suite.tx.estimate(suite.pool.contract.functions.collect(debtors[:1], ahead))  # a refusal surfaces here
+    suite.pool.collect(debtors[:1], ahead, estimate=True)  # a refusal surfaces here
     batches = [debtors[i : i + COLLECT_BATCH] for i in range(0, len(debtors), COLLECT_BATCH)]
     pending = [
         suite.pool.collect(b, ahead, gas=100_000 + GAS_PER_DEBIT * len(b), wait=False) for b in batches
     ]
+    result["paid_up_to"] = {}
     for receipt in Transactor.wait_all(pending):
         paid = suite.pool.in_receipt(receipt, "SharePaid")
         result["debited"] += len(paid)
         result["collected"] += sum(e["args"]["amount"] for e in paid)
+        result["paid_up_to"] |= {e["args"]["member"]: e["args"]["paidUpTo"] for e in paid}
         result["failed"] += [e["args"]["member"] for e in suite.pool.in_receipt(receipt, "DebitFailed")]
     result["debits_failed"] = len(result["failed"])
     return result
 
 
+def may_owe(suite: Suite, who: list[str], paid_up_to: dict[str, int]) -> list[str]:
+    """Those of `who` who may owe now: all but the members an earlier collection (its `paid_up_to`)
+    left paid up to at least the pool's index. Saves reading what everyone owes at every close
+    when most were topped up ahead."""
+    index = suite.pool.book().index
+    return [m for m in who if paid_up_to.get(m, -1) < index]
+
+
 def refund(suite: Suite, who: list[str]) -> dict:
     """Return unused credit to members who no longer share (exited after the close, aged out, paid
     out); members still sharing, or sharing until the coming close, are left for a later run."""
-    fns = suite.pool.contract.functions
-    accounts = read_many(suite.w3, [fns.accountOf(m) for m in who])
-    credits = read_many(suite.w3, [fns.credit(m) for m in who])
+    accounts = suite.pool.account_each(who)
+    credits = suite.pool.credit_each(who)
     closed = suite.pool.open_period()
     stopped = [
         (m, c)
@@ -188,7 +202,7 @@ def settle(suite: Suite, max_payouts: int = 50) -> dict:
 
 def remove_defaulters(suite: Suite, who: list[str] | None = None) -> list[str]:
     candidates = who if who is not None else members(suite)
-    flags = read_many(suite.w3, [suite.pool.contract.functions.isDefaulter(m) for m in candidates])
+    flags = suite.pool.is_defaulter_each(candidates)
     defaulters = [m for m, flag in zip(candidates, flags, strict=True) if flag]
     for i in range(0, len(defaulters), COLLECT_BATCH):
         suite.pool.remove_defaulters(defaulters[i : i + COLLECT_BATCH])
@@ -196,13 +210,16 @@ def remove_defaulters(suite: Suite, who: list[str] | None = None) -> list[str]:
 
 
 FUND_BATCH = 200  # accounts per mintEach: one sender's transactions must stay under the pool's limit
+MINT_GAS, MINT_GAS_EACH = 60_000, 32_000  # a mint uses about 25,000 a holder (blocks fill by limits)
 
 
 def fund_many(suite: Suite, accounts: list[str], amount: int, wait: bool = True) -> list:
     """The treasurer credits `amount` fen to each account, a few hundred per `mintEach`; receipts,
     or (wait=False) the pending transactions to await along with others."""
     chunks = [accounts[i : i + FUND_BATCH] for i in range(0, len(accounts), FUND_BATCH)]
-    pending = [suite.token.mint_each(c, amount, gas=60_000 + 40_000 * len(c), wait=False) for c in chunks]
+    pending = [
+        suite.token.mint_each(c, amount, gas=MINT_GAS + MINT_GAS_EACH * len(c), wait=False) for c in chunks
+    ]
     return Transactor.wait_all(pending) if wait else pending
 
 

@@ -14,9 +14,8 @@ from web3 import Web3
 
 from consortium.client import TransactionError, Transactor
 from consortium.client.errors import as_refusal
+from consortium.client.reads import rpc_batch
 from consortium.client.tx import Pending, why_failed
-
-RPC_BATCH = 500  # under the node's 1,000-request batch limit
 
 
 @dataclass(frozen=True)
@@ -42,11 +41,16 @@ class NetworkAccounts:
         )
 
 
+def network_nodes(network_dir: str | Path) -> int:
+    """How many nodes the network has (each executes every block)."""
+    return len(json.loads((Path(network_dir) / "network.json").read_text())["nodes"])
+
+
 def member_rpc(network_dir: str | Path) -> str:
     """JSON-RPC of the network's first member node (an organisation's own node), else validator-0."""
     nodes = json.loads((Path(network_dir) / "network.json").read_text())["nodes"]
     chosen = next((n for n in nodes if n["role"] == "member"), nodes[0])
-    return f"http://{chosen['host']}:{chosen['rpc_port']}"
+    return f"http://{chosen.get('rpc_host') or chosen['host']}:{chosen['rpc_port']}"
 
 
 class Key(Transactor):
@@ -55,18 +59,6 @@ class Key(Transactor):
     def __init__(self, w3: Web3, key: str, nonce: int | None = None):
         super().__init__(w3, key)
         self._nonce = nonce
-
-
-def rpc_batch(w3: Web3, calls: list[tuple[str, list]]) -> list[dict]:
-    """Raw JSON-RPC batches (web3's batch mode refuses eth_sendRawTransaction): replies in order,
-    each {"result": ...} or {"error": ...}."""
-    out: list[dict] = []
-    for i in range(0, len(calls), RPC_BATCH):
-        replies = w3.provider.make_batch_request(calls[i : i + RPC_BATCH])
-        if isinstance(replies, dict):  # the whole batch was refused
-            raise TransactionError(f"JSON-RPC batch refused: {replies.get('error')}")
-        out.extend(sorted(replies, key=lambda r: r["id"]) if all("id" in r for r in replies) else replies)
-    return out
 
 
 def fetch_nonces(w3: Web3, addresses: list[str]) -> list[int]:
@@ -88,7 +80,8 @@ class Sent:
 class Batch:
     """Transactions signed locally now, sent together, and awaited together. `run()` returns, per
     transaction, a Sent (or, with full=True, web3's decoded receipt) or the ContractRefusal /
-    TransactionError that explains its failure."""
+    TransactionError that explains its failure. A contract wrapper's write joins the batch with
+    `sender=batch.by(signer)` and returns its ticket: the index of its result."""
 
     def __init__(self, w3: Web3):
         self.w3 = w3
@@ -97,6 +90,9 @@ class Batch:
     def add(self, signer: Transactor, fn, gas: int, label: str = "", full: bool = False) -> int:
         self.items.append((signer, fn, gas, label or getattr(fn, "fn_name", "tx"), full))
         return len(self.items) - 1
+
+    def by(self, signer: Transactor, full: bool = False) -> Queued:
+        return Queued(self, signer, full)
 
     def __len__(self) -> int:
         return len(self.items)
@@ -136,6 +132,21 @@ class Batch:
             if full and isinstance(results[i], Sent):
                 results[i] = self.w3.eth.get_transaction_receipt(results[i].hash)
         return results
+
+
+@dataclass(frozen=True)
+class Queued:
+    """A signer whose writes join a batch (the `sender` of a contract wrapper's write): each needs
+    its gas limit, as nothing is estimated."""
+
+    batch: Batch
+    signer: Transactor
+    full: bool = False
+
+    def send(self, fn, *, value: int = 0, gas: int | None = None, wait: bool = True, label: str = "") -> int:
+        if gas is None or value:
+            raise ValueError("a batched transaction needs its gas limit and sends no value")
+        return self.batch.add(self.signer, fn, gas, label, self.full)
 
 
 def _fee_quote(w3: Web3) -> dict:

@@ -7,7 +7,18 @@ from pathlib import Path
 import click
 
 from consortium.cliutil import fail_on
-from consortium.simulation.params import SimConfig
+from consortium.simulation.params import SCENARIOS, SimConfig, default_months
+
+months_option = click.option(
+    "--months", type=click.IntRange(1, 120), help="Simulated months (default 12; the launch: 27)."
+)
+scenario_option = click.option(
+    "--scenario",
+    type=click.Choice(list(SCENARIOS)),
+    default="steady",
+    show_default=True,
+    help="; ".join(f"{name}: {what}" for name, what in SCENARIOS.items()) + ".",
+)
 
 
 @click.command()
@@ -26,7 +37,8 @@ from consortium.simulation.params import SimConfig
 @click.option(
     "--members", type=click.IntRange(1), default=SimConfig.members, show_default=True, help="Founding cohort."
 )
-@click.option("--months", type=click.IntRange(1, 120), default=12, show_default=True)
+@months_option
+@scenario_option
 @click.option(
     "--incidence",
     type=click.FloatRange(0, 10, min_open=True),
@@ -60,6 +72,12 @@ from consortium.simulation.params import SimConfig
     "--out", type=click.Path(file_okay=False, path_type=Path), default=Path("sim-report"), show_default=True
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option(
+    "--measure-node/--no-measure-node",
+    default=True,
+    show_default=True,
+    help="Time a lone dev node on the plan's work (capacity table, sustained/alone ratio).",
+)
 @fail_on(ValueError, FileNotFoundError, ConnectionError)
 def simulate(
     network_dir,
@@ -67,6 +85,7 @@ def simulate(
     accounts,
     members,
     months,
+    scenario,
     incidence,
     fraud_rate,
     default_rate,
@@ -76,10 +95,12 @@ def simulate(
     start,
     out,
     as_json,
+    measure_node,
 ):
     """Drive members through the plan on a running network and write a report from the chain."""
-    from consortium.simulation.chain import member_rpc
-    from consortium.simulation.progress import Live, show
+    from consortium.simulation.chain import member_rpc, network_nodes
+    from consortium.simulation.printout import show
+    from consortium.simulation.progress import Live
     from consortium.simulation.run import simulate as run
 
     if rpc is None and network_dir is None:
@@ -90,7 +111,8 @@ def simulate(
         raise FileNotFoundError(f"no accounts file at {accounts}: pass --accounts FILE")
     config = SimConfig(
         members=members,
-        months=months,
+        months=months or default_months(scenario),
+        scenario=scenario,
         incidence=incidence,
         fraud_rate=fraud_rate,
         default_rate=default_rate,
@@ -100,7 +122,8 @@ def simulate(
         start=start.date().isoformat() if start else None,
     )
     with Live(config, quiet=as_json) as live:
-        result = run(rpc, accounts, config, out, on_tick=live.tick)
+        nodes = network_nodes(network_dir) if network_dir else None
+        result = run(rpc, accounts, config, out, on_tick=live.tick, nodes=nodes, measure_node=measure_node)
     show(result, out, as_json)
     if not result["reconciled"] or not result["rules_held"]["held"]:
         raise SystemExit(2)

@@ -1,6 +1,4 @@
-"""The books, recomputed from the chain alone: every event the suite emitted, every block's gas, and
-balances read at the end. Nothing the driver remembers is used, so the report is evidence about the
-chain, not about the simulator.
+"""The books, recomputed from the chain alone (chainlog.py) and checked, each check a named step.
 
 Reconciliation replays who was sharing at each period's close (SharingStarted / SharingStopped /
 DefaulterRemoved) and checks, to the fen: what each member was charged equals what they paid, less
@@ -12,118 +10,16 @@ a refund; each close's levy balances the payouts, fees, surplus and shortfall.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from web3 import Web3
 
-from consortium.client import Deployment, Suite
-from consortium.client.clock import CLOCK_ADDRESS
-from consortium.simulation.chain import rpc_batch
+from consortium.client import Suite
+from consortium.simulation.chainlog import Chain, Event
 
 ENDED = {2: "exited", 3: "removed", 4: "paid_out", 5: "ended_in_waiting", 6: "aged_out"}
 SHARING, LEAVING, STOPPED = "sharing", "leaving", "stopped"
-LOG_CHUNK = 2_000  # blocks per eth_getLogs
-
-
-@dataclass
-class Event:
-    name: str
-    args: dict
-    block: int
-    order: tuple[int, int]
-    ts: int = 0
-
-
-@dataclass
-class Chain:
-    """Everything read from the chain for one deployment."""
-
-    deployment: Deployment
-    events: list[Event]
-    blocks: dict[int, dict]  # number -> {ts, txs, gas}
-    first_block: int  # the plan's transactions are counted after this block (deployment is not)
-    last_block: int
-    by_name: dict[str, list[Event]] = field(default_factory=dict)
-
-    def __post_init__(self):
-        for e in self.events:
-            self.by_name.setdefault(e.name, []).append(e)
-
-    def of(self, name: str) -> list[Event]:
-        return self.by_name.get(name, [])
-
-
-def read_chain(
-    w3: Web3, deployment: Deployment, to_block: int | None = None, deployed_by: int | None = None
-) -> Chain:
-    """The suite's events and the blocks from its deployment to `to_block`; `deployed_by`: the
-    block by which the deployment had landed (its transactions spread over a number of blocks that
-    depends on the chain's speed), by default the deployment's first block."""
-    suite = Suite(w3, deployment)
-    last = to_block if to_block is not None else w3.eth.block_number
-    first = deployment.block
-    decoders = {}
-    for bound in (suite.token, suite.membership, suite.pool, suite.claims, suite.jury):
-        for item in bound.contract.abi:
-            if item["type"] == "event":
-                event = getattr(bound.contract.events, item["name"])()
-                topic = Web3.keccak(text=f"{item['name']}({','.join(_types(item['inputs']))})")
-                decoders[(bound.address, bytes(topic))] = event
-    addresses = [b.address for b in (suite.token, suite.membership, suite.pool, suite.claims, suite.jury)]
-    events: list[Event] = []
-    for lo in range(first, last + 1, LOG_CHUNK):
-        hi = min(last, lo + LOG_CHUNK - 1)
-        for log in w3.eth.get_logs({"fromBlock": lo, "toBlock": hi, "address": addresses}):
-            decoder = decoders.get((Web3.to_checksum_address(log["address"]), bytes(log["topics"][0])))
-            if decoder is None:
-                continue
-            decoded = decoder.process_log(log)
-            events.append(
-                Event(
-                    decoded["event"],
-                    dict(decoded["args"]),
-                    log["blockNumber"],
-                    (log["transactionIndex"], log["logIndex"]),
-                )
-            )
-    replies = rpc_batch(w3, [("eth_getBlockByNumber", [hex(n), False]) for n in range(first, last + 1)])
-    blocks = {}
-    for r in replies:
-        b = r["result"]
-        blocks[int(b["number"], 16)] = {
-            "ts": int(b["timestamp"], 16),
-            "txs": len(b["transactions"]),
-            "gas": int(b["gasUsed"], 16),
-        }
-    for number, gas in _clock_moves(w3, first, last):  # the simulator's scaffolding, not the plan's cost
-        blocks[number]["txs"] -= 1
-        blocks[number]["gas"] -= gas
-    for e in events:
-        e.ts = blocks[e.block]["ts"]
-    events.sort(key=lambda e: (e.block, *e.order))
-    return Chain(deployment, events, blocks, first if deployed_by is None else deployed_by, last)
-
-
-def _clock_moves(w3: Web3, first: int, last: int) -> list[tuple[int, int]]:
-    """(block, gas used) of each move of the consortium clock between the two blocks."""
-    hashes = []
-    for lo in range(first, last + 1, LOG_CHUNK):
-        logs = w3.eth.get_logs(
-            {"fromBlock": lo, "toBlock": min(last, lo + LOG_CHUNK - 1), "address": CLOCK_ADDRESS}
-        )
-        hashes += ["0x" + bytes(log["transactionHash"]).hex() for log in logs]
-    receipts = [r["result"] for r in rpc_batch(w3, [("eth_getTransactionReceipt", [h]) for h in hashes])]
-    return [(int(r["blockNumber"], 16), int(r["gasUsed"], 16)) for r in receipts]
-
-
-def _types(inputs: list[dict]) -> list[str]:
-    out = []
-    for i in inputs:
-        if i["type"].startswith("tuple"):
-            out.append("(" + ",".join(_types(i["components"])) + ")" + i["type"][5:])
-        else:
-            out.append(i["type"])
-    return out
+PROBLEMS_SHOWN = 20
 
 
 @dataclass
@@ -174,153 +70,191 @@ def replay(chain: Chain) -> Replay:
     return Replay(dict(charged), dict(paid), dict(written), counted_at, mismatch)
 
 
-def reconcile(w3: Web3, chain: Chain) -> dict:
-    """Every fen accounted for; `reconciled` only when every check holds."""
-    suite = Suite(w3, chain.deployment)
+@dataclass
+class Books:
+    """The sums the checks compare: from events, and from the contracts' state at the end."""
+
+    minted: int
+    burned: int
+    into_pool: int
+    to_treasury: int
+    out_of_pool: int  # other than the fee
+    share_paid: int
+    claimant_paid: int
+    fee_paid: int
+    refunds: dict[str, int]
+    written_off: int
+    queued: int
+    fees_due: int
+    totals: tuple  # the pool's own running totals
+    pool_balance: int  # the token's balance of the pool
+    pool_says: int  # the pool's own balance()
+    supply: int
+
+    @property
+    def refunded(self) -> int:
+        return sum(self.refunds.values())
+
+
+def sum_of(events: list[Event], field: str) -> int:
+    return sum(e.args[field] for e in events)
+
+
+def books(suite: Suite, chain: Chain) -> Books:
     pool, treasury = suite.pool.address, chain.deployment.roles.treasury
-    r = replay(chain)
     transfers = chain.of("Transfer")
-    minted = sum(e.args["value"] for e in transfers if int(e.args["from"], 16) == 0)
-    burned = sum(e.args["value"] for e in transfers if int(e.args["to"], 16) == 0)
-    into_pool = sum(e.args["value"] for e in transfers if e.args["to"] == pool)
-    to_treasury = sum(
-        e.args["value"] for e in transfers if e.args["from"] == pool and e.args["to"] == treasury
-    )
-    out_of_pool = sum(
-        e.args["value"] for e in transfers if e.args["from"] == pool and e.args["to"] != treasury
-    )
-    share_paid = sum(e.args["amount"] for e in chain.of("SharePaid"))
-    claimant_paid = sum(e.args["amount"] for e in chain.of("ClaimantPaid"))
-    fee_paid = sum(e.args["amount"] for e in chain.of("FeePaid"))
     refunds: dict[str, int] = defaultdict(int)
     for e in chain.of("CreditRefunded"):
         refunds[e.args["member"]] += e.args["amount"]
-    refunded = sum(refunds.values())
-    written_off = sum(e.args["writtenOff"] for e in chain.of("DefaulterRemoved"))
-    queued = sum(e.args["amount"] for e in chain.of("PayoutQueued"))
-    fees_due = sum(e.args["fee"] for e in chain.of("PayoutQueued"))
-    totals = suite.pool.totals()
-    pool_balance = suite.token.balance_of(pool)
+    out = [e for e in transfers if e.args["from"] == pool]
+    return Books(
+        minted=sum_of([e for e in transfers if int(e.args["from"], 16) == 0], "value"),
+        burned=sum_of([e for e in transfers if int(e.args["to"], 16) == 0], "value"),
+        into_pool=sum_of([e for e in transfers if e.args["to"] == pool], "value"),
+        to_treasury=sum_of([e for e in out if e.args["to"] == treasury], "value"),
+        out_of_pool=sum_of([e for e in out if e.args["to"] != treasury], "value"),
+        share_paid=sum_of(chain.of("SharePaid"), "amount"),
+        claimant_paid=sum_of(chain.of("ClaimantPaid"), "amount"),
+        fee_paid=sum_of(chain.of("FeePaid"), "amount"),
+        refunds=dict(refunds),
+        written_off=sum_of(chain.of("DefaulterRemoved"), "writtenOff"),
+        queued=sum_of(chain.of("PayoutQueued"), "amount"),
+        fees_due=sum_of(chain.of("PayoutQueued"), "fee"),
+        totals=suite.pool.totals(),
+        pool_balance=suite.token.balance_of(pool),
+        pool_says=suite.pool.balance(),
+        supply=suite.token.total_supply(),
+    )
+
+
+def pool_checks(b: Books) -> dict[str, bool]:
+    """The pool's money: what came in, went out and stayed, three ways (events, transfers, state)."""
+    t = b.totals
+    return {
+        "shares paid == transfers into the pool == totals.paidIn": b.share_paid == b.into_pool == t.paidIn,
+        "claimants paid + refunds == transfers out of the pool (not the fee)": b.claimant_paid + b.refunded
+        == b.out_of_pool,
+        "claimants paid == totals.paidOut, refunds == totals.refunded": b.claimant_paid == t.paidOut
+        and b.refunded == t.refunded,
+        "fees paid == transfers to the treasury == totals.feesPaid": (
+            b.fee_paid == b.to_treasury == t.feesPaid
+        ),
+        "pool token balance == paid in - paid out - fees - refunds": b.pool_balance
+        == b.share_paid - b.claimant_paid - b.fee_paid - b.refunded
+        == b.pool_says,
+        "token supply == minted - burned": b.supply == b.minted - b.burned,
+        "written off == sum of DefaulterRemoved": b.written_off == t.writtenOff,
+        "paid out <= queued payouts, fees <= fees due": (
+            b.claimant_paid <= b.queued and b.fee_paid <= b.fees_due
+        ),
+    }
+
+
+@dataclass
+class MemberState:
+    """Each member's position at the end, read from the chain in batches."""
+
+    members: list[str]
+    owed: list[int]
+    credit: list[int]
+    balances: list[int]
+
+
+def member_state(suite: Suite, chain: Chain) -> MemberState:
     members = sorted({e.args["member"] for e in chain.of("MemberJoined")})
-    owed = _batch_call(w3, suite.pool, "owed", members)
-    credit = _batch_call(w3, suite.pool, "credit", members)
-    balances = _batch_call(w3, suite.token, "balanceOf", members)
-    received = defaultdict(int)
-    sent = defaultdict(int)
-    for e in transfers:
+    return MemberState(
+        members,
+        suite.pool.owed_each(members),
+        suite.pool.credit_each(members),
+        suite.token.balance_each(members),
+    )
+
+
+def member_problems(chain: Chain, r: Replay, b: Books, state: MemberState) -> list[str]:
+    """Every member: charged == paid - refunded - credit + written off + owed; balance == transfers."""
+    received: dict[str, int] = defaultdict(int)
+    sent: dict[str, int] = defaultdict(int)
+    for e in chain.of("Transfer"):
         received[e.args["to"]] += e.args["value"]
         sent[e.args["from"]] += e.args["value"]
-    member_problems = []
-    for m, owe, ahead, bal in zip(members, owed, credit, balances, strict=True):
+    problems = []
+    rows = zip(state.members, state.owed, state.credit, state.balances, strict=True)
+    for m, owe, ahead, balance in rows:
         charged = r.charged.get(m, 0)
-        accounted = r.paid.get(m, 0) - refunds[m] - ahead + r.written_off.get(m, 0) + owe
+        accounted = r.paid.get(m, 0) - b.refunds.get(m, 0) - ahead + r.written_off.get(m, 0) + owe
         if charged != accounted:
-            member_problems.append(
-                f"{m}: charged {charged}, paid-refunded-credit+written off+owed {accounted}"
-            )
-        if bal != received[m] - sent[m]:
-            member_problems.append(f"{m}: balance {bal}, transfers say {received[m] - sent[m]}")
-    period_problems = list(r.sharing_mismatch)
-    prev_surplus = prev_shortfall = 0
-    written_between = 0
-    written_events = iter(chain.of("DefaulterRemoved"))
-    pending_written = next(written_events, None)
+            problems.append(f"{m}: charged {charged}, paid-refunded-credit+written off+owed {accounted}")
+        if balance != received[m] - sent[m]:
+            problems.append(f"{m}: balance {balance}, transfers say {received[m] - sent[m]}")
+    return problems
+
+
+def period_problems(chain: Chain, r: Replay) -> list[str]:
+    """Every close: levy + carried surplus - carried shortfall - written off since - payouts - fees
+    == the surplus minus the shortfall it carries; and the number sharing matches the replay."""
+    problems = list(r.sharing_mismatch)
+    prev_surplus = prev_shortfall = written_between = 0
+    written = iter(chain.of("DefaulterRemoved"))
+    pending = next(written, None)
     for e in chain.of("PeriodClosed"):
-        while pending_written is not None and (pending_written.block, *pending_written.order) < (
-            e.block,
-            *e.order,
-        ):
-            written_between += pending_written.args["writtenOff"]
-            pending_written = next(written_events, None)
+        while pending is not None and (pending.block, *pending.order) < (e.block, *e.order):
+            written_between += pending.args["writtenOff"]
+            pending = next(written, None)
         a = e.args
-        left = (
-            a["share"] * a["sharing"]
-            + prev_surplus
-            - prev_shortfall
-            - written_between
-            - a["payouts"]
-            - a["fees"]
-        )
+        levy = a["share"] * a["sharing"]
+        left = levy + prev_surplus - prev_shortfall - written_between - a["payouts"] - a["fees"]
         if left != a["surplus"] - a["shortfall"]:
-            period_problems.append(
+            problems.append(
                 f"period {a['period']}: levy leaves {left}, chain carries "
                 f"{a['surplus']} surplus / {a['shortfall']} shortfall"
             )
         prev_surplus, prev_shortfall, written_between = a["surplus"], a["shortfall"], 0
-    checks = {
-        "shares paid == transfers into the pool == totals.paidIn": share_paid == into_pool == totals.paidIn,
-        "claimants paid + refunds == transfers out of the pool (not the fee)": claimant_paid + refunded
-        == out_of_pool,
-        "claimants paid == totals.paidOut, refunds == totals.refunded": claimant_paid == totals.paidOut
-        and refunded == totals.refunded,
-        "fees paid == transfers to the treasury == totals.feesPaid": fee_paid
-        == to_treasury
-        == totals.feesPaid,
-        "pool token balance == paid in - paid out - fees - refunds": pool_balance
-        == share_paid - claimant_paid - fee_paid - refunded
-        == suite.pool.balance(),
-        "token supply == minted - burned": suite.token.call("totalSupply") == minted - burned,
-        "written off == sum of DefaulterRemoved": written_off == totals.writtenOff,
-        "paid out <= queued payouts, fees <= fees due": claimant_paid <= queued and fee_paid <= fees_due,
+    return problems
+
+
+def reconcile(w3: Web3, chain: Chain) -> dict:
+    """Every fen accounted for; `reconciled` only when every check holds."""
+    suite = Suite(w3, chain.deployment)
+    r = replay(chain)
+    b = books(suite, chain)
+    state = member_state(suite, chain)
+    by_member = member_problems(chain, r, b, state)
+    by_period = period_problems(chain, r)
+    checks = pool_checks(b) | {
         "every member: charged == paid - refunded - credit + written off + owed; balance == transfers": (
-            not member_problems
+            not by_member
         ),
-        "every close: levy == payouts + fees + carried surplus/shortfall; sharing count": not period_problems,
+        "every close: levy == payouts + fees + carried surplus/shortfall; sharing count": not by_period,
     }
     return {
         "reconciled": all(checks.values()),
         "checks": checks,
-        "problems": (member_problems + period_problems)[:20],
+        "problems": (by_member + by_period)[:PROBLEMS_SHOWN],
         "fen": {
-            "minted": minted,
-            "paid_in": share_paid,
-            "paid_out": claimant_paid,
-            "fees": fee_paid,
-            "refunded": refunded,
-            "credit_now": sum(credit),
-            "pool_balance": pool_balance,
-            "payouts_queued": queued,
-            "payouts_outstanding": queued - claimant_paid,
-            "fees_outstanding": fees_due - fee_paid,
-            "written_off": written_off,
-            "owed_now": sum(owed),
+            "minted": b.minted,
+            "paid_in": b.share_paid,
+            "paid_out": b.claimant_paid,
+            "fees": b.fee_paid,
+            "refunded": b.refunded,
+            "credit_now": sum(state.credit),
+            "pool_balance": b.pool_balance,
+            "payouts_queued": b.queued,
+            "payouts_outstanding": b.queued - b.claimant_paid,
+            "fees_outstanding": b.fees_due - b.fee_paid,
+            "written_off": b.written_off,
+            "owed_now": sum(state.owed),
             "charged": sum(r.charged.values()),
         },
-        "members_checked": len(members),
+        "members_checked": len(state.members),
     }
-
-
-def _batch_call(w3: Web3, bound, fn: str, members: list[str]) -> list[int]:
-    calls = []
-    for m in members:
-        data = bound.contract.encode_abi(fn, [m])
-        calls.append(("eth_call", [{"to": bound.address, "data": data}, "latest"]))
-    return [int(r["result"], 16) for r in rpc_batch(w3, calls)]
 
 
 def rule_checks(chain: Chain) -> dict:
     """The plan's rules, checked on what happened: each holds when its list of breaches is empty."""
     r = replay(chain)
-    joined = {e.args["member"]: e.args["waitingEndsAt"] for e in chain.of("MemberJoined")}
-    submitted = {e.args["claimId"]: e for e in chain.of("ClaimSubmitted")}
-    closes = chain.of("PeriodClosed")
-    in_waiting, own_case, removed_sharing = [], [], []
-    for e in chain.of("ClaimAccepted"):
-        s = submitted[e.args["claimId"]]
-        if not s.args["accident"] and s.ts < joined[s.args["claimant"]]:
-            in_waiting.append(f"claim {e.args['claimId']} accepted, filed inside the waiting period")
-    for e in chain.of("PayoutQueued"):
-        settle = next((c for c in closes if (c.block, *c.order) > (e.block, *e.order)), None)
-        if settle is not None and e.args["claimant"] in r.counted_at[settle.args["period"]]:
-            own_case.append(f"claimant of claim {e.args['claimId']} shared in the close that settled it")
-    for e in chain.of("DefaulterRemoved"):
-        m = e.args["member"]
-        for c in closes:
-            if (c.block, *c.order) > (e.block, *e.order) and m in r.counted_at[c.args["period"]]:
-                removed_sharing.append(f"{m} removed, still sharing in period {c.args['period']}")
-        later = [p for p in chain.of("SharePaid") if p.args["member"] == m and p.block > e.block]
-        if later:
-            removed_sharing.append(f"{m} removed, still paying")
+    in_waiting = paid_in_waiting(chain)
+    own_case = shared_own_case(chain, r)
+    removed_sharing = removed_still_sharing(chain, r)
     return {
         "no_payout_in_waiting_period": in_waiting,
         "claimant_never_pays_towards_own_case": own_case,
@@ -329,3 +263,37 @@ def rule_checks(chain: Chain) -> dict:
         "accepted_claims_checked": len(chain.of("ClaimAccepted")),
         "removals_checked": len(chain.of("DefaulterRemoved")),
     }
+
+
+def paid_in_waiting(chain: Chain) -> list[str]:
+    joined = {e.args["member"]: e.args["waitingEndsAt"] for e in chain.of("MemberJoined")}
+    submitted = {e.args["claimId"]: e for e in chain.of("ClaimSubmitted")}
+    out = []
+    for e in chain.of("ClaimAccepted"):
+        s = submitted[e.args["claimId"]]
+        if not s.args["accident"] and s.ts < joined[s.args["claimant"]]:
+            out.append(f"claim {e.args['claimId']} accepted, filed inside the waiting period")
+    return out
+
+
+def shared_own_case(chain: Chain, r: Replay) -> list[str]:
+    closes = chain.of("PeriodClosed")
+    out = []
+    for e in chain.of("PayoutQueued"):
+        settle = next((c for c in closes if (c.block, *c.order) > (e.block, *e.order)), None)
+        if settle is not None and e.args["claimant"] in r.counted_at[settle.args["period"]]:
+            out.append(f"claimant of claim {e.args['claimId']} shared in the close that settled it")
+    return out
+
+
+def removed_still_sharing(chain: Chain, r: Replay) -> list[str]:
+    closes = chain.of("PeriodClosed")
+    out = []
+    for e in chain.of("DefaulterRemoved"):
+        m = e.args["member"]
+        for c in closes:
+            if (c.block, *c.order) > (e.block, *e.order) and m in r.counted_at[c.args["period"]]:
+                out.append(f"{m} removed, still sharing in period {c.args['period']}")
+        if any(p.args["member"] == m and p.block > e.block for p in chain.of("SharePaid")):
+            out.append(f"{m} removed, still paying")
+    return out

@@ -47,7 +47,14 @@ class SimConfig:
     jurors: int = 40  # members who pass the juror exam at the start
     min_votes: int = 5  # valid votes a disputed case needs (the real plan: 1,000)
     waiting_days: int = 90  # the real plan's; shorter only to see payouts in a short run
-    start: str | None = None  # ISO date the plan starts (default: the next 1 January on the chain)
+    start: str | None = None  # ISO date the plan starts (default: the next 1 January, or 16 October)
+    # "steady": the founding cohort joins on the first day, 10% more during the year. "launch": the
+    # whole population joins along the real plan's growth curve from its launch (launch.py)
+    scenario: str = "steady"
+
+    @property
+    def launch(self) -> bool:
+        return self.scenario == "launch"
 
     @property
     def scale(self) -> float:
@@ -59,6 +66,17 @@ class SimConfig:
 
     def with_(self, **changes) -> SimConfig:
         return replace(self, **changes)
+
+
+SCENARIOS = {
+    "steady": "the founders join on day one, 10% more during the year",
+    "launch": "everyone joins along the real plan's growth curve from 16 October",
+}
+
+
+def default_months(scenario: str) -> int:
+    """A year; the launch: from 16 October to past the end of the second full calendar year."""
+    return 27 if scenario == "launch" else 12
 
 
 def simulation_rules(config: SimConfig) -> Rules:

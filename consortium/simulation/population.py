@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from eth_account import Account
 
 from consortium.client import DAY
+from consortium.simulation import launch
 from consortium.simulation.params import SimConfig
 
 YEAR = 365 * DAY
@@ -46,7 +47,15 @@ def _after(rng: random.Random, per_year: float) -> int | None:
 
 
 def joiners(config: SimConfig) -> int:
+    """People who join after the first day (in the launch scenario the founders are nobody: all of
+    the population joins along the growth curve)."""
+    if config.launch:
+        return 0
     return round(config.members * config.join_rate * config.months / 12)
+
+
+def founders(config: SimConfig) -> int:
+    return 0 if config.launch else config.members
 
 
 def check_enough(config: SimConfig, accounts: int) -> int:
@@ -64,13 +73,20 @@ def draw_population(config: SimConfig, keys: list[str], horizon: int, waiting: i
     """The founding cohort (joins at once) and the joiners spread over the horizon."""
     total = check_enough(config, len(keys))
     people = []
-    claim_rate = config.incidence / (1 - config.fraud_rate) if config.fraud_rate < 1 else config.incidence
+    by_tier = launch.incidence_by_tier(config) if config.launch else None
     for i in range(total):
         rng = random.Random(f"{config.seed}:person:{i}")
-        join_offset = 0 if i < config.members else int(rng.uniform(0, horizon))
+        if config.launch:
+            join_offset = launch.join_offset(i, total)
+        else:
+            join_offset = 0 if i < config.members else int(rng.uniform(0, horizon))
         age = min(rng.uniform(0.1, 59.95), 59.9 - join_offset / YEAR)  # some turn 60 in the year
         fraud = rng.random() < config.fraud_rate
         accident = not fraud and rng.random() < config.accident_share
+        incidence = config.incidence
+        if by_tier is not None:  # the 2020 cases' mix: from 40, members fall ill far more often
+            incidence = by_tier[0] if age + join_offset / YEAR < 40 else by_tier[1]
+        claim_rate = incidence / (1 - config.fraud_rate) if config.fraud_rate < 1 else incidence
         claim_after = _after(rng, claim_rate)
         if claim_after is not None and claim_after < waiting and not accident:
             if fraud:
@@ -88,11 +104,28 @@ def draw_population(config: SimConfig, keys: list[str], horizon: int, waiting: i
                 fraud=fraud,
                 accident=accident,
                 default_after=_after(rng, config.default_rate),
-                exit_after=_after(rng, config.exit_rate),
+                exit_after=_exit_after(config, rng, join_offset),
                 rng=rng,
             )
         )
     return people
+
+
+def _exit_after(config: SimConfig, rng: random.Random, join_offset: int) -> int | None:
+    if config.launch:
+        return launch.exit_after(rng, join_offset)
+    return _after(rng, config.exit_rate)
+
+
+@dataclass
+class Vote:
+    """A juror's committed vote on one case, kept until it is revealed."""
+
+    juror: Person
+    in_favour: bool
+    salt: bytes
+    committed: bool = False  # the commit landed
+    revealed: bool = False
 
 
 @dataclass
@@ -110,7 +143,9 @@ class ClaimPlan:
     decided: int = 0  # investigator decisions made
     objection_sent: bool = False
     dispute_sent: bool = False
-    votes: dict = field(default_factory=dict)  # juror -> (in_favour, salt, revealed)
+    votes: dict[str, Vote] = field(default_factory=dict)  # juror's address -> their vote this case
+    abstained: set[str] = field(default_factory=set)  # jurors who stayed home this round
+    second_round: bool = False  # the jury was extended for too few votes
     done: bool = False
 
     def decision(self) -> bool:

@@ -9,7 +9,8 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
-from consortium.simulation.ledger import ENDED, Chain
+from consortium.simulation.chainlog import Chain
+from consortium.simulation.ledger import ENDED
 from consortium.simulation.params import REAL, SimConfig
 
 COLUMNS = [

@@ -27,7 +27,8 @@ def run_demo(config: SimConfig, directory: Path = DEMO_DIR, validators: int = 4,
     from consortium.network.layout import free_base_port, init_network, load_network
     from consortium.network.processes import start_node, stop_node, wait_for_blocks
     from consortium.simulation.chain import member_rpc
-    from consortium.simulation.progress import Live, show
+    from consortium.simulation.printout import show
+    from consortium.simulation.progress import Live
     from consortium.simulation.run import simulate
 
     t0 = time.monotonic()
@@ -67,7 +68,8 @@ def run_demo(config: SimConfig, directory: Path = DEMO_DIR, validators: int = 4,
             f"{config.months} simulated months of the plan"
         )
         with Live(config) as live:
-            result = simulate(member_rpc(net), net / "accounts.json", config, out, on_tick=live.tick)
+            rpc, accounts = member_rpc(net), net / "accounts.json"
+            result = simulate(rpc, accounts, config, out, on_tick=live.tick, nodes=len(entries))
         console.print("[bold]3.[/] the report, recomputed from the chain")
         show(result, out, as_json=False)
     finally:
@@ -77,7 +79,19 @@ def run_demo(config: SimConfig, directory: Path = DEMO_DIR, validators: int = 4,
             console.print("[bold]4.[/] network stopped")
         signal.signal(signal.SIGTERM, previous)
     console.print(f"demo done in {time.monotonic() - t0:.0f} s")
+    where_next(out, net, member_rpc(net), keep)
     return result
+
+
+def where_next(out: Path, net: Path, rpc: str, kept: bool) -> None:
+    """Where the report is, and how to look at the same plan on the notice board."""
+    console.print(f"report: {out / 'report.json'} (and report.csv, the charts) in {out}")
+    board = f"hubao web --rpc {rpc} --deployment {out / 'deployment.json'}"
+    if kept:
+        console.print(f"the network is still running: open the notice board with `{board}`")
+        console.print(f"stop the network with `hubao net down --dir {net}`")
+    else:
+        console.print(f"to see the plan on the notice board, run `hubao demo --keep`, then `{board}`")
 
 
 def _interrupt(signum, frame):

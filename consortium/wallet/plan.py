@@ -8,7 +8,7 @@ from pathlib import Path
 
 from eth_utils import to_checksum_address
 
-from consortium.client import ContractRefusal, Suite, sign_permit
+from consortium.client import ContractRefusal, Suite, sign_permit, vote_commitment
 from consortium.evidence.bundle import Bundle
 from consortium.evidence.client import EvidenceClient
 from consortium.evidence.envelope import public_key_of
@@ -20,11 +20,6 @@ from consortium.wallet.words import CLAIM_WORDS, PlanError, day, explain
 
 def _refuse(name: str, *args) -> PlanError:
     return PlanError(explain(ContractRefusal(name, args)))
-
-
-def _check(suite: Suite, fn) -> int:
-    """Dry-run `fn` (eth_estimateGas): raises the contract's refusal; returns the gas to send with."""
-    return suite.tx.estimate(fn)
 
 
 # ---- membership ----
@@ -77,7 +72,7 @@ def allow(suite: Suite, amount: int | None = None) -> dict:
 
 def open_claim_of(suite: Suite, member: str) -> int | None:
     """The member's claim still under way (as Claims counts one open), if any."""
-    recorded = suite.claims.call("openClaimOf", member)
+    recorded = suite.claims.open_claim_of(member)
     if not recorded:
         return None
     c = suite.claims.claim(recorded - 1)
@@ -100,7 +95,7 @@ def status(suite: Suite, member: str) -> dict:
         "state": state,
         "joined_at": m.joinedAt or None,
         "waiting_ends_at": m.joinedAt + rules.waiting_period if m.joinedAt else None,
-        "cover": suite.membership.call("coverAmountOf", member),
+        "cover": suite.membership.cover_amount_of(member),
         "cover_ends_at": m.coverEndsAt or None,
         "owed": owed,
         "owed_due_at": due_at,
@@ -171,9 +166,9 @@ def seal_and_store(
 def check_claim(suite: Suite, illness: int, accident: bool, force: bool = False) -> None:
     """Everything that would refuse this claim, before any evidence is sealed or stored."""
     me = suite.address
-    _check(suite, suite.claims.contract.functions.submit(illness, accident, os.urandom(32)))
+    suite.claims.submit(illness, accident, os.urandom(32), estimate=True)  # raises the refusal
     if not accident and not force and suite.membership.state_of(me) == "Waiting":
-        waiting_ends = suite.membership.call("waitingEndsAt", me)
+        waiting_ends = suite.membership.waiting_ends_at(me)
         raise PlanError(
             f"your waiting period ends on {day(waiting_ends)}: an illness claimed before then is "
             "refused and ends your membership (accidents are exempt; --force submits anyway)"
@@ -181,7 +176,7 @@ def check_claim(suite: Suite, illness: int, accident: bool, force: bool = False)
 
 
 def check_objection(suite: Suite, claim_id: int) -> None:
-    _check(suite, suite.claims.contract.functions.object(claim_id, os.urandom(32)))
+    suite.claims.object(claim_id, os.urandom(32), estimate=True)  # raises the refusal
 
 
 def submit_claim(
@@ -195,7 +190,7 @@ def submit_claim(
 ) -> dict:
     check_claim(suite, illness, accident, force)
     bundle, root = seal_and_store(suite, evidence, reader_keys, paths, "claim")
-    receipt = suite.claims.send("submit", illness, accident, root)
+    receipt = suite.claims.submit_receipt(illness, accident, root)
     submitted = suite.claims.in_receipt(receipt, "ClaimSubmitted")[0]["args"]
     refused = suite.claims.in_receipt(receipt, "ClaimRefusedInWaitingPeriod")
     return {
@@ -319,7 +314,7 @@ def object_to(
 def jury_cases(suite: Suite, juror: str) -> list[dict]:
     """Open review-board cases, and where this account stands on each (may it vote, did it)."""
     now = suite.now()
-    eligible_at = suite.jury.call("eligibleAt", juror)
+    eligible_at = suite.jury.eligible_at(juror)
     active = suite.membership.is_active(juror)
     rows = []
     for claim_id in claim_ids(suite.jury, "CaseOpened", suite.deployment.block):
@@ -327,7 +322,7 @@ def jury_cases(suite: Suite, juror: str) -> list[dict]:
         if case.closed:
             continue
         phase = "commit" if now < case.commitEndsAt else "reveal" if now < case.revealEndsAt else "closing"
-        committed = any(suite.jury.call("commitments", claim_id, juror))
+        committed = any(suite.jury.commitment(claim_id, juror))
         if case.claimant == juror:
             may_vote = "no: your own claim"
         elif eligible_at == 0:
@@ -346,7 +341,7 @@ def jury_cases(suite: Suite, juror: str) -> list[dict]:
                 "reveal_ends_at": case.revealEndsAt,
                 "may_vote": may_vote,
                 "committed": committed,
-                "revealed": suite.jury.call("revealed", claim_id, juror),
+                "revealed": suite.jury.revealed(claim_id, juror),
             }
         )
     return rows
@@ -355,12 +350,11 @@ def jury_cases(suite: Suite, juror: str) -> list[dict]:
 def commit_vote(suite: Suite, book: VoteBook, claim_id: int, in_favour: bool) -> dict:
     me = suite.address
     salt = os.urandom(32)
-    from consortium.client import vote_commitment
-
-    fn = suite.jury.contract.functions.commit(claim_id, vote_commitment(claim_id, me, in_favour, salt))
-    gas = _check(suite, fn)  # a double vote is refused here, before the kept salt could be replaced
+    commitment = vote_commitment(claim_id, me, in_favour, salt)
+    # a double vote is refused at this dry run, before the kept salt could be replaced
+    gas = suite.jury.commit_hash(claim_id, commitment, estimate=True)
     path = book.save(Vote(claim_id, me, in_favour, salt))
-    receipt = suite.jury.send("commit", claim_id, vote_commitment(claim_id, me, in_favour, salt), gas=gas)
+    receipt = suite.jury.commit_hash(claim_id, commitment, gas=gas)
     case = suite.jury.case(claim_id)
     return {
         "claim_id": claim_id,

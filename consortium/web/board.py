@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections import Counter
 
 from consortium.client import Suite
-from consortium.operator.reads import read_many
 from consortium.wallet.words import day
 from consortium.web.chain import Event
 from consortium.web.illnesses import illness_name
@@ -26,18 +25,9 @@ def tier_of(suite: Suite, amount: int) -> str:
 
 def summary(suite: Suite) -> dict:
     """The plan's numbers now, in one JSON-RPC batch."""
-    m, p = suite.membership.contract.functions, suite.pool.contract.functions
-    members, book, totals, balance, open_period, claims = read_many(
-        suite.w3,
-        [
-            m.memberCount(),
-            p.book(),
-            p.totals(),
-            p.balance(),
-            p.openPeriod(),
-            suite.claims.contract.functions.claimCount(),
-        ],
-    )
+    pool = suite.pool
+    members, claims = suite.membership.count(), suite.claims.count()
+    book, totals, balance, open_period = pool.book(), pool.totals(), pool.balance(), pool.open_period()
     rules = suite.deployment.rules
     return {
         "members": members,
@@ -57,7 +47,7 @@ def notices(suite: Suite, events: list[Event]) -> list[dict]:
     """Claims under public notice now, soonest end first, with the objections each has had."""
     approved = list(dict.fromkeys(e.args["claimId"] for e in events if e.name == "ClaimApproved"))
     objections = Counter(e.args["claimId"] for e in events if e.name == "ClaimObjected")
-    claims = read_many(suite.w3, [suite.claims.contract.functions.claim(i) for i in approved])
+    claims = suite.claims.claim_each(approved)
     rows = []
     for claim_id, c in zip(approved, claims, strict=True):
         if suite.claims.STATUSES[c.status] != "InNotice":

@@ -140,7 +140,8 @@ class Console:
         ref = max(up, key=lambda r: r["height"])
         view["reference"] = ref["name"]
         try:
-            view["chain"] = await self._chain(session, ref["url"])
+            jwt = next((n.jwt for n in self.nodes if n.url == ref["url"]), None)
+            view["chain"] = await self._chain(session, ref["url"], jwt)
             blocks = await self.blocks.update(session, ref["url"], ref["height"])
             view["blocks"] = list(reversed(blocks[-12:]))
             view["window"] = len(blocks)
@@ -151,7 +152,7 @@ class Console:
         self._name_validators(view, rows)
         return view
 
-    async def _chain(self, session: aiohttp.ClientSession, url: str) -> dict:
+    async def _chain(self, session: aiohttp.ClientSession, url: str, jwt: bytes | None = None) -> dict:
         validators, nodes, accounts, admins, code, info = await batch(
             session,
             url,
@@ -163,6 +164,7 @@ class Console:
                 ("eth_getCode", [ALLOWLIST_ADDRESS, "latest"]),
                 ("admin_nodeInfo", []),
             ],
+            jwt=jwt,
         )
         chain = {
             "validators": [v.lower() for v in validators] if validators is not None else None,

@@ -1,17 +1,22 @@
 """The consortium's nodes as the console sees them: from `network.json` (`--network DIR`) or a list
 of URLs (`--nodes`), each probed with one JSON-RPC batch of standard and the node's own methods.
-A method a node does not offer (anvil has no qbft_*) is shown as unknown, never as an error."""
+A method a node does not offer (anvil has no qbft_*), or does not serve to us, is shown as unknown,
+never as an error. The node's own methods (admin, qbft, perm, txpool) are signed with its JWT
+when the console has its secret: the node folder's jwt.hex for `--network`, $HUBAO_JWT_SECRET
+for `--nodes`."""
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import aiohttp
 
+from consortium.client.connection import load_jwt_secret
+from consortium.client.jwt import authorization
 from consortium.network.layout import load_network
-from consortium.network.processes import pid_of
+from consortium.network.processes import node_secret, pid_of
 
 PROBE_TIMEOUT = 2.0  # seconds a node has to answer before it is shown as not answering
 PROBES = (
@@ -36,6 +41,7 @@ class NodeRef:
     url: str
     node_id: str = ""
     folder: Path | None = None  # where `hubao net up` keeps its pid file
+    jwt: bytes | None = field(default=None, repr=False)  # the node's JWT secret, when we hold it
 
     def stopped(self) -> bool:
         """True when we know no process runs it (only for nodes of a --network folder)."""
@@ -43,23 +49,32 @@ class NodeRef:
 
 
 def from_network(directory: Path) -> list[NodeRef]:
+    directory = Path(directory)
     return [
-        NodeRef(e.name, e.role, e.rpc_url, e.node_id.lower(), Path(directory) / e.folder)
+        NodeRef(e.name, e.role, e.rpc_url, e.node_id.lower(), directory / e.folder, node_secret(directory, e))
         for e in load_network(directory)
     ]
 
 
 def from_urls(urls: list[str]) -> list[NodeRef]:
-    return [NodeRef(f"node-{i}", "", url.strip()) for i, url in enumerate(urls) if url.strip()]
+    jwt = load_jwt_secret()
+    return [NodeRef(f"node-{i}", "", url.strip(), jwt=jwt) for i, url in enumerate(urls) if url.strip()]
 
 
 async def batch(
-    session: aiohttp.ClientSession, url: str, calls: list[tuple[str, list]], timeout: float = PROBE_TIMEOUT
+    session: aiohttp.ClientSession,
+    url: str,
+    calls: list[tuple[str, list]],
+    timeout: float = PROBE_TIMEOUT,
+    jwt: bytes | None = None,
 ) -> list:
-    """Results of a JSON-RPC batch in call order; a call the node refused gives None."""
+    """Results of a JSON-RPC batch in call order (signed with the node's `jwt` secret, when given);
+    a call the node refused gives None."""
     body = [{"jsonrpc": "2.0", "id": i, "method": m, "params": p} for i, (m, p) in enumerate(calls)]
+    headers = {"Authorization": authorization(jwt)} if jwt is not None else None
+    limit = aiohttp.ClientTimeout(total=timeout)
     try:
-        async with session.post(url, json=body, timeout=aiohttp.ClientTimeout(total=timeout)) as reply:
+        async with session.post(url, json=body, headers=headers, timeout=limit) as reply:
             answers = await reply.json(content_type=None)
     except (TimeoutError, aiohttp.ClientError, ValueError, OSError) as exc:
         raise RpcFailed(str(exc) or type(exc).__name__) from None
@@ -95,7 +110,7 @@ async def probe(session: aiohttp.ClientSession, node: NodeRef) -> dict:
     }
     try:
         height, peers, pool, info, qbft, votes, syncing = await batch(
-            session, node.url, [(m, []) for m in PROBES]
+            session, node.url, [(m, []) for m in PROBES], jwt=node.jwt
         )
     except RpcFailed as exc:
         row["state"] = "stopped" if node.stopped() else "not answering"

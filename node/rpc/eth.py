@@ -4,48 +4,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from eth.exceptions import Revert, VMError
+from eth._utils.calculations import fake_exponential
+from eth.vm.forks.cancun.constants import MIN_BLOB_BASE_FEE
 from eth.vm.forks.london.headers import calculate_expected_base_fee_per_gas
-from eth_abi import decode as abi_decode
-from eth_utils import to_checksum_address
+from eth.vm.forks.prague.constants import BLOB_BASE_FEE_UPDATE_FRACTION_PRAGUE
 
 from node.abc import RpcBackendAPI, RpcHandler, RpcNamespaceAPI
-from node.chain import BLOCK_CACHE
-from node.errors import EXECUTION_REVERTED, SERVER_ERROR, RpcError, TxRejected
+from node.calls.pending import pending_block
+from node.errors import SERVER_ERROR, RpcError
 from node.proof import get_proof
-from node.recent import Recent
 from node.rpc import params
+from node.rpc.execution import CallMethods
+from node.rpc.fees import DEFAULT_TIP
 from node.rpc.filters import LogCriteria, get_logs
-from node.rpc.format import block_json, hb, hx, receipts_json, tx_json
-
-DEFAULT_TIP = 1_000_000_000  # 1 gwei suggested priority fee
-ERROR_SELECTOR = bytes.fromhex("08c379a0")  # Error(string)
-PANIC_SELECTOR = bytes.fromhex("4e487b71")  # Panic(uint256)
-
-
-def revert_error(output: bytes) -> RpcError:
-    """geth's reply for a revert: code 3, "execution reverted[: reason]", data = the revert bytes."""
-    message = "execution reverted"
-    try:
-        if output[:4] == ERROR_SELECTOR:
-            message += ": " + abi_decode(["string"], output[4:])[0]
-        elif output[:4] == PANIC_SELECTOR:
-            message += f": panic code {hex(abi_decode(['uint256'], output[4:])[0])}"
-    except Exception:
-        pass
-    return RpcError(EXECUTION_REVERTED, message, hb(output))
-
-
-def vm_error(error: VMError, output: bytes) -> RpcError:
-    if isinstance(error, Revert):
-        return revert_error(output)
-    text = type(error).__name__
-    known = {
-        "OutOfGas": "out of gas",
-        "InvalidInstruction": "invalid opcode",
-        "StackDepthLimit": "max call depth",
-    }
-    return RpcError(SERVER_ERROR, known.get(text, str(error) or text))
+from node.rpc.format import block_json, hb, hx
+from node.rpc.send import SendMethods
+from node.rpc.sign import Keys, SignMethods
+from node.rpc.simulate import SimulateMethods
+from node.rpc.transactions import TxMethods
 
 
 class EthNamespace(RpcNamespaceAPI):
@@ -56,10 +32,21 @@ class EthNamespace(RpcNamespaceAPI):
         self.chain = backend.chain
         self.pool = backend.txpool
         self.filters = backend.filters
-        self._receipts = Recent(BLOCK_CACHE)
+        self.calls = CallMethods(self.chain, self.header, self.next_base_fee)
+        self.txs = TxMethods(backend, self.header)
+        self.simulation = SimulateMethods(self.chain, self.header)
+        self._pending: tuple | None = None  # (head and pool's block, the pending block)
+        keys = Keys(backend.unlocked)
+        self.signing = SignMethods(keys)
+        self.sending = SendMethods(backend, keys, self.next_base_fee, self._estimate_latest)
 
     def methods(self) -> dict[str, RpcHandler]:
         return {
+            **self.calls.methods(),
+            **self.txs.methods(),
+            **self.simulation.methods(),
+            **self.signing.methods(),
+            **self.sending.methods(),
             "eth_chainId": self.chain_id,
             "eth_blockNumber": self.block_number,
             "eth_getBalance": self.get_balance,
@@ -69,20 +56,12 @@ class EthNamespace(RpcNamespaceAPI):
             "eth_getProof": lambda address, keys, block=None: get_proof(
                 self.chain.trie_node, self.header(block), address, keys
             ),
-            "eth_call": self.call,
-            "eth_estimateGas": self.estimate_gas,
             "eth_gasPrice": self.gas_price,
             "eth_maxPriorityFeePerGas": self.max_priority_fee,
+            "eth_blobBaseFee": self.blob_base_fee,
             "eth_feeHistory": self.fee_history,
-            "eth_sendRawTransaction": self.send_raw_transaction,
-            "eth_sendTransaction": self.send_transaction,
-            "eth_getTransactionByHash": self.get_transaction_by_hash,
-            "eth_getTransactionByBlockHashAndIndex": self.get_tx_by_block_hash_and_index,
-            "eth_getTransactionByBlockNumberAndIndex": self.get_tx_by_block_number_and_index,
-            "eth_getTransactionReceipt": self.get_transaction_receipt,
             "eth_getBlockByNumber": self.get_block_by_number,
             "eth_getBlockByHash": self.get_block_by_hash,
-            "eth_getBlockReceipts": self.get_block_receipts,
             "eth_getBlockTransactionCountByNumber": self.block_tx_count_by_number,
             "eth_getBlockTransactionCountByHash": self.block_tx_count_by_hash,
             "eth_getUncleCountByBlockNumber": lambda block: "0x0",
@@ -94,11 +73,10 @@ class EthNamespace(RpcNamespaceAPI):
             "eth_getFilterChanges": self.get_filter_changes,
             "eth_getFilterLogs": self.get_filter_logs,
             "eth_uninstallFilter": self.uninstall_filter,
-            "eth_syncing": lambda: False,
+            "eth_syncing": self.backend.sync_status,
             "eth_mining": lambda: True,
             "eth_hashrate": lambda: "0x0",
             "eth_coinbase": lambda: hb(self.chain.coinbase),
-            "eth_accounts": self.accounts,
         }
 
     # -- helpers -------------------------------------------------------------------------------
@@ -116,22 +94,12 @@ class EthNamespace(RpcNamespaceAPI):
             raise RpcError(SERVER_ERROR, "header not found")
         return header
 
+    async def _estimate_latest(self, args) -> int:
+        calls = self.chain.calls
+        return await calls.estimate(calls.env(self.chain.head), args)
+
     def _state(self, block: Any):
         return self.chain.state_at(self.header(block))
-
-    def _receipts_json(self, block_hash: bytes) -> list[dict]:
-        """A block's receipts as JSON, made once per block: each needs the earlier ones' gas and logs.
-
-        Looked up before touching the block, so polling one receipt of a recent block costs no
-        decoding or formatting of its siblings.
-        """
-        cached = self._receipts.get(block_hash)
-        if cached is None:
-            chain = self.chain
-            reverts = chain.get_revert_data if self.backend.revert_reason else None
-            block, receipts = chain.get_block_by_hash(block_hash), chain.get_receipts(block_hash)
-            cached = self._receipts.put(block_hash, receipts_json(block, receipts, reverts))
-        return cached
 
     # -- simple reads ----------------------------------------------------------------------------
     def chain_id(self) -> str:
@@ -156,9 +124,6 @@ class EthNamespace(RpcNamespaceAPI):
         value = self._state(block).get_storage(params.address(address), params.quantity(slot, "slot"))
         return hb(value.to_bytes(32, "big"))
 
-    def accounts(self) -> list[str]:
-        return list(self.backend.unlocked)
-
     # -- fees --------------------------------------------------------------------------------
     def next_base_fee(self) -> int:
         return calculate_expected_base_fee_per_gas(self.chain.head)
@@ -168,6 +133,12 @@ class EthNamespace(RpcNamespaceAPI):
 
     def max_priority_fee(self) -> str:
         return hx(DEFAULT_TIP)
+
+    def blob_base_fee(self) -> str:
+        """EIP-4844's blob gas price of the head (Prague's update fraction); 1 wei, as no block
+        carries blobs here."""
+        excess = self.chain.head.excess_blob_gas
+        return hx(fake_exponential(MIN_BLOB_BASE_FEE, excess, BLOB_BASE_FEE_UPDATE_FRACTION_PRAGUE))
 
     def fee_history(self, block_count: Any, newest: Any, percentiles: list | None = None) -> dict:
         count = min(params.quantity(block_count, "blockCount"), 1024)
@@ -222,108 +193,37 @@ class EthNamespace(RpcNamespaceAPI):
             out.append(hx(pick))
         return out
 
-    # -- execution ---------------------------------------------------------------------------
-    def call(self, tx: Any, block: Any = "latest", overrides: Any = None) -> str:
-        _no_overrides(overrides)
-        header = self.header(block)
-        computation = self.chain.call(params.call_object(tx), header)
-        if computation.is_error:
-            raise vm_error(computation.error, computation.output)
-        return hb(computation.output)
-
-    def estimate_gas(self, tx: Any, block: Any = "latest", overrides: Any = None) -> str:
-        _no_overrides(overrides)
-        header = self.header(block)
-        call = params.call_object(tx)
-        try:
-            return hx(self.chain.estimate_gas(call, header))
-        except VMError as exc:
-            computation = self.chain.call({**call, "gas": None}, header)
-            if computation.is_error:
-                raise vm_error(computation.error, computation.output) from exc
-            raise RpcError(SERVER_ERROR, f"gas required exceeds allowance ({self.chain.gas_limit})") from exc
-
-    # -- transactions --------------------------------------------------------------------------
-    def send_raw_transaction(self, raw: str) -> str:
-        payload = params.data(raw, "raw transaction")
-        try:
-            return hb(self.pool.add(payload))
-        except TxRejected as exc:
-            raise RpcError(SERVER_ERROR, str(exc)) from exc
-
-    def send_transaction(self, tx: Any) -> str:
-        """Dev mode: sign with one of the unlocked dev accounts (like anvil / hardhat)."""
-        from eth_account import Account
-
-        if not isinstance(tx, dict) or "from" not in tx:
-            raise params.bad("invalid argument 0: transaction object with from required")
-        call = params.call_object(tx)
-        sender = "0x" + call["from"].hex()
-        key = {a.lower(): k for a, k in self.backend.unlocked.items()}.get(sender)
-        if key is None:
-            raise RpcError(SERVER_ERROR, "unknown account")
-        tip = call.get("maxPriorityFeePerGas", DEFAULT_TIP)
-        fields = {
-            "chainId": self.chain.chain_id,
-            "nonce": call.get("nonce", self.pool.nonce_of(call["from"])),
-            "value": call.get("value", 0),
-            "data": call.get("data", b""),
-            "maxPriorityFeePerGas": tip,
-            "maxFeePerGas": call.get("maxFeePerGas", 2 * self.next_base_fee() + tip),
-            "type": 2,
-        }
-        if "to" in call:
-            fields["to"] = to_checksum_address(call["to"])
-        fields["gas"] = call.get("gas") or params.quantity(self.estimate_gas(tx))
-        signed = Account.sign_transaction(fields, key)
-        return self.send_raw_transaction(hb(bytes(signed.raw_transaction)))
-
-    def get_transaction_by_hash(self, tx_hash: str) -> dict | None:
-        h = params.hash32(tx_hash)
-        loc = self.chain.get_transaction_location(h)
-        if loc is None:
-            pending = self.pool.get(h)
-            return tx_json(pending) if pending is not None else None
-        block = self.chain.get_block_by_hash(loc.block_hash)
-        return tx_json(block.transactions[loc.index], block.header, loc.index)
-
-    def _tx_at(self, block, index: Any) -> dict | None:
-        i = params.quantity(index, "index")
-        if block is None or i >= len(block.transactions):
-            return None
-        return tx_json(block.transactions[i], block.header, i)
-
-    def get_tx_by_block_hash_and_index(self, block_hash: str, index: Any) -> dict | None:
-        return self._tx_at(self.chain.get_block_by_hash(params.hash32(block_hash)), index)
-
-    def get_tx_by_block_number_and_index(self, block: Any, index: Any) -> dict | None:
-        header = self.header(block, required=False)
-        return self._tx_at(header and self.chain.get_block_by_hash(header.hash), index)
-
-    def get_transaction_receipt(self, tx_hash: str) -> dict | None:
-        loc = self.chain.get_transaction_location(params.hash32(tx_hash))
-        if loc is None:
-            return None
-        return self._receipts_json(loc.block_hash)[loc.index]
-
     # -- blocks --------------------------------------------------------------------------------
-    def get_block_by_number(self, block: Any, full: bool = False) -> dict | None:
+    async def get_block_by_number(self, block: Any, full: bool = False) -> dict | None:
+        if params.block_id(block) == "pending":
+            out = block_json(await self.pending_block(), bool(full))
+            return out | {"hash": None, "nonce": None, "miner": None}  # as geth nulls them
         header = self.header(block, required=False)
         if header is None:
             return None
         return block_json(self.chain.get_block_by_hash(header.hash), bool(full))
 
+    async def pending_block(self):
+        """The pool's transactions on top of head (built on the call worker), kept while neither
+        the head nor what the pool would put in a block changes."""
+        chain = self.chain
+        txs = self.pool.pending(chain.gas_limit)
+        key = (chain.head.hash, tuple(tx.hash for tx in txs))
+        if self._pending is None or self._pending[0] != key:
+            fields = {"gas_limit": chain.gas_limit, "coinbase": chain.coinbase}
+            fields |= chain.rules.header_fields()
+            stamp = chain.calls.env(chain.head).timestamp
+            block = await chain.calls.on_worker(pending_block, chain.head, stamp, fields, txs)
+            self._pending = (key, block)
+        return self._pending[1]
+
     def get_block_by_hash(self, block_hash: str, full: bool = False) -> dict | None:
         block = self.chain.get_block_by_hash(params.hash32(block_hash))
         return None if block is None else block_json(block, bool(full))
 
-    def get_block_receipts(self, block: Any) -> list | None:
-        header = self.header(block, required=False)
-        if header is None:
-            return None
-        return self._receipts_json(header.hash)
-
-    def block_tx_count_by_number(self, block: Any) -> str | None:
+    async def block_tx_count_by_number(self, block: Any) -> str | None:
+        if params.block_id(block) == "pending":
+            return hx(len((await self.pending_block()).transactions))
         header = self.header(block, required=False)
         return None if header is None else hx(len(self.chain.get_block_by_hash(header.hash).transactions))
 
@@ -352,12 +252,6 @@ class EthNamespace(RpcNamespaceAPI):
 
     def uninstall_filter(self, fid: str) -> bool:
         return self.filters.uninstall(_filter_id(fid))
-
-
-def _no_overrides(overrides: Any) -> None:
-    """State overrides are not implemented: refuse them rather than answer as if they applied."""
-    if overrides:
-        raise params.bad("invalid argument 2: state overrides are not supported")
 
 
 def _filter_id(fid: Any) -> str:

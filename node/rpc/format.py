@@ -61,7 +61,15 @@ def block_json(block: BlockAPI, full: bool) -> dict[str, Any]:
     else:
         out["transactions"] = [hb(tx.hash) for tx in block.transactions]
     out["uncles"] = []
-    out["withdrawals"] = []
+    out["withdrawals"] = [
+        {
+            "index": hx(w.index),
+            "validatorIndex": hx(w.validator_index),
+            "address": hb(w.address),
+            "amount": hx(w.amount),
+        }
+        for w in block.withdrawals
+    ]
     return out
 
 
@@ -79,6 +87,7 @@ def tx_json(tx: SignedTransactionAPI, header: BlockHeaderAPI | None = None, inde
         "nonce": hx(tx.nonce),
         "blockHash": hb(header.hash) if header is not None else None,
         "blockNumber": hx(header.block_number) if header is not None else None,
+        "blockTimestamp": hx(header.timestamp) if header is not None else None,
         "transactionIndex": hx(index) if index is not None else None,
         "from": hb(tx.sender),
         "to": address_or_none(tx.to),
@@ -87,18 +96,16 @@ def tx_json(tx: SignedTransactionAPI, header: BlockHeaderAPI | None = None, inde
         "input": hb(tx.data),
         "r": hx(tx.r),
         "s": hx(tx.s),
-        "chainId": hx(tx.chain_id) if tx.chain_id is not None else None,
     }
+    if tx.chain_id is not None:  # geth leaves it out of a legacy transaction without EIP-155
+        out["chainId"] = hx(tx.chain_id)
     if type_id == 0:
         out["v"] = hx(tx.v)
         out["gasPrice"] = hx(tx.gas_price)
     else:
         out["v"] = hx(tx.y_parity)
         out["yParity"] = hx(tx.y_parity)
-        out["accessList"] = [
-            {"address": hb(addr), "storageKeys": [hb(k.to_bytes(32, "big")) for k in keys]}
-            for addr, keys in tx.access_list
-        ]
+        out["accessList"] = access_list_json(tx.access_list)
         if type_id == 1:
             out["gasPrice"] = hx(tx.gas_price)
         else:
@@ -108,7 +115,21 @@ def tx_json(tx: SignedTransactionAPI, header: BlockHeaderAPI | None = None, inde
                 out["gasPrice"] = hx(effective_gas_price(tx, header.base_fee_per_gas))
             else:
                 out["gasPrice"] = hx(tx.max_fee_per_gas)
+        if type_id == 4:
+            out["authorizationList"] = [authorization_json(auth) for auth in tx.authorization_list]
     return out
+
+
+def authorization_json(auth) -> dict:
+    """geth's SetCodeAuthorization JSON."""
+    return {
+        "chainId": hx(auth.chain_id),
+        "address": hb(auth.address),
+        "nonce": hx(auth.nonce),
+        "yParity": hx(auth.y_parity),
+        "r": hx(auth.r),
+        "s": hx(auth.s),
+    }
 
 
 def log_json(log, header: BlockHeaderAPI, tx_hash: bytes, tx_index: int, log_index: int) -> dict:
@@ -171,4 +192,40 @@ def receipts_json(
                 reply["revertReason"] = hb(data)
         out.append(reply)
         previous_cumulative = receipt.gas_used
+    return out
+
+
+def access_list_json(access_list) -> list[dict]:
+    return [
+        {"address": hb(address), "storageKeys": [hb(slot.to_bytes(32, "big")) for slot in slots]}
+        for address, slots in access_list
+    ]
+
+
+def signed_tx_json(tx: SignedTransactionAPI) -> dict[str, Any]:
+    """geth's types.Transaction JSON (eth_signTransaction's `tx`): the signed fields, the fee fields
+    a type lacks as null, and the hash; no sender or block."""
+    type_id = tx.type_id or 0
+    legacy_price = type_id in (0, 1)
+    out: dict[str, Any] = {"type": hx(type_id)}
+    if type_id or tx.chain_id is not None:
+        out["chainId"] = hx(tx.chain_id)
+    out |= {
+        "nonce": hx(tx.nonce),
+        "to": address_or_none(tx.to),
+        "gas": hx(tx.gas),
+        "gasPrice": hx(tx.gas_price) if legacy_price else None,
+        "maxPriorityFeePerGas": None if legacy_price else hx(tx.max_priority_fee_per_gas),
+        "maxFeePerGas": None if legacy_price else hx(tx.max_fee_per_gas),
+        "value": hx(tx.value),
+        "input": hb(tx.data),
+    }
+    if type_id:
+        out["accessList"] = access_list_json(tx.access_list)
+    if type_id == 4:
+        out["authorizationList"] = [authorization_json(auth) for auth in tx.authorization_list]
+    out |= {"v": hx(tx.v if not type_id else tx.y_parity), "r": hx(tx.r), "s": hx(tx.s)}
+    if type_id:
+        out["yParity"] = hx(tx.y_parity)
+    out["hash"] = hb(tx.hash)
     return out

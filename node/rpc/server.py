@@ -1,9 +1,12 @@
-"""JSON-RPC 2.0 over HTTP (with batches) and WebSocket (with eth_subscribe) on one aiohttp port.
+"""JSON-RPC 2.0 dispatch (with batches, and eth_subscribe over WebSocket) and its listeners.
 
 The node's assembler adds the namespaces its services offer (`add_namespace`); the server
-remembers each namespace's methods by name and answers only those of the namespaces it serves
-(`apis`, all by default): any other method is -32601, as geth answers for an API it does not
-expose. Bad input gets the standard error codes and never takes the server down.
+remembers each namespace's methods by name. Each listener (`listen`) serves the namespaces its
+`RpcAccess` names (by default this server's `apis`, all when None) under its Host, Origin,
+content-type and JWT checks (`node/rpc/access.py`, `node/rpc/http.py`) and its connection and
+read-time limits (`node/rpc/listener.py`); any other method is -32601, as geth answers for an API
+it does not expose. Bad input gets the standard error codes and never takes the server down; a
+bug in a handler is "internal error" to the client and its details go to the log, once.
 """
 
 from __future__ import annotations
@@ -14,9 +17,9 @@ import json
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from aiohttp import WSMsgType, web
+from aiohttp import web
 from eth_utils import ValidationError
 
 from node.abc import RpcHandler, RpcNamespaceAPI, RpcRegistryAPI
@@ -24,21 +27,22 @@ from node.errors import (
     INTERNAL_ERROR,
     INVALID_PARAMS,
     INVALID_REQUEST,
-    METHOD_NOT_FOUND,
     PARSE_ERROR,
     SERVER_ERROR,
     RpcError,
     TxRejected,
 )
+from node.rpc.access import Grant, ListenerPolicy, OncePerClient, RpcAccess
+
+if TYPE_CHECKING:
+    from node.rpc.listener import HttpLimits, Listener
 
 log = logging.getLogger("node.rpc")
 
-MAX_BODY = 5 * 1024 * 1024  # geth's http body limit
 MAX_BATCH = 1000  # geth's BatchRequestLimit
-MAX_WS_MESSAGE = 15 * 1024 * 1024
 
 
-def _encode(obj: Any) -> bytes:
+def encode(obj: Any) -> bytes:
     return json.dumps(obj, separators=(",", ":")).encode()
 
 
@@ -75,10 +79,12 @@ class RpcServer(RpcRegistryAPI):
     def __init__(self, metrics=None, apis: set[str] | None = None) -> None:
         self.metrics = metrics
         self.apis = None if apis is None else frozenset(apis)
-        """The namespaces served (None: every one registered)."""
+        """The namespaces served by default (None: every one registered)."""
         self.namespaces: dict[str, set[str]] = {}  # every namespace registered -> its method names
-        self.methods: dict[str, _Method] = {}  # the methods served
-        self.ws_methods: dict[str, Callable] = {}  # served methods that need the connection (eth_subscribe)
+        self.namespace_of: dict[str, str] = {}  # every method registered -> its namespace
+        self.registered: dict[str, _Method] = {}  # every plain method registered
+        self.ws_methods: dict[str, Callable] = {}  # methods that need the connection (eth_subscribe)
+        self.refusals = OncePerClient(log)
 
     def serves(self, namespace: str) -> bool:
         return self.apis is None or namespace in self.apis
@@ -88,21 +94,27 @@ class RpcServer(RpcRegistryAPI):
         for method in (*plain, *with_conn):
             if not method.startswith(namespace.name + "_"):
                 raise ValueError(f"{method} is not in the {namespace.name} namespace")
-            if any(method in names for names in self.namespaces.values()):
+            if method in self.namespace_of:
                 raise ValueError(f"{method} is registered already")
         self.namespaces.setdefault(namespace.name, set()).update(plain, with_conn)
-        if self.serves(namespace.name):
-            self.methods.update((method, _Method(fn)) for method, fn in plain.items())
-            self.ws_methods.update(with_conn)
+        self.namespace_of.update((method, namespace.name) for method in (*plain, *with_conn))
+        self.registered.update((method, _Method(fn)) for method, fn in plain.items())
+        self.ws_methods.update(with_conn)
 
     def handler(self, method: str) -> RpcHandler | None:
-        """The handler of a served method (for in-process callers such as test harnesses)."""
-        entry = self.methods.get(method)
-        return None if entry is None else entry.fn
+        """The handler of a method served by default (for in-process callers such as test harnesses)."""
+        entry = self.registered.get(method)
+        return None if entry is None or not self.serves(self.namespace_of[method]) else entry.fn
+
+    def _default_grant(self) -> Grant:
+        served = frozenset(n for n in self.namespaces if self.serves(n))
+        return Grant(served, admitted=True)
 
     # -- dispatch ------------------------------------------------------------------------------
-    async def handle_body(self, body: bytes | str, conn: Any = None) -> Any:
-        """A raw request body -> the reply object (dict, list) or None for notifications only."""
+    async def handle_body(self, body: bytes | str, conn: Any = None, grant: Grant | None = None) -> Any:
+        """A raw request body -> the reply object (dict, list) or None for notifications only;
+        `grant`: what the caller may call (in process: everything served by default)."""
+        grant = grant or self._default_grant()
         try:
             msg = json.loads(body)
         except (ValueError, UnicodeDecodeError):
@@ -114,13 +126,13 @@ class RpcServer(RpcRegistryAPI):
                 return error_reply(None, INVALID_REQUEST, f"batch too large (max {MAX_BATCH} requests)")
             replies = []
             for item in msg:
-                reply = await self.handle_one(item, conn)
+                reply = await self.handle_one(item, conn, grant)
                 if reply is not None:
                     replies.append(reply)
             return replies or None
-        return await self.handle_one(msg, conn)
+        return await self.handle_one(msg, conn, grant)
 
-    async def handle_one(self, msg: Any, conn: Any = None) -> dict | None:
+    async def handle_one(self, msg: Any, conn: Any, grant: Grant) -> dict | None:
         if not isinstance(msg, dict):
             return error_reply(None, INVALID_REQUEST, "invalid request")
         req_id = msg.get("id")
@@ -143,7 +155,7 @@ class RpcServer(RpcRegistryAPI):
         if log.isEnabledFor(logging.DEBUG):
             log.debug("call %s %s", method, json.dumps(raw_params)[:300])
         try:
-            result = await self._call(method, raw_params, conn)
+            result = await self._call(method, raw_params, conn, grant)
             reply = {"jsonrpc": "2.0", "id": req_id, "result": result}
         except RpcError as exc:
             reply = error_reply(req_id, exc.code, exc.message, exc.data)
@@ -151,24 +163,26 @@ class RpcServer(RpcRegistryAPI):
             reply = error_reply(req_id, SERVER_ERROR, str(exc))
         except ValidationError as exc:
             reply = error_reply(req_id, SERVER_ERROR, str(exc))
-        except Exception as exc:  # a bug in one handler must not take the node down
-            log.exception("internal error in %s", method)
-            reply = error_reply(req_id, INTERNAL_ERROR, f"internal error: {exc.__class__.__name__}: {exc}")
+        except Exception as exc:  # a bug in one handler must not take the node down, nor show
+            if self.refusals.first("internal error", method, type(exc).__name__):
+                log.exception("internal error in %s (logged once per method and exception type)", method)
+            reply = error_reply(req_id, INTERNAL_ERROR, "internal error")
         if self.metrics is not None:
-            label = method if method in self.methods or method in self.ws_methods else "unknown"
+            label = method if method in self.namespace_of else "unknown"
             self.metrics.rpc_latency.labels(label).observe(time.perf_counter() - started)
             if "error" in reply:
                 self.metrics.rpc_errors.labels(str(reply["error"]["code"])).inc()
         return None if is_notification else reply
 
-    async def _call(self, method: str, args: list, conn: Any) -> Any:
+    async def _call(self, method: str, args: list, conn: Any, grant: Grant) -> Any:
+        refusal = grant.refusal(method, self.namespace_of.get(method))
+        if refusal is not None:
+            raise refusal
         if method in self.ws_methods:
             if conn is None:
                 raise RpcError(-32601, "notifications not supported")
             return await self.ws_methods[method](conn, *args)
-        entry = self.methods.get(method)
-        if entry is None:
-            raise RpcError(METHOD_NOT_FOUND, f"the method {method} does not exist/is not available")
+        entry = self.registered[method]
         if len(args) < entry.min_args:
             raise RpcError(INVALID_PARAMS, f"missing value for required argument {len(args)}")
         if entry.max_args is not None and len(args) > entry.max_args:
@@ -178,61 +192,28 @@ class RpcServer(RpcRegistryAPI):
             result = await result
         return result
 
-    # -- aiohttp -------------------------------------------------------------------------------
-    def make_app(self, metrics_handler: Callable | None = None) -> web.Application:
-        app = web.Application(client_max_size=MAX_BODY)
-        app.router.add_post("/", self._http)
-        app.router.add_get("/", self._get)
-        app.router.add_route("OPTIONS", "/", self._options)
-        if metrics_handler is not None:
-            app.router.add_get("/metrics", metrics_handler)
-        return app
+    # -- listening -----------------------------------------------------------------------------
+    async def listen(
+        self,
+        host: str,
+        port: int,
+        access: RpcAccess | None = None,
+        limits: HttpLimits | None = None,
+        metrics_handler: Callable | None = None,
+    ) -> Listener:
+        """Serve JSON-RPC (HTTP POST and WebSocket) on host:port under `access` (default: this
+        server's `apis`, Host names localhost, no CORS origin, no JWT) and `limits`; raises
+        AccessError for settings the address cannot have, OSError for a busy port."""
+        from node.rpc.http import HttpFront
+        from node.rpc.listener import HttpLimits, Listener
 
-    @staticmethod
-    def _cors(resp: web.StreamResponse) -> web.StreamResponse:
-        resp.headers["Access-Control-Allow-Origin"] = "*"
-        resp.headers["Access-Control-Allow-Headers"] = "Content-Type"
-        return resp
-
-    async def _options(self, request: web.Request) -> web.Response:
-        return self._cors(web.Response(status=204))
-
-    async def _http(self, request: web.Request) -> web.Response:
-        if request.content_length is not None and request.content_length > MAX_BODY:
-            body = _encode(
-                error_reply(None, INVALID_REQUEST, f"request body too large (max {MAX_BODY} bytes)")
-            )
-            return self._cors(web.Response(status=413, body=body, content_type="application/json"))
-        try:
-            body = await request.read()
-        except web.HTTPRequestEntityTooLarge:
-            body = _encode(
-                error_reply(None, INVALID_REQUEST, f"request body too large (max {MAX_BODY} bytes)")
-            )
-            return self._cors(web.Response(status=413, body=body, content_type="application/json"))
-        reply = await self.handle_body(body)
-        payload = b"" if reply is None else _encode(reply)
-        return self._cors(web.Response(body=payload, content_type="application/json"))
-
-    async def _get(self, request: web.Request) -> web.StreamResponse:
-        if request.headers.get("Upgrade", "").lower() != "websocket":
-            return web.json_response(
-                {"status": "ok", "jsonrpc": "POST JSON-RPC 2.0 here, or open a WebSocket"}
-            )
-        ws = web.WebSocketResponse(max_msg_size=MAX_WS_MESSAGE, heartbeat=30)
-        await ws.prepare(request)
-        conn = WsConnection(ws)
-        try:
-            async for message in ws:
-                if message.type in (WSMsgType.TEXT, WSMsgType.BINARY):
-                    reply = await self.handle_body(message.data, conn)
-                    if reply is not None:
-                        await conn.send(reply)
-                elif message.type == WSMsgType.ERROR:
-                    break
-        finally:
-            conn.close()
-        return ws
+        access = access or RpcAccess(apis=self.apis)
+        policy = ListenerPolicy(access, host, set(self.namespaces))
+        front = HttpFront(self, policy, self.refusals)
+        listener = Listener(front.make_app(metrics_handler), limits or HttpLimits(), self.refusals)
+        front.listener = listener
+        await listener.start(host, port)
+        return listener
 
 
 class WsConnection:
@@ -252,7 +233,7 @@ class WsConnection:
         while True:
             obj = await self._outbox.get()
             try:
-                await self.ws.send_str(_encode(obj).decode())
+                await self.ws.send_str(encode(obj).decode())
             except (ConnectionError, RuntimeError):
                 self.close()
                 return

@@ -1,7 +1,7 @@
 """geth's TraceConfig / TraceCallConfig: which tracer, its options, and the timeout.
 
 Fields are geth's; a field geth knows but this node does not implement (chain config overrides,
-state and block overrides, other tracers) and a field geth does not know are refused with -32602
+other tracers) and a field geth does not know are refused with -32602
 and a sentence, never ignored. Wrong JSON types get Go's json texts, as geth's decoder gives them.
 """
 
@@ -13,7 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from node.calls.overrides import BlockOverrides, StateOverrides
 from node.errors import INVALID_PARAMS, SERVER_ERROR, RpcError
+from node.rpc import overrides
 from node.trace.abc import TracerAPI
 from node.trace.call import CallTracer
 from node.trace.prestate import PrestateConfig, PrestateTracer
@@ -54,6 +56,8 @@ class TraceRequest:
     timeout: float
     tx_index: int | None = None
     started: float = field(default_factory=time.monotonic)
+    state: StateOverrides | None = None  # debug_traceCall's stateOverrides (geth's format)
+    block: BlockOverrides | None = None  # and blockOverrides
 
     def deadline(self) -> float:
         """When the next transaction's trace must stop."""
@@ -119,13 +123,10 @@ def parse(config: Any, arg: int, call: bool = False) -> TraceRequest:
         raise bad(arg, f"json: cannot unmarshal {got} into Go value of type tracers.TraceConfig")
     known = {*STRUCT_FIELDS, "limit", "tracer", "tracerConfig", "timeout"}
     if call:
-        known |= {"txIndex"}
-        for key in ("stateOverrides", "blockOverrides"):
-            if config.get(key):
-                raise bad(arg, f"{key} are not supported by this node yet")
+        known |= {"txIndex", "stateOverrides", "blockOverrides"}
     if config.get("overrides"):
         raise bad(arg, "chain config overrides are not supported")
-    unknown = sorted(set(config) - known - {"stateOverrides", "blockOverrides", "overrides"})
+    unknown = sorted(set(config) - known - {"overrides"})
     if unknown:
         raise bad(arg, f"unknown trace option {unknown[0]} (tracer options go in tracerConfig)")
     timeout = DEFAULT_TIMEOUT
@@ -133,11 +134,15 @@ def parse(config: Any, arg: int, call: bool = False) -> TraceRequest:
         timeout = parse_duration(_typed(arg, "TraceConfig", "timeout", config["timeout"], str))
         if timeout > MAX_TIMEOUT:
             raise bad(arg, f"timeout {config['timeout']} is above this node's limit of {MAX_TIMEOUT:g}s")
-    tx_index = _tx_index(arg, config.get("txIndex"))
+    extra = {
+        "tx_index": _tx_index(arg, config.get("txIndex")),
+        "state": overrides.state_overrides(config.get("stateOverrides"), arg),
+        "block": overrides.block_overrides(config.get("blockOverrides"), arg),
+    }
     name = config.get("tracer")
     if name is not None and name != "":
         make = _tracer(arg, _typed(arg, "TraceConfig", "tracer", name, str), config.get("tracerConfig"))
-        return TraceRequest(make, timeout, tx_index)
+        return TraceRequest(make, timeout, **extra)
     if config.get("tracerConfig"):
         raise bad(arg, "tracerConfig is for a named tracer; the struct logger takes its options directly")
     limit = _typed(arg, "TraceConfig", "limit", config.get("limit"), int)
@@ -145,7 +150,7 @@ def parse(config: Any, arg: int, call: bool = False) -> TraceRequest:
         raise bad(arg, "limit must not be negative")
     struct = StructConfig(limit=limit, **_options(arg, "TraceConfig", config, STRUCT_FIELDS))
     budget = Budget()  # shared by the struct logs of every transaction of the request
-    return TraceRequest(lambda: StructLogger(struct, budget), timeout, tx_index)
+    return TraceRequest(lambda: StructLogger(struct, budget), timeout, **extra)
 
 
 def _tx_index(arg: int, value: Any) -> int | None:

@@ -21,6 +21,8 @@ from eth_keys import keys
 from eth_utils import ValidationError
 
 from node.abc import ChainAPI
+from node.calls.context import computation_class
+from node.calls.overrides import apply_state
 from node.chain import PROPOSER_FIELDS
 from node.errors import SERVER_ERROR, RpcError
 from node.trace.abc import TraceAborted, TracerAPI, TxInfo
@@ -53,7 +55,7 @@ class Replay:
         state = self.vm.state
         tracing = Tracing(tracer, deadline)
         tracer.start(self._info(tx, state), state)
-        state.computation_class = tracing.computation_class(type(state).computation_class)
+        state.computation_class = tracing.computation_class(state.computation_class)
         receipt = None
         try:
             if isinstance(tx, SpoofTransaction):  # a call: no receipt, the state is thrown away
@@ -146,10 +148,23 @@ def trace_call(chain: ChainAPI, call: dict, block: BlockAPI, request: TraceReque
         header = block.header.copy(state_root=vm.state.state_root)
     gas = min(call.get("gas") or GAS_CAP, GAS_CAP)
     price = call.get("gasPrice", 0)
-    context = header.copy(base_fee_per_gas=header.base_fee_per_gas if price else 0)
+    context = _overridden(header, request)
+    context = context.copy(base_fee_per_gas=context.base_fee_per_gas if price else 0)
     call_vm = type(vm)(context, vm.chaindb, vm.chain_context, None)
+    state = call_vm.state
+    if request.state:  # geth's stateOverrides, precompiles moved by a computation class of the call's
+        moved = apply_state(state, request.state, type(state).computation_class.get_precompiles())
+        state.computation_class = computation_class(type(state).computation_class, None, moved)
     replay = Replay(call_vm, context)
-    return replay.trace(_spoof(call, call_vm.state, gas, price), request.make(), request.deadline())
+    return replay.trace(_spoof(call, state, gas, price), request.make(), request.deadline())
+
+
+def _overridden(header: BlockHeaderAPI, request: TraceRequest) -> BlockHeaderAPI:
+    """The header with debug_traceCall's blockOverrides (geth refuses beaconRoot and withdrawals)."""
+    if request.block is None:
+        return header
+    request.block.refuse_simulation_fields()
+    return header.copy(**request.block.header_fields())
 
 
 def _spoof(call: dict, state: Any, gas: int, price: int) -> SpoofTransaction:

@@ -17,9 +17,11 @@ import shutil
 import signal
 import subprocess
 import time
+import tomllib
 from pathlib import Path
 
 import pytest
+import tomli_w
 from cryptography.hazmat.primitives import serialization
 from eth_account import Account
 
@@ -57,9 +59,9 @@ def consortium(tmp_path_factory):
         folder.mkdir(parents=True)
         (folder / "password").write_text(f"{name} secret {os.urandom(4).hex()}\n")
         (folder / "password").chmod(0o600)
-        port = free_base_port(1, host)
+        port, rpc_port = free_base_port(1, host), free_base_port(1) + 100  # JSON-RPC on 127.0.0.1
         inits.append(hubao("org", "init", "--dir", str(folder), "--name", name, "--host", host,
-                           "--p2p-port", str(port), "--rpc-port", str(port + 100),
+                           "--p2p-port", str(port), "--rpc-port", str(rpc_port),
                            "--password-file", str(folder / "password"), "--lightkdf", "--json"))  # fmt: skip
     ids = {}
     for proc in inits:
@@ -78,10 +80,14 @@ def consortium(tmp_path_factory):
     checking = hubao("net", "genesis", *reversed(publics), "--out", str(root / "check"), *settings)
     made = json.loads(finished(coordinating))
     finished(checking)
-    # 4. each organisation copies its config and the genesis into its folder, and starts its node
+    # 4. each organisation copies its config and the genesis into its folder, opens on its own
+    #    loopback-only JSON-RPC what its tools use (evidence, validators), and starts its node
     for name in ORGS:
         for file in ("node.toml", "genesis.json"):
             shutil.copy(coordinator / "out" / name / file, orgs / name / file)
+        config = tomllib.loads((orgs / name / "node.toml").read_text())
+        config["rpc"]["api"] = ["eth", "net", "web3", "hubao", "qbft"]
+        (orgs / name / "node.toml").write_text(tomli_w.dumps(config))
     entries = load_network(coordinator / "out")
     for entry in entries:
         start_node(orgs, entry)

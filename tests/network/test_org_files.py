@@ -51,8 +51,8 @@ def test_org_init_writes_encrypted_keys_and_a_signed_public_file(three):
     body = json.loads((folder / "public.json").read_text())
     assert set(body) == {"format", "name", "role", "node", "admin", "p2p", "rpc", "tlsFingerprint",
                          "tlsCertificate", "nodeSignature", "adminSignature"}  # fmt: skip
-    assert public.p2p == "127.0.0.2:30300" and public.rpc == "127.0.0.2:30400"
-    for secret in [folder / "tls.key", *(folder / "keystore").rglob("UTC--*")]:
+    assert public.p2p == "127.0.0.2:30300" and public.rpc == "127.0.0.1:30400"  # JSON-RPC stays local
+    for secret in [folder / "tls.key", folder / "jwt.hex", *(folder / "keystore").rglob("UTC--*")]:
         assert stat.S_IMODE(secret.stat().st_mode) == 0o600
         assert PASSWORD.encode() not in secret.read_bytes()
     assert "ENCRYPTED PRIVATE KEY" in (folder / "tls.key").read_text()

@@ -4,24 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import ssl
 
 import pytest
 
 from consortium.network.pki import create_node_certificate
+from consortium.network.processes import free_port
 from node.p2p.config import P2PConfig
 from node.p2p.identity import node_address
 from node.p2p.transport import TlsPeerNetwork
 from tests.support.proxy import TcpProxy
 
 CHAIN = 4242
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Fleet:
@@ -314,7 +308,8 @@ def test_a_node_busy_longer_than_the_idle_timeout_keeps_its_links(tmp_path):
 
     fleet = Fleet(tmp_path, 2)
     busy_loop = asyncio.new_event_loop()
-    threading.Thread(target=busy_loop.run_forever, daemon=True).start()
+    busy = threading.Thread(target=busy_loop.run_forever, daemon=True)
+    busy.start()
 
     async def main():
         a = fleet.node(0, [])
@@ -334,6 +329,9 @@ def test_a_node_busy_longer_than_the_idle_timeout_keeps_its_links(tmp_path):
         run(main())
     finally:
         busy_loop.call_soon_threadsafe(busy_loop.stop)
+        busy.join(10)
+        busy_loop.run_until_complete(asyncio.sleep(0))  # the closing transports' last callbacks
+        busy_loop.close()
 
 
 def test_a_line_delivers_end_to_end_only_through_a_relaying_handler(tmp_path):

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from web3 import Web3
 
+from consortium.compiler import compile_source
 from tests.support.processes import DevNode
-from tests.support.solidity import compile_source
 
 HERE = Path(__file__).parent
 

@@ -68,7 +68,7 @@ def test_a_node_serving_eth_net_web3_answers_nothing_else(tmp_path):
             reply = await post(port, "qbft_x")
             assert reply["error"]["message"] == "the method qbft_x does not exist/is not available"
             # registered all the same, by namespace: a listener with other settings could serve them
-            every = {"eth", "net", "web3", "txpool", "evm", "anvil", "hubao", "perm", "debug"}
+            every = {"eth", "net", "web3", "txpool", "evm", "anvil", "hardhat", "hubao", "perm", "debug"}
             assert set(core.rpc.namespaces) == every
             assert "eth_subscribe" in core.rpc.namespaces["eth"]
         finally:
@@ -124,10 +124,10 @@ def test_calls_run_at_the_node_clock(tmp_path):
         await node.core.start()
         rpc = node.core.rpc.handler
         try:
-            seen = int(rpc("eth_call")({"data": RETURN_TIMESTAMP}), 16)
+            seen = int(await rpc("eth_call")({"data": RETURN_TIMESTAMP}), 16)
             assert abs(seen - time.time()) < 5
             rpc("evm_increaseTime")(3600)
-            seen = int(rpc("eth_call")({"data": RETURN_TIMESTAMP}), 16)
+            seen = int(await rpc("eth_call")({"data": RETURN_TIMESTAMP}), 16)
             assert abs(seen - (time.time() + 3600)) < 5
             rpc("evm_mine")()
             assert abs(node.core.chain.head.timestamp - seen) < 5

@@ -63,6 +63,7 @@ def _race(url: str, once: dict):
     return w3, contract, a, b
 
 
+@pytest.mark.process  # its node fixture is chosen at run time, out of the bucket rules' sight
 @pytest.mark.parametrize("node", ["manual_dev_node", "manual_anvil"])
 def test_the_second_of_two_racing_transactions_is_named_by_its_own_revert(node, once, request):
     w3, contract, a, b = _race(request.getfixturevalue(node), once)

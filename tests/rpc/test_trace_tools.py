@@ -11,18 +11,16 @@ import time
 import pytest
 from web3 import Web3
 
+from tests.rpc.clients import NODE_ENV
+from tests.rpc.clients import cast as run_cast
 from tests.rpc.history import History, tracee_artifact
-from tests.support.processes import DEV_KEYS, ROOT, DevNode, rpc
+from tests.support.processes import DEV_KEYS, DevNode, rpc
 
-CAST = str(ROOT / "node_modules" / ".bin" / "cast")
-NODE_ENV = {"NODE_PATH": str(ROOT / "node_modules"), "PATH": "/usr/bin:/bin:/usr/local/bin"}
 CALL_TRACER = {"tracer": "callTracer", "tracerConfig": {"withLog": True}}
 
 
 def cast(*args: str) -> str:
-    out = subprocess.run([CAST, *args], capture_output=True, text=True, timeout=120)
-    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
-    return out.stdout
+    return run_cast(*args).stdout
 
 
 def _frames(trace: dict) -> list[str]:

@@ -10,17 +10,16 @@ against the chain, and a forged event shows the reconciliation can say no.
 from __future__ import annotations
 
 import json
-import subprocess
 from dataclasses import replace
 
 import pytest
 
 from consortium.client import Deployment, Suite, connect
 from consortium.evidence.client import EvidenceClient
-from consortium.network.layout import free_base_port
 from consortium.simulation.chain import member_rpc
-from consortium.simulation.ledger import read_chain, reconcile, rule_checks
-from tests.support.processes import HUBAO
+from consortium.simulation.chainlog import read_chain
+from consortium.simulation.ledger import reconcile, rule_checks
+from tests.simulation.conftest import hubao, sim_network
 
 MEMBERS = 30
 ARGS = ["--members", str(MEMBERS), "--months", "2", "--incidence", "4", "--fraud-rate", "0.3",
@@ -38,27 +37,14 @@ MACHINE = (
 )
 
 
-def hubao(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run([*HUBAO, *args], capture_output=True, text=True, timeout=timeout)
-
-
 @pytest.fixture(scope="module")
 def simulated(tmp_path_factory):
-    root = tmp_path_factory.mktemp("sim-net")
     out = tmp_path_factory.mktemp("sim-report")
-    init = hubao("net", "init", "--validators", "4", "--members", "1", "--dir", str(root),
-                 "--base-port", str(free_base_port(5)), "--movable-clock", "--timescale", "60",
-                 "--block-period", "0.1", "--users", "45")  # fmt: skip
-    assert init.returncode == 0, init.stderr
-    up = hubao("net", "up", "--dir", str(root), "--timeout", "60")
-    try:
-        assert up.returncode == 0, up.stderr
+    with sim_network(tmp_path_factory.mktemp("sim-net"), users=45) as root:
         run = hubao("simulate", "--network", str(root), "--out", str(out), "--json", *ARGS,
                     "--start", FIRST_START, timeout=400)  # fmt: skip
         assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
         yield root, out, json.loads(run.stdout)
-    finally:
-        hubao("net", "down", "--dir", str(root))
 
 
 def test_same_seed_same_report(simulated, tmp_path):
@@ -102,6 +88,7 @@ def test_report_reconciles_every_fen(simulated):
 
 def test_rules_held_on_chain_events(simulated):
     _, _, report = simulated
+    assert report["run"]["driver_failed"] == 0 and report["run"]["refusals"] == {}, report["run"]
     held = report["rules_held"]
     assert held["held"], held
     assert held["accepted_claims_checked"] > 0  # some claims were paid

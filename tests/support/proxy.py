@@ -42,6 +42,7 @@ class TcpProxy:
         asyncio.run_coroutine_threadsafe(self._shutdown(), self._loop).result(5)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(5)
+        self._loop.close()
 
     def set_mode(self, mode: str) -> None:
         if mode not in MODES:
@@ -63,6 +64,8 @@ class TcpProxy:
         if self._server is not None:
             self._server.close()
         await self._close_all()
+        if self._server is not None:
+            await self._server.wait_closed()
 
     async def _close_all(self) -> None:
         for writer in list(self._writers):

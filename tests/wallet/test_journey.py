@@ -237,8 +237,9 @@ def test_whole_journey(world: World, tmp_path: Path) -> None:
         allowance = 0 if who == "dave" else None
         plan.join(w.suite(who), tmp_path / "att" / f"{a[who]}.json", allowance)
     for who in ("alice", "bob", "juror1", "juror2", "carol", "dave"):
-        w.operator("fund", a[who], "100000") if who == "alice" else w.suite().as_(DEV_KEYS[0]).token.mint(
-            a[who], 100_000
+        w.operator("fund", a[who], "200000") if who == "alice" else w.suite().as_(DEV_KEYS[0]).token.mint(
+            a[who],
+            200_000,  # a year ahead of the largest share (the auto-debit's top-up) and more
         )
     w.operator("juror", "qualify", a["juror1"], a["juror2"])
 
@@ -365,8 +366,10 @@ def test_whole_journey(world: World, tmp_path: Path) -> None:
     share = settled["closed"][0]["share"]
     assert settled["closed"][0]["sharing"] == 5 and share == -(-(COVER * 108 // 100) // 5)
     assert settled["debits_failed"] == 2  # carol and dave pay by hand (or not at all)
-    # the three with a permit are debited their share and topped up six times the largest recent share
-    assert settled["ahead"] == AHEAD_PERIODS * share and settled["debited"] == 3
+    # the three with a permit are debited their share and topped up ahead: a year of the largest recent
+    # share, but no more than the year cap still allows (owed and ahead within what a year can cost)
+    year_cap = w.suite().deployment.rules.year_cap
+    assert settled["ahead"] == min(AHEAD_PERIODS * share, year_cap - share) and settled["debited"] == 3
     assert settled["collected"] == 3 * (share + settled["ahead"])
     # paid up to the shares levied (5), the two missing ones advanced from the others' credit
     assert w.suite().token.balance_of(alice) - paid_before == settled["paid"][0]["amount"] == COVER

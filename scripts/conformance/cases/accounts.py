@@ -116,4 +116,10 @@ CASES = [
             holds(_signed_tx, "raw and tx do not match"),
         ),
     ),
+    Case(
+        "eth_sendTransaction",
+        "a type-2 transaction keeps its fees",
+        lambda w: [_tx(w, type="0x2", maxFeePerGas=hex(7 * 10**9), maxPriorityFeePerGas=hex(2 * 10**9))],
+        result("hash", _keeps(type="0x2", maxFeePerGas=hex(7 * 10**9), maxPriorityFeePerGas=hex(2 * 10**9))),
+    ),
 ]

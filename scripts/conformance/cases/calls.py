@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conformance.checks import Case, equals, holds, result
+from conformance.checks import Case, equals, error, holds, result
 from conformance.world import calldata
 
 POOR = "0x00000000000000000000000000000000000b0b0b"  # an account with nothing, given ether by override
@@ -94,5 +94,23 @@ CASES = [
             [{"number": "quantity", "hash": "hash", "calls": [SIMULATE_CALL]}],
             holds(_simulated, "wrong results"),
         ),
+    ),
+    Case(
+        "eth_call",
+        "a priced call from an empty account: geth's insufficient funds",
+        lambda w: [{"from": POOR, "to": w.address(3), "value": "0x1", "gasPrice": hex(10**9)}, "latest"],
+        error(-32000, prefix="err: insufficient funds for gas * price + value: address 0x"),
+    ),
+    Case(
+        "eth_simulateV1",
+        "validation: a stale nonce is geth's -38010",
+        lambda w: [
+            {
+                "blockStateCalls": [{"calls": [{"from": w.address(0), "to": w.address(3), "nonce": "0x0"}]}],
+                "validation": True,
+            },
+            "latest",
+        ],
+        error(-38010, prefix="nonce too low: address "),
     ),
 ]

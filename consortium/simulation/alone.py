@@ -1,0 +1,128 @@
+"""What one node executes per core, measured in the same run: a dev node (one process, so one core:
+py-evm runs under one interpreter lock) started beside the network, given the plan's own heaviest
+work back to back (the enroller's batches of members with their permits, and the treasurer's
+deposits), timed from the first of its blocks to the last. No consensus, no peers, no driver: the
+node's own execution and commit of full blocks, the ceiling the consortium's validators share."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from eth_account import Account
+from eth_utils import keccak, to_checksum_address
+
+from consortium.client import (
+    DAY,
+    MAX_ALLOWANCE,
+    TIER_UNDER_40,
+    Attestation,
+    Params,
+    Roles,
+    Suite,
+    Transactor,
+    connect,
+    deploy_suite,
+    sign_attestation,
+    sign_permit,
+)
+from consortium.client.rules import Rules
+from consortium.operator.enrollment import enroll_signed, month_start
+from consortium.operator.settlement import fund_many
+
+# a dev node's first funded accounts (the "test test ... junk" mnemonic, as anvil's)
+DEV_KEYS = [
+    "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80",
+    "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
+    "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a",
+    "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6",
+    "0x47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a",
+    "0x8b3a350cf5c34c9194ca85829a2df0ec3153be0318b5e2d3348e872092edffba",
+    "0x92db14e403b83dfe3df233f83dfa3a0d7096f21ca9b0d6d6b8d88b2b4ec1564e",
+    "0x4bbbf85ce3377467afe5d46f804f221813b2bb87f24d81f60f1fcdbf7cbf4356",
+    "0xdbda1821b80551c9d65939329250298aa3472ba22feea921c0cf5d620ea67b97",
+    "0x2a871d0798f97d79848a013d4936a73bf4cc922c825d33c1cf7073dff6d409c6",
+]
+MEMBERS = 1_000  # ten enrolment batches and five deposits: about 170 million gas
+BLOCK_TIME = 0.1  # the demo's block period: blocks are full, so the node never waits
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def one_node_per_core(rules: Rules, members: int = MEMBERS) -> dict:
+    """Gas per second a lone dev node executes of the plan's enrolments and deposits."""
+    port = free_port()
+    with tempfile.TemporaryDirectory(prefix="hubao-alone-") as data:
+        node = subprocess.Popen(
+            [sys.executable, "-m", "consortium.cli", "node", "run", "--dev", "--port", str(port),
+             "--block-time", str(BLOCK_TIME), "--datadir", str(Path(data) / "chain")],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
+        )  # fmt: skip
+        try:
+            w3 = _wait_for(f"http://127.0.0.1:{port}", node)
+            return _measure(w3, rules, members)
+        finally:
+            node.terminate()
+            try:
+                node.wait(10)
+            except subprocess.TimeoutExpired:
+                node.kill()
+                node.wait(10)
+
+
+def _wait_for(url: str, node: subprocess.Popen, timeout: float = 60):
+    w3 = connect(url)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if node.poll() is not None:
+            raise RuntimeError(f"the dev node for the per-core measurement exited ({node.returncode})")
+        try:
+            _ = w3.eth.chain_id
+            return w3
+        except Exception:
+            time.sleep(0.2)
+    raise TimeoutError("the dev node for the per-core measurement did not answer")
+
+
+def _measure(w3, rules: Rules, members: int) -> dict:
+    keys = {"deployer": DEV_KEYS[0], "staff": DEV_KEYS[1]}
+    staff = Account.from_key(keys["staff"]).address
+    roles = Roles(organisations=(staff,), operator=staff, enroller=staff, investigator=staff,
+                  juror_registrar=staff, treasurer=staff, treasury=staff)  # fmt: skip
+    d = deploy_suite(w3, keys["deployer"], Params(rules, roles))
+    suite = Suite(w3, d, keys["staff"])
+    now = w3.eth.get_block("latest")["timestamp"]
+    items, accounts = [], []
+    for i in range(members):
+        key = keccak(text=f"hubao alone member {i}")
+        member = to_checksum_address(Account.from_key(key).address)
+        a = Attestation(
+            member, keccak(text=f"person {i}"), TIER_UNDER_40, month_start(now + 30 * 365 * DAY), now + DAY
+        )
+        signature = sign_attestation(keys["staff"], a, d.chain_id, d.addresses["membership"])
+        pool, token = d.addresses["pool"], d.addresses["token"]
+        permit = sign_permit(key, member, pool, MAX_ALLOWANCE, 0, now + DAY, d.chain_id, token)
+        items.append((a, signature, permit))
+        accounts.append(member)
+    first = w3.eth.block_number + 1
+    started = time.monotonic()
+    pending = enroll_signed(suite, items, wait=False) + fund_many(suite, accounts, rules.year_cap, wait=False)
+    receipts = Transactor.wait_all(pending)
+    seconds = time.monotonic() - started
+    last = max(r["blockNumber"] for r in receipts)
+    gas = sum(w3.eth.get_block(n)["gasUsed"] for n in range(first, last + 1))
+    return {
+        "what": f"{members:,} members enrolled with permits and funded, on a lone dev node",
+        "blocks": last - first + 1,
+        "gas": gas,
+        "seconds": round(seconds, 2),
+        "gas_per_second": round(gas / seconds),
+    }
