@@ -46,7 +46,7 @@ class ConsortiumNode(ServiceAPI):
         qbft = QbftConfig.from_genesis(genesis_doc)
         self.clock = ScaledClock.from_genesis(genesis_doc)
         self.network = self._network(config, int(genesis_doc["config"]["chainId"]))
-        self.engine = qbft_engine.QbftEngine(self.network, config.secret(), qbft)
+        self.engine = qbft_engine.QbftEngine(self.network, config.secret(), qbft, config.qbft_limits)
         self.core = NodeCore(
             config.datadir,
             Genesis.from_json(genesis_doc),
@@ -70,7 +70,7 @@ class ConsortiumNode(ServiceAPI):
             self.core.set_account_filter(AllowlistAccountFilter(allowlist_address))
         self.gossip = TxGossip(self.network, self.core.txpool)
         chain.subscribe_new_heads(self._after_commit)
-        self.evidence = EvidenceService(config.datadir, chain, self.network)
+        self.evidence = EvidenceService(config.datadir, chain, self.network, config.evidence_limits)
         self.core.set_producer(self.engine)
         for service in (self.allowlist, self, self.evidence):
             self.core.add_service(service)
