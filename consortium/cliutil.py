@@ -5,20 +5,81 @@ from __future__ import annotations
 import functools
 import json
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
+from click.exceptions import NoArgsIsHelpError
 from rich.console import Console
 from rich.table import Table
+
+from consortium.cli_types import DeploymentFile, ExistingFile, NodeUrl
 
 console = Console()
 err_console = Console(stderr=True)
 
 password_option = click.option(
     "--password-file",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    type=ExistingFile(),
     help="Read the password from this file instead of a prompt.",
 )
+
+
+# ---- usage errors: one line, exit code 2 (click's convention), before anything runs ----
+
+
+class OneLineUsage(click.UsageError):
+    """A usage error shown as one line on stderr ("error: --illness must be ..."), exit code 2."""
+
+    def show(self, file=None) -> None:
+        click.echo(f"{click.style('error:', fg='red')} {self.format_message()}", err=True)
+
+
+def _name(param: click.Parameter) -> str:
+    if isinstance(param, click.Option):
+        return max(param.opts, key=len)
+    return param.metavar or (param.name or "").upper()
+
+
+def usage_line(exc: click.UsageError) -> str:
+    """The error as one sentence that names the parameter and, where its type knows it, the rule."""
+    param = getattr(exc, "param", None)
+    if isinstance(exc, click.MissingParameter) and param is not None:
+        rule = getattr(param.type, "rule", "")
+        text = f"{_name(param)} is required" + (f": {rule}" if rule else "")
+    elif isinstance(exc, click.BadParameter) and param is not None:
+        sep = " " if exc.message.startswith("must be ") else ": "
+        text = f"{_name(param)}{sep}{exc.message}"
+    elif isinstance(exc, click.NoSuchOption) and exc.option_name[1:2].isdigit():
+        text = (
+            f"{exc.option_name} is not a value here: amounts, counts and claim numbers are whole "
+            "numbers from 0 up"
+        )
+    else:
+        text = exc.format_message()
+    return " ".join(text.split())
+
+
+@contextmanager
+def one_line_usage():
+    try:
+        yield
+    except (NoArgsIsHelpError, OneLineUsage):
+        raise  # the help text a bare group prints, or an error already made one line
+    except click.UsageError as exc:
+        raise OneLineUsage(usage_line(exc), exc.ctx) from None
+
+
+class OneLineGroup(click.Group):
+    """A command group whose usage errors (its own options' and every subcommand's) are one line."""
+
+    def make_context(self, info_name, args, parent=None, **extra) -> click.Context:
+        with one_line_usage():
+            return super().make_context(info_name, args, parent=parent, **extra)
+
+    def invoke(self, ctx: click.Context):
+        with one_line_usage():
+            return super().invoke(ctx)
 
 
 def read_password(password_file: Path | None, confirm: bool = False) -> str:
@@ -98,14 +159,19 @@ def chain_options(fn):
     fn = click.option(
         "--deployment",
         "deployment_path",
-        type=click.Path(dir_okay=False, path_type=Path),
+        type=DeploymentFile(),
         envvar="HUBAO_DEPLOYMENT",
         default="deployment.json",
         show_default=True,
         help="Deployment file written by scripts/deploy.py (env HUBAO_DEPLOYMENT).",
     )(fn)
     return click.option(
-        "--rpc", default=DEFAULT_RPC, show_default=True, envvar="HUBAO_RPC", help="JSON-RPC URL of a node."
+        "--rpc",
+        type=NodeUrl(),
+        default=DEFAULT_RPC,
+        show_default=True,
+        envvar="HUBAO_RPC",
+        help="JSON-RPC URL of a node.",
     )(fn)
 
 

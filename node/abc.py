@@ -211,8 +211,9 @@ class TxPoolAPI(ABC):
         """A raw transaction as the VM's object; raises `node.errors.TxRejected` for bad bytes."""
 
     @abstractmethod
-    def add(self, tx: bytes | SignedTransactionAPI) -> bytes:
-        """Admit a raw (RLP/typed) or decoded transaction; returns its hash.
+    def add(self, tx: bytes | SignedTransactionAPI, origin: str | None = None) -> bytes:
+        """Admit a raw (RLP/typed) or decoded transaction; returns its hash. `origin` names the
+        peer it came from, for the log of refusals (once per party and reason).
 
         Raises `node.errors.TxRejected` with geth's texts ("nonce too low", "already known",
         "replacement transaction underpriced", "insufficient funds for gas * price + value", ...).
@@ -286,6 +287,11 @@ class RpcBackendAPI(ABC):
     @abstractmethod
     def peer_count(self) -> int:
         """Connected p2p peers (net_peerCount); 0 for a node without a network."""
+
+    def sync_status(self) -> dict[str, str] | bool:
+        """eth_syncing: geth's {startingBlock, currentBlock, highestBlock} (hex) while catching
+        up with peers, else False."""
+        return False
 
 
 RpcHandler = Callable[..., Any | Awaitable[Any]]

@@ -12,11 +12,15 @@ The application assembles a node kind around it (consortium/nodes/):
     await core.start()                   # the producer starts
 
 The core offers the eth, net, web3 and txpool namespaces itself; `apis` names the namespaces its
-JSON-RPC server serves (None: all).
+JSON-RPC server serves (None: all). `limits` (node/limits.py) bound the pool, filters,
+subscriptions and storage; a housekeeping timer expires idle filters and stale queued
+transactions; a full disk halts the node (`halted`, `run_until`) with one clear message.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import Mapping
 from pathlib import Path
@@ -35,6 +39,7 @@ from node.abc import (
 )
 from node.chain import Chain
 from node.genesis import Genesis
+from node.limits import NodeLimits
 from node.metrics import NodeMetrics
 from node.p2p.abc import PeerNetworkAPI
 from node.rpc.access import RpcAccess
@@ -51,6 +56,8 @@ from node.txpool import TxPool
 
 log = logging.getLogger("node")
 
+HOUSEKEEPING_INTERVAL = 1.0  # seconds between expiry sweeps of filters and queued transactions
+
 
 class NodeCore(NodeAPI, RpcBackendAPI, ServiceAPI):
     def __init__(
@@ -63,19 +70,26 @@ class NodeCore(NodeAPI, RpcBackendAPI, ServiceAPI):
         unlocked: Mapping[str, bytes] | None = None,
         apis: set[str] | None = None,
         revert_reason: bool = True,
+        limits: NodeLimits | None = None,
     ) -> None:
         self.datadir = str(datadir)
         self.revert_reason = revert_reason
         self.clock = clock
         self.peers = peers
         self.unlocked = dict(unlocked or {})
-        self.store = Store(datadir)
+        self.limits = limits = limits or NodeLimits()
+        self.halted = asyncio.Event()
+        self.halt_reason: str | None = None
+        self.store = Store(
+            datadir, limits.storage_map_mib << 20, limits.storage_min_free_mib << 20, on_full=self.halt
+        )
         self.chain = Chain(self.store, genesis, rules, clock=clock)
-        self.txpool = TxPool(self.chain)
+        self.txpool = TxPool(self.chain, limits)
         self.metrics = NodeMetrics()
         self.rpc = RpcServer(self.metrics, apis)
-        self.filters = FilterManager(self.chain)
-        self.subscriptions = Subscriptions()
+        self.filters = FilterManager(self.chain, limits)
+        self.subscriptions = Subscriptions(limits)
+        self._housekeeping: asyncio.Task | None = None
         self.producer: BlockProducerAPI | None = None
         self.port: int | None = None
         self.chain.subscribe_new_heads(self._on_commit)
@@ -118,12 +132,50 @@ class NodeCore(NodeAPI, RpcBackendAPI, ServiceAPI):
     def peer_count(self) -> int:
         return 0 if self.peers is None else len(self.peers.peers())
 
+    def sync_status(self) -> dict[str, str] | bool:
+        sync = getattr(self.producer, "sync", None)  # the QBFT engine's BlockSync, once started
+        progress = sync.status() if sync is not None else None
+        if progress is None:
+            return False
+        start, current, highest = progress
+        return {"startingBlock": hex(start), "currentBlock": hex(current), "highestBlock": hex(highest)}
+
     # -- after every commit ----------------------------------------------------------------------
     def _on_commit(self, block, receipts) -> None:
         self.txpool.remove_included(block)
-        self.filters.on_block(block)
-        self.subscriptions.on_block(block, receipts)
+        self.subscriptions.on_block(block, receipts)  # queued: matched after the commit
         self.metrics.block_committed(block.header.block_number, len(block.transactions), len(self.txpool))
+
+    # -- bounds: housekeeping and halting ---------------------------------------------------------
+    def _start_background(self) -> None:
+        """The subscription notifier and the housekeeping timer (once, on the running loop)."""
+        self.subscriptions.start()
+        if self._housekeeping is None:
+            self._housekeeping = asyncio.get_running_loop().create_task(self._housekeep())
+
+    async def _housekeep(self) -> None:
+        while True:
+            await asyncio.sleep(HOUSEKEEPING_INTERVAL)
+            try:
+                self.filters.expire()
+                self.txpool.expire()
+            except Exception:
+                log.exception("housekeeping failed")
+
+    def halt(self, reason: str) -> None:
+        """Stop the node cleanly for a reason it cannot work around (the disk is full)."""
+        if self.halt_reason is None:
+            self.halt_reason = reason
+        self.halted.set()
+
+    async def run_until(self, stop: asyncio.Event) -> None:
+        """Serve until `stop` is set or the node halts (then `halt_reason` says why)."""
+        waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self.halted.wait())]
+        try:
+            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
 
     # -- lifecycle -------------------------------------------------------------------------------
     async def _metrics(self, request: web.Request) -> web.Response:
@@ -137,6 +189,7 @@ class NodeCore(NodeAPI, RpcBackendAPI, ServiceAPI):
         under `access` (node/rpc/access.py; default: the core's `apis`) and `limits`."""
         self._listener = await self.rpc.listen(host, port, access, limits, metrics_handler=self._metrics)
         self.port = self._listener.port
+        self._start_background()
         log.info(
             "node serving JSON-RPC on http://%s:%d (head #%d)", host, self.port, self.chain.head.block_number
         )
@@ -146,12 +199,19 @@ class NodeCore(NodeAPI, RpcBackendAPI, ServiceAPI):
         """Start the block producer."""
         if self.producer is None:
             raise RuntimeError("the node has no block producer")
+        self._start_background()
         await self.producer.start(self)
 
     async def stop(self) -> None:
         """Stop the producer and the listener, then close the storage."""
         if self.producer is not None:
             await self.producer.stop()
+        if self._housekeeping is not None:
+            self._housekeeping.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._housekeeping
+            self._housekeeping = None
+        await self.subscriptions.stop()
         if self._listener is not None:
             await self._listener.stop()
             self._listener = None

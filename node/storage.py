@@ -12,12 +12,19 @@ Sub-databases (keys are raw bytes):
   txs      tx hash -> block hash + number (8) + index (4)
   logs     b"a" + address + number  |  b"t" + topic + number  -> b"" (which blocks to look at)
   meta     b"head" -> block hash
+
+Bounds (docs/nodes.md#limits): the map (LMDB's address-space reservation, not disk) starts at
+`map_size` and doubles whenever a block does not fit, so the chain never stops at a height with
+MapFullError; the disk is the real limit, and below `min_free` bytes free (geth's
+`--datadir.minfreedisk`) the node halts with one clear message rather than fail half-way.
 """
 
 from __future__ import annotations
 
 import fcntl
-from collections.abc import Iterable, Iterator
+import logging
+import shutil
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import lmdb
@@ -25,13 +32,21 @@ from eth.db.atomic import AtomicDB
 from eth.db.backends.base import BaseDB
 
 from node.errors import NodeError
+from node.files import fsync_dir
+
+log = logging.getLogger("node.storage")
 
 SUBDBS = ("state", "headers", "bodies", "receipts", "canon", "txs", "logs", "reverts", "meta")
-MAP_SIZE = 1 << 36  # 64 GiB of address space; the file grows only as data is written
+MAP_SIZE = 1 << 36  # 64 GiB of address space to start with; the file grows only as data is written
+MIN_FREE = 512 << 20  # stop committing below 512 MiB free on the datadir's disk
 
 
 class DatadirInUse(NodeError):
     pass
+
+
+class StorageHalted(NodeError):
+    """The datadir's disk is (nearly) full, or refuses writes: the node stops, its chain intact."""
 
 
 _LOCKS: dict[str, object] = {}  # datadir -> open LOCK file held by this process
@@ -45,7 +60,10 @@ def lock_datadir(path: Path) -> str:
     """
     key = str(path.resolve())
     if key not in _LOCKS:
+        created = not (path / "LOCK").exists()
         handle = open(path / "LOCK", "a+")  # noqa: SIM115 (held until unlock_datadir)
+        if created:
+            fsync_dir(path)
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -68,11 +86,26 @@ def number_key(number: int) -> bytes:
 class Store:
     """The LMDB environment and a long-lived read transaction renewed after each commit."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        map_size: int = MAP_SIZE,
+        min_free: int = MIN_FREE,
+        on_full: Callable[[str], None] | None = None,
+    ) -> None:
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
         self._lock_key = lock_datadir(path)
-        self.env = lmdb.open(str(path / "chain.lmdb"), map_size=MAP_SIZE, max_dbs=len(SUBDBS), sync=True)
+        self.path = path
+        self.min_free = min_free
+        self.on_full = on_full
+        """Told why, when the disk is full or refuses writes (the node core halts the node)."""
+        try:
+            self.check_disk()
+        except StorageHalted:
+            unlock_datadir(self._lock_key)
+            raise
+        self.env = lmdb.open(str(path / "chain.lmdb"), map_size=map_size, max_dbs=len(SUBDBS), sync=True)
         self.dbs = {name: self.env.open_db(name.encode()) for name in SUBDBS}
         self._read = self.env.begin(buffers=False)
 
@@ -90,7 +123,23 @@ class Store:
             yield key, value
 
     def commit(self, writes: dict[str, dict[bytes, bytes]]) -> None:
-        """Apply every write (None deletes) in one LMDB transaction, all or nothing; refresh the reader."""
+        """Apply every write (None deletes) in one LMDB transaction, all or nothing; refresh the reader.
+
+        A block that does not fit the map grows the map and is written again; a disk that is full
+        or fails raises StorageHalted (after telling `on_full`), with nothing of the block written."""
+        self.check_disk()
+        while True:
+            try:
+                self._write(writes)
+                break
+            except lmdb.MapFullError:
+                self._grow()
+            except lmdb.Error as exc:  # ENOSPC and EIO come back as plain lmdb.Error
+                self._halt(f"cannot write to {self.path}: {exc}")
+        self._read.abort()
+        self._read = self.env.begin(buffers=False)
+
+    def _write(self, writes: dict[str, dict[bytes, bytes]]) -> None:
         with self.env.begin(write=True) as txn:
             for db_name, items in writes.items():
                 db = self.dbs[db_name]
@@ -99,8 +148,31 @@ class Store:
                         txn.delete(key, db=db)
                     else:
                         txn.put(key, value, db=db)
+
+    def _grow(self) -> None:
+        """Double the map; LMDB allows it only while this process has no transaction open."""
+        size = self.env.info()["map_size"] * 2
         self._read.abort()
+        self.env.set_mapsize(size)
         self._read = self.env.begin(buffers=False)
+        log.info("storage map of %s grown to %d MiB", self.path, size >> 20)
+
+    def check_disk(self) -> None:
+        """Raise StorageHalted when the datadir's disk has less than `min_free` bytes free."""
+        if self.min_free <= 0:
+            return
+        free = shutil.disk_usage(self.path).free
+        if free < self.min_free:
+            self._halt(
+                f"only {free >> 20} MiB free on the disk of {self.path} (the node keeps at least "
+                f"{self.min_free >> 20} MiB, --storage-min-free-mib): free some space, then start it again"
+            )
+
+    def _halt(self, message: str) -> None:
+        log.critical("storage: %s; stopping, the chain is intact at its last block", message)
+        if self.on_full is not None:
+            self.on_full(message)
+        raise StorageHalted(message)
 
     def close(self) -> None:
         self._read.abort()

@@ -6,6 +6,11 @@ validator set at that height before executing and committing it, so a peer can s
 never make us accept a block a quorum of validators did not seal.
 
 Wire (RLP): request [b"status"] -> [height, head hash]; [b"blocks", first, count] -> [block RLP...].
+
+Both sides run on the node's event loop next to consensus and JSON-RPC, so both work in slices:
+the importer pauses after every block (half its import time, at most IMPORT_PAUSE), the server
+yields after every SLICE seconds of encoding, and a node catching up answers JSON-RPC
+throughout (`status` feeds eth_syncing).
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -25,6 +31,8 @@ log = logging.getLogger("node.sync")
 MAX_BLOCKS_PER_REQUEST = 64
 MAX_RESPONSE_BYTES = 4 * 1024 * 1024
 REQUEST_TIMEOUT = 10.0
+SLICE = 0.02  # seconds of serving before the loop gets to run other work
+IMPORT_PAUSE = 0.02  # at most this long after each imported block, for JSON-RPC and consensus
 
 
 class SyncError(Exception):
@@ -53,6 +61,8 @@ class BlockSync:
         self.interval = interval
         self.syncing = False
         self.highest_seen = 0
+        self.starting_block: int | None = None  # head when this catch-up began (geth's startingBlock)
+        self.slowest = 0.0  # seconds of the slowest block import in the last catch-up (logged)
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
 
@@ -74,6 +84,14 @@ class BlockSync:
 
     async def _on_peer(self, peer: Any) -> None:
         self._wake.set()
+
+    def status(self) -> tuple[int, int, int] | None:
+        """(startingBlock, currentBlock, highestBlock) while catching up with a peer, else None."""
+        head = self.chain.head.block_number
+        if not self.syncing or self.highest_seen <= head:
+            return None
+        start = head if self.starting_block is None else self.starting_block
+        return start, head, self.highest_seen
 
     async def _run(self) -> None:
         while True:
@@ -108,6 +126,8 @@ class BlockSync:
             self.highest_seen = max(self.highest_seen, height)
             if height <= self.chain.head.block_number:
                 break
+            if self.starting_block is None:
+                self.starting_block = self.chain.head.block_number
             self.syncing = True
             try:
                 imported += await self._fetch_from(peer_id, height)
@@ -115,10 +135,12 @@ class BlockSync:
                 log.info("sync from %s stopped: %s", peer_id, exc)
             finally:
                 self.syncing = False
+        if self.chain.head.block_number >= self.highest_seen:
+            self.starting_block = None  # caught up: the next catch-up starts afresh
         return imported
 
     async def _fetch_from(self, peer_id: str, height: int) -> int:
-        imported = 0
+        imported, self.slowest = 0, 0.0
         while self.chain.head.block_number < height:
             first = self.chain.head.block_number + 1
             count = min(MAX_BLOCKS_PER_REQUEST, height - first + 1)
@@ -128,23 +150,37 @@ class BlockSync:
             items = rlp.decode(raw)
             if not isinstance(items, list) or not items:
                 raise SyncError("peer sent no blocks")
-            for item in items:
-                try:
-                    block = self.decode_block(item)
-                except Exception as exc:
-                    self.network.punish(peer_id, f"undecodable block in sync: {exc}")
-                    raise SyncError(str(exc)) from exc
-                if block.header.block_number <= self.chain.head.block_number:
-                    continue  # consensus committed it meanwhile
-                try:
-                    self.importer(block)
-                except Exception as exc:
-                    self.network.punish(peer_id, f"invalid block in sync: {exc}")
-                    raise SyncError(f"block #{block.header.block_number}: {exc}") from exc
-                imported += 1
-            await asyncio.sleep(0)  # let consensus and RPC run between batches
+            imported += await self._import(peer_id, items)
         if imported:
-            log.info("synced %d blocks from %s, head #%d", imported, peer_id, self.chain.head.block_number)
+            log.info(
+                "synced %d blocks from %s, head #%d (slowest import %.0f ms)",
+                imported, peer_id, self.chain.head.block_number, self.slowest * 1000,
+            )  # fmt: skip
+        return imported
+
+    async def _import(self, peer_id: str, items: list) -> int:
+        """Decode and import blocks one at a time, letting consensus and JSON-RPC run between
+        any two (one block's execution and commit is the longest the loop waits)."""
+        imported = 0
+        for item in items:
+            try:
+                block = self.decode_block(item)
+            except Exception as exc:
+                self.network.punish(peer_id, f"undecodable block in sync: {exc}")
+                raise SyncError(str(exc)) from exc
+            await asyncio.sleep(0)
+            if block.header.block_number <= self.chain.head.block_number:
+                continue  # consensus committed it meanwhile
+            started = time.perf_counter()
+            try:
+                self.importer(block)
+            except Exception as exc:
+                self.network.punish(peer_id, f"invalid block in sync: {exc}")
+                raise SyncError(f"block #{block.header.block_number}: {exc}") from exc
+            took = time.perf_counter() - started
+            self.slowest = max(self.slowest, took)
+            imported += 1
+            await asyncio.sleep(min(IMPORT_PAUSE, took / 2))  # a third of the loop stays for the rest
         return imported
 
     # --- server ----------------------------------------------------------------------------
@@ -160,15 +196,23 @@ class BlockSync:
             return rlp.encode([head.block_number, self.chain.block_hash(head)])
         if kind == b"blocks" and len(request) == 3:
             first, count = _int(request[1]), min(_int(request[2]), MAX_BLOCKS_PER_REQUEST)
-            out, size = [], 0
-            for number in range(first, min(first + count, head.block_number + 1)):
-                block = self.chain.get_block_by_number(number)
-                if block is None:
-                    break
-                data = rlp.encode(block)
-                size += len(data)
-                if out and size > MAX_RESPONSE_BYTES:
-                    break
-                out.append(data)
-            return rlp.encode(out)
+            return rlp.encode(await self._blocks(first, min(first + count, head.block_number + 1)))
         raise SyncError(f"unknown sync request {kind!r}")
+
+    async def _blocks(self, first: int, stop: int) -> list[bytes]:
+        """Blocks [first, stop) encoded, within MAX_RESPONSE_BYTES, yielding every SLICE seconds."""
+        out: list[bytes] = []
+        size, started = 0, time.perf_counter()
+        for number in range(first, stop):
+            block = self.chain.get_block_by_number(number)
+            if block is None:
+                break
+            data = rlp.encode(block)
+            size += len(data)
+            if out and size > MAX_RESPONSE_BYTES:
+                break
+            out.append(data)
+            if time.perf_counter() - started > SLICE:
+                await asyncio.sleep(0)
+                started = time.perf_counter()
+        return out

@@ -65,6 +65,14 @@ class Governor(Bound):
     def approvals(self, proposal_id: int) -> int:
         return self.call("approvals", proposal_id)
 
+    def proposal(self, proposal_id: int):
+        """(target, value, data, proposer, executed, expiresAt)."""
+        return self.call("proposal", proposal_id)
+
+    def proposal_lifetime(self) -> int:
+        """Seconds a proposal made now may gather approvals and be executed."""
+        return self.call("proposalLifetime")
+
 
 class Membership(Bound):
     artifact = "Membership"
@@ -161,6 +169,9 @@ class Claims(Bound):
     def all(self) -> list:
         """Every claim of the suite, by id."""
         return self.claim_each(list(range(self.count())))
+
+    def has_objected(self, claim_id: int, member: str) -> bool:
+        return self.call("hasObjected", claim_id, member)
 
     def open_claim_of(self, member: str) -> int:
         """1 + the id of the member's last claim that counted as open, or 0."""

@@ -104,17 +104,33 @@ class Bundle:
         return problems
 
 
-def open_readable(blobs: list[bytes], private_key: bytes, kind: str | None = None) -> Bundle:
-    """The first envelope among `blobs` this key may read (of `kind`, when given)."""
+def open_readable(
+    blobs: list[bytes], private_key: bytes, kind: str | None = None, root: bytes | None = None
+) -> Bundle:
+    """The envelope among `blobs` this key may read (of `kind`, when given). Every one is tried, so
+    junk, an altered copy or one sealed to others filed under the same root changes nothing: with
+    `root` (the one on chain) the first whose files match it wins; without a match, the first one
+    readable (its `check_against` names what is wrong). NotAReader when none is readable."""
     if not blobs:
         raise NotAReader("no evidence is stored under this root")
-    refused = None
+    mismatched: list[Bundle] = []
+    refused: NotAReader | None = None
     for blob in blobs:
         try:
             bundle = Bundle.open(blob, private_key)
         except NotAReader as exc:
-            refused = exc
+            refused = refused or exc
             continue
-        if kind is None or bundle.kind == kind:
+        except (CorruptEnvelope, ValueError, KeyError, TypeError, AttributeError):
+            continue  # not an evidence bundle at all
+        if kind is not None and bundle.kind != kind:
+            continue
+        if root is None or not bundle.check_against(root):
             return bundle
-    raise refused or NotAReader(f"no {kind} copy of this evidence is stored for this account")
+        mismatched.append(bundle)
+    if mismatched:
+        return mismatched[0]
+    if refused is not None and kind is None:
+        raise refused  # names the account: it is simply not a reader
+    what = f"{kind} copy of this evidence" if kind else "readable envelope under this root"
+    raise NotAReader(f"no {what} is stored for this account")

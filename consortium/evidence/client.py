@@ -3,6 +3,8 @@ Uploads are signed by the uploader's own key (see `upload`); the node holds no k
 
 from __future__ import annotations
 
+from eth_utils import keccak
+
 from .store import MAX_BLOB, EvidenceError
 from .upload import Upload, UploadRefused
 
@@ -39,12 +41,22 @@ class EvidenceClient:
         return self._call("hubao_putEvidence", [upload.to_json()])
 
     def uploads(self, root: bytes | str) -> list[Upload]:
-        """Every upload filed under root, with who filed it (its signature is checked by every node)."""
+        """Every upload filed under root, with who filed it (its signature is checked by every node),
+        read page by page (`hubao_getEvidence(root, after)`) until a page comes back empty."""
         root_hex = root if isinstance(root, str) else "0x" + bytes(root).hex()
-        try:
-            return [Upload.from_json(u, MAX_BLOB) for u in self._call("hubao_getEvidence", [root_hex])]
-        except UploadRefused as exc:
-            raise EvidenceError(f"the node answered with a malformed upload: {exc}") from None
+        uploads: list[Upload] = []
+        after = None
+        while True:
+            params = [root_hex] if after is None else [root_hex, after]
+            try:
+                page = [Upload.from_json(u, MAX_BLOB) for u in self._call("hubao_getEvidence", params)]
+            except UploadRefused as exc:
+                raise EvidenceError(f"the node answered with a malformed upload: {exc}") from None
+            last = "0x" + keccak(page[-1].envelope).hex() if page else None
+            if last is None or (after is not None and last <= after):  # the end, or no progress
+                return uploads
+            uploads += page
+            after = last
 
     def get(self, root: bytes | str) -> list[bytes]:
         """The envelopes filed under root."""

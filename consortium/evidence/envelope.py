@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass
 
 import coincurve
@@ -21,6 +22,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from eth_keys import keys
+from eth_utils import is_checksum_address
 
 VERSION = 2
 INFO = b"hubao-evidence-v1"
@@ -73,18 +75,69 @@ class Envelope:
 
     @classmethod
     def from_bytes(cls, raw: bytes) -> Envelope:
+        """Parse an envelope, refusing anything but the exact form `seal` writes (`check_schema`)."""
         try:
             body = json.loads(raw)
-            if body.get("version") != VERSION:
-                raise CorruptEnvelope(f"unsupported evidence envelope version {body.get('version')!r}")
-            return cls(
-                body["readers"],
-                bytes.fromhex(body["nonce"]),
-                bytes.fromhex(body["ciphertext"]),
-                tuple(bytes.fromhex(leaf) for leaf in body.get("leaves", ())),
+        except ValueError as exc:
+            raise CorruptEnvelope("not an evidence envelope (not JSON)") from exc
+        check_schema(body)
+        try:
+            ciphertext = bytes.fromhex(body["ciphertext"])
+        except ValueError:
+            raise CorruptEnvelope("evidence envelope ciphertext is not hex") from None
+        leaves = tuple(bytes.fromhex(leaf) for leaf in body["leaves"])
+        envelope = cls(body["readers"], bytes.fromhex(body["nonce"]), ciphertext, leaves)
+        if envelope.to_bytes() != raw:
+            raise CorruptEnvelope(
+                "evidence envelope is not in its canonical form (key order, spacing, hex case)"
             )
-        except (ValueError, KeyError, TypeError) as exc:
-            raise CorruptEnvelope("not an evidence envelope") from exc
+        return envelope
+
+
+MAX_READERS = 256
+MAX_LEAVES = 4096
+_HEX = re.compile(r"[0-9a-f]*")  # fullmatch, with an even length
+_WRAP = {"ephemeral": 64, "nonce": 12, "wrapped": 48}  # field -> bytes (AES-GCM: 32-byte key + tag)
+
+
+def _hex(value: object, size: int | None, what: str) -> None:
+    if (
+        not isinstance(value, str)
+        or not _HEX.fullmatch(value)
+        or len(value) % 2
+        or (size and len(value) != 2 * size)
+    ):
+        raise CorruptEnvelope(f"evidence envelope {what} must be {size or 'some'} bytes of lowercase hex")
+
+
+def check_schema(body: object) -> None:
+    """An envelope is exactly {version 2, readers, nonce, ciphertext, leaves}: 1 to 256 readers, each
+    a checksummed address with its wrapped key; a 12-byte nonce; a ciphertext of at least the tag;
+    1 to 4096 leaves of 32 bytes. Anything else (`readers: {}`, extra fields) is refused."""
+    if not isinstance(body, dict) or body.get("version") != VERSION:
+        version = body.get("version") if isinstance(body, dict) else None
+        raise CorruptEnvelope(f"unsupported evidence envelope version {version!r}")
+    if set(body) != {"version", "readers", "nonce", "ciphertext", "leaves"}:
+        raise CorruptEnvelope("evidence envelope fields must be version, readers, nonce, ciphertext, leaves")
+    readers = body["readers"]
+    if not isinstance(readers, dict) or not 1 <= len(readers) <= MAX_READERS:
+        raise CorruptEnvelope(f"evidence envelope must name 1 to {MAX_READERS} readers")
+    for address, entry in readers.items():
+        if not is_checksum_address(address):
+            raise CorruptEnvelope("evidence envelope readers must be checksummed addresses")
+        if not isinstance(entry, dict) or set(entry) != set(_WRAP):
+            raise CorruptEnvelope("each evidence reader entry is {ephemeral, nonce, wrapped}")
+        for name, size in _WRAP.items():
+            _hex(entry[name], size, f"reader {name}")
+    _hex(body["nonce"], 12, "nonce")
+    ciphertext = body["ciphertext"]  # megabytes: its hex is checked by decoding it and by the canonical form
+    if not isinstance(ciphertext, str) or len(ciphertext) < 32 or len(ciphertext) % 2:
+        raise CorruptEnvelope("evidence envelope ciphertext must be hex, at least its authentication tag")
+    leaves = body["leaves"]
+    if not isinstance(leaves, list) or not 1 <= len(leaves) <= MAX_LEAVES:
+        raise CorruptEnvelope(f"evidence envelope must carry 1 to {MAX_LEAVES} Merkle leaves")
+    for leaf in leaves:
+        _hex(leaf, 32, "leaf")
 
 
 def seal(plaintext: bytes, reader_public_keys: list[bytes], leaves: tuple[bytes, ...] = ()) -> Envelope:

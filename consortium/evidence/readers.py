@@ -14,14 +14,16 @@ Readers are Ethereum accounts; evidence is sealed to their secp256k1 public keys
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import coincurve
 from eth_account.typed_transactions import TypedTransaction
 from eth_utils import keccak, to_checksum_address
 
-from consortium.wallet.files import write_atomically
+from node.files import atomic_write
 
+from .bundle import Bundle, open_readable
 from .envelope import address_of_public_key
 
 FIELD = "evidence_readers"
@@ -39,7 +41,7 @@ def publish_reader(deployment_path: str | Path, public_key: bytes) -> str:
     entries = [e for e in data.get(FIELD, []) if e.get("address") != address]
     entries.append({"address": address, "public_key": "0x" + public_key.hex(), "role": "investigator"})
     data[FIELD] = entries
-    write_atomically(path, json.dumps(data, indent=2) + "\n", mode=0o644)
+    atomic_write(path, json.dumps(data, indent=2) + "\n", mode=0o644)
     return address
 
 
@@ -99,3 +101,36 @@ def member_public_key(suite, member: str) -> bytes | None:
         if to_checksum_address(tx["from"]) == to_checksum_address(member):
             return public_key_from_transaction(suite.w3, event["transactionHash"])
     return None
+
+
+def filed_by(uploads: list, accept: Callable[[str], bool]) -> list[bytes]:
+    """The envelopes of the uploads whose uploader `accept(address)` admits, in the store's order."""
+    return [u.envelope for u in uploads if accept(to_checksum_address(u.uploader))]
+
+
+def open_filed(
+    evidence, root: bytes, filer: Callable[[str], bool], private_key: bytes, kind: str | None
+) -> Bundle:
+    """What a reader opens under `root`: an envelope that the party who should have filed it filed
+    (`filer(address)`: the claimant its claim, an objector its objection, an investigator a jury
+    copy), that this key reads and whose files match the root. Every such envelope is tried, so
+    nobody else's envelope under the same root, junk or a fake bundle, can pose as it."""
+    return open_readable(filed_by(evidence.uploads(root), filer), private_key, kind, root)
+
+
+def account(address: str) -> Callable[[str], bool]:
+    """`filer` for one account."""
+    wanted = to_checksum_address(address)
+    return wanted.__eq__
+
+
+def is_investigator(suite) -> Callable[[str], bool]:
+    """`filer` for jury copies: the account holds INVESTIGATOR_ROLE on chain (asked once each)."""
+    known: dict[str, bool] = {}
+
+    def accept(address: str) -> bool:
+        if address not in known:
+            known[address] = bool(suite.claims.has_role("INVESTIGATOR_ROLE", address))
+        return known[address]
+
+    return accept

@@ -11,11 +11,13 @@ envelope owns it: the same envelope from another account is refused.
 
 from __future__ import annotations
 
-import os
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 from eth_utils import keccak, to_canonical_address, to_checksum_address
+
+from node.files import atomic_write
 
 from .envelope import Envelope
 from .upload import Upload
@@ -31,7 +33,7 @@ class EvidenceError(ValueError):
 
 def _check_root(root: str) -> str:
     root = root.lower()
-    if not _HEX32.match(root):
+    if not _HEX32.fullmatch(root):
         raise EvidenceError(f"evidence root must be 0x and 64 hex digits, got {root[:80]!r}")
     return root
 
@@ -58,27 +60,50 @@ class EvidenceStore:
             if owner != upload.uploader:
                 raise EvidenceError(f"this envelope was already filed by {owner}")
             return blob_id
-        tmp = folder / f".{blob_id}.{os.getpid()}.tmp"
-        with open(tmp, "wb") as fh:
-            fh.write(to_canonical_address(upload.uploader) + upload.signature + upload.envelope)
-            fh.flush()
-            os.fsync(fh.fileno())
-        tmp.replace(target)
+        atomic_write(target, to_canonical_address(upload.uploader) + upload.signature + upload.envelope)
         return blob_id
 
     def get(self, root: str) -> list[Upload]:
         """Every intact upload filed under root, by envelope id (a damaged file is skipped)."""
+        return [u for blob_id in self.ids(root) if (u := self.read(root, blob_id)) is not None]
+
+    def ids(self, root: str) -> list[str]:
+        """The envelope ids filed under root, in order (what paging walks)."""
         folder = self.directory / _check_root(root)
-        if not folder.is_dir():
-            return []
-        uploads = []
-        for path in sorted(folder.glob("0x*")):
-            data = path.read_bytes()
-            envelope = data[_HEAD:]
-            if len(data) > _HEAD and "0x" + keccak(envelope).hex() == path.name:
-                uploader = to_checksum_address(data[:20])
-                uploads.append(Upload(bytes.fromhex(root[2:]), envelope, uploader, data[20:_HEAD]))
-        return uploads
+        return sorted(p.name for p in folder.glob("0x*")) if folder.is_dir() else []
+
+    def read(self, root: str, blob_id: str) -> Upload | None:
+        """One upload, or None when it is not there or damaged."""
+        root = _check_root(root)
+        try:
+            data = (self.directory / root / _check_root(blob_id)).read_bytes()
+        except (FileNotFoundError, EvidenceError):
+            return None
+        envelope = data[_HEAD:]
+        if len(data) <= _HEAD or "0x" + keccak(envelope).hex() != blob_id:
+            return None
+        return Upload(bytes.fromhex(root[2:]), envelope, to_checksum_address(data[:20]), data[20:_HEAD])
+
+    def uploader_of(self, root: str, blob_id: str) -> str | None:
+        """Who filed an envelope (its file's first 20 bytes), without reading the envelope."""
+        try:
+            with open(self.directory / _check_root(root) / _check_root(blob_id), "rb") as fh:
+                head = fh.read(20)
+        except FileNotFoundError:
+            return None
+        return to_checksum_address(head) if len(head) == 20 else None
+
+    def holds(self, root: str, blob_id: str) -> bool:
+        return (self.directory / _check_root(root) / _check_root(blob_id)).is_file()
+
+    def filed(self) -> Iterator[tuple[str, str, int]]:
+        """(root, uploader, envelope bytes) of every file, read from each file's first 20 bytes."""
+        for folder in self.directory.iterdir():
+            for path in folder.glob("0x*") if folder.is_dir() else ():
+                with open(path, "rb") as fh:
+                    uploader = fh.read(20)
+                if len(uploader) == 20:
+                    yield folder.name, to_checksum_address(uploader), path.stat().st_size - _HEAD
 
     def roots(self) -> list[str]:
         return sorted(p.name for p in self.directory.iterdir() if p.is_dir())

@@ -18,7 +18,6 @@ investigator filing a jury copy); it records `from` with the envelope and replic
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from coincurve import PrivateKey, PublicKey
@@ -27,7 +26,6 @@ from eth_utils import keccak, to_checksum_address
 NAME, VERSION = "Hubao evidence", "1"
 DOMAIN_TYPE = b"EIP712Domain(string name,string version,uint256 chainId)"
 UPLOAD_TYPE = b"EvidenceUpload(bytes32 root,bytes32 envelope)"
-_HEX = re.compile(r"^0x([0-9a-fA-F]{2})*$")
 
 
 class UploadRefused(ValueError):
@@ -90,19 +88,28 @@ class Upload:
         missing = [k for k in ("root", "envelope", "from", "signature") if not isinstance(data.get(k), str)]
         if missing:
             raise UploadRefused(f"evidence upload lacks {', '.join(missing)} (0x-prefixed hex strings)")
-        for field in ("root", "envelope", "signature"):
-            if not _HEX.match(data[field]):
-                raise UploadRefused(f"evidence upload {field} is not 0x-prefixed hex")
         if len(data["envelope"]) > 2 + 2 * max_envelope:
             raise UploadRefused(f"evidence envelope exceeds the {max_envelope}-byte limit")
-        root = bytes.fromhex(data["root"][2:])
+        root, envelope, signature = (
+            _unhex(data[field], field) for field in ("root", "envelope", "signature")
+        )
         if len(root) != 32:
             raise UploadRefused("evidence root must be 32 bytes")
         try:
             uploader = to_checksum_address(data["from"])
         except ValueError:
             raise UploadRefused("evidence upload from is not an account address") from None
-        signature = bytes.fromhex(data["signature"][2:])
         if len(signature) != 65:
             raise UploadRefused("signature must be 65 bytes r || s || v")
-        return cls(root, bytes.fromhex(data["envelope"][2:]), uploader, signature)
+        return cls(root, envelope, uploader, signature)
+
+
+def _unhex(value: str, field: str) -> bytes:
+    """0x-prefixed hex, nothing else (bytes.fromhex alone would skip whitespace)."""
+    try:
+        raw = bytes.fromhex(value[2:]) if value.startswith("0x") else None
+    except ValueError:
+        raw = None
+    if raw is None or 2 + 2 * len(raw) != len(value):
+        raise UploadRefused(f"evidence upload {field} is not 0x-prefixed hex")
+    return raw

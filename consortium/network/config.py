@@ -17,7 +17,10 @@ from pathlib import Path
 
 import tomli_w
 
-from node.p2p.transport import P2PConfig
+from consortium.evidence.quota import EvidenceLimits
+from node.limits import NodeLimits
+from node.p2p.config import P2PConfig, P2PLimits
+from node.qbft.limits import QbftLimits
 from node.rpc.access import DEFAULT_VHOSTS, RpcAccess
 from node.rpc.jwt import load_secret
 from node.rpc.listener import HttpLimits
@@ -129,6 +132,10 @@ class NodeConfig:
     tls_key: Path
     rpc: RpcSettings
     log_level: str = "INFO"
+    limits: NodeLimits = field(default_factory=NodeLimits)  # [limits] (docs/nodes.md#limits)
+    p2p_limits: P2PLimits = field(default_factory=P2PLimits)  # [p2p] bounds (docs/nodes.md)
+    qbft_limits: QbftLimits = field(default_factory=QbftLimits)  # [qbft]
+    evidence_limits: EvidenceLimits = field(default_factory=EvidenceLimits)  # [evidence]
     _secret: bytes | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -168,6 +175,7 @@ class NodeConfig:
             key=self.tls_key,
             chain_id=chain_id,
             key_password=self.password(),
+            limits=self.p2p_limits,
         )
 
 
@@ -197,7 +205,26 @@ def load_config(path: str | Path) -> NodeConfig:
         tls_cert=folder / p2p.get("cert", TLS_CERT),
         tls_key=folder / p2p.get("key", TLS_KEY),
         rpc=RpcSettings.from_toml({**rpc, "port": int(rpc["port"])}, folder),
+        limits=NodeLimits.from_mapping(data.get("limits", {}), f"{path}: limits"),
+        p2p_limits=P2PLimits(**bounds(path, p2p, P2PLimits)),
+        qbft_limits=QbftLimits(**bounds(path, data.get("qbft", {}), QbftLimits)),
+        evidence_limits=EvidenceLimits(**bounds(path, data.get("evidence", {}), EvidenceLimits)),
     )
+
+
+def bounds(path: Path, table: dict, cls: type) -> dict:
+    """The fields of `cls` (a dataclass of positive numbers, its defaults documented in
+    docs/nodes.md) that a node.toml table sets."""
+    found = {}
+    for f in dataclasses.fields(cls):
+        if f.name in table:
+            value = table[f.name]
+            whole = isinstance(f.default, int)
+            if isinstance(value, bool) or not isinstance(value, int if whole else int | float) or value <= 0:
+                kind = "a positive whole number" if whole else "a positive number"
+                raise ConfigError(f"{path}: {f.name} must be {kind}, got {value!r}")
+            found[f.name] = type(f.default)(value)
+    return found
 
 
 def node_toml(*, name: str, role: str, p2p_host: str, p2p_port: int, peers: list[str],

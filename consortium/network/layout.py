@@ -148,10 +148,23 @@ def load_network(directory: str | Path) -> list[NodeEntry]:
     return [NodeEntry(**n) for n in data["nodes"]]
 
 
-def free_base_port(nodes: int, host: str = "127.0.0.1", low: int = 20000, high: int = 40000) -> int:
-    """A base port whose p2p and JSON-RPC ranges are free on `host` right now (tests, benchmarks)."""
+def _ephemeral_low(default: int = 32768) -> int:
+    """The first port the OS hands out for outgoing connections and port 0 (Linux: 32768)."""
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return default
+
+
+def free_base_port(nodes: int, host: str = "127.0.0.1", low: int = 10000, high: int | None = None) -> int:
+    """A base port whose p2p and JSON-RPC ranges are free on `host` right now (tests, benchmarks).
+
+    The ranges lie below the OS's ephemeral ports: a port found free there can be taken a moment
+    later by any outgoing connection or `bind(0)` on the machine (a test's node then fails to bind)."""
     import random
     import socket
+
+    high = min(high or 65535, _ephemeral_low()) - RPC_OFFSET - nodes
 
     def free(port: int) -> bool:
         with socket.socket() as s:

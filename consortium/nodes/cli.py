@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from consortium.nodes.limits import limit_options, pop_limits
 from node.calls.worker import GAS_CAP, CallLimits
 from node.errors import NodeError, RpcError
 from node.rpc.jwt import JwtError
@@ -94,6 +95,7 @@ def rpc_options(fn):
     help="Longest an eth_call or eth_estimateGas may run, e.g. 5s, 500ms (geth's --rpc.evmtimeout; 0: none).",
 )
 @click.option("-v", "--verbose", is_flag=True)
+@limit_options  # the node's bounds: --tx-gas-cap, --txpool-*, ... (consortium/nodes/limits.py)
 def run(
     dev: bool,
     config_path: str | None,
@@ -104,7 +106,7 @@ def run(
     rpc_gas_cap: int,
     rpc_evm_timeout: str,
     verbose: bool,
-    **rpc_flags,
+    **flags,
 ) -> None:
     """Run a node and serve JSON-RPC over HTTP and WebSocket on one port."""
     logging.basicConfig(
@@ -112,14 +114,15 @@ def run(
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     logging.getLogger("eth").setLevel(logging.WARNING)
-    limits = CallLimits(rpc_gas_cap, _duration(rpc_evm_timeout))
+    call_limits = CallLimits(rpc_gas_cap, _duration(rpc_evm_timeout))
+    limits = pop_limits(flags)  # what is left are the JSON-RPC listener's flags
     if config_path:
-        run_from_config(config_path, rpc_flags, limits)
+        run_from_config(config_path, flags, call_limits, limits)
     elif dev:
         from consortium.network.config import RpcSettings
 
-        settings = RpcSettings(api=None).overridden(**rpc_flags)  # the dev node serves every namespace
-        run_dev(settings, datadir, block_time, accounts, chain_id, limits)
+        settings = RpcSettings(api=None).overridden(**flags)  # the dev node serves every namespace
+        run_dev(settings, datadir, block_time, accounts, chain_id, call_limits, limits)
     else:
         raise click.UsageError("give --dev for a dev chain or --config FILE for a consortium node")
 
@@ -169,10 +172,11 @@ def run_dev(
     block_time: float,
     accounts: int,
     chain_id: int = 1337,
-    limits: CallLimits | None = None,
+    call_limits: CallLimits | None = None,
+    limits: dict | None = None,
 ) -> None:
     """Run a dev node until SIGTERM/SIGINT; a temporary datadir is removed afterwards."""
-    from consortium.nodes.dev import DevNode
+    from consortium.nodes.dev import DEV_LIMITS, DevNode
 
     host, port = settings.host, settings.port
     try:
@@ -182,7 +186,15 @@ def run_dev(
     temporary = datadir is None
     datadir = datadir or tempfile.mkdtemp(prefix="hubao-dev-")
     try:
-        dev_node = DevNode(datadir, accounts, block_time, chain_id, limits, settings.revert_reason)
+        dev_node = DevNode(
+            datadir,
+            accounts,
+            block_time,
+            chain_id,
+            call_limits,
+            settings.revert_reason,
+            DEV_LIMITS.updated(**(limits or {})),
+        )
     except NodeError as exc:
         raise click.ClickException(str(exc)) from exc
 
@@ -196,8 +208,10 @@ def run_dev(
             raise click.ClickException(f"cannot listen on {host}:{port}: {why}") from exc
         click.echo(dev_node.banner(host))
         sys.stdout.flush()
-        await stop.wait()
+        await dev_node.core.run_until(stop)
         await dev_node.stop()
+        if dev_node.core.halt_reason:
+            raise click.ClickException(f"node halted: {dev_node.core.halt_reason}")
 
     try:
         asyncio.run(main())
@@ -206,9 +220,14 @@ def run_dev(
             shutil.rmtree(datadir, ignore_errors=True)
 
 
-def run_from_config(path: str, rpc_flags: dict | None = None, limits: CallLimits | None = None) -> None:
-    """Run a consortium node until SIGTERM/SIGINT; flags given override node.toml [rpc]. An unusable
-    config or a busy port is one line and exit code 1."""
+def run_from_config(
+    path: str,
+    rpc_flags: dict | None = None,
+    call_limits: CallLimits | None = None,
+    limits: dict | None = None,
+) -> None:
+    """Run a consortium node until SIGTERM/SIGINT; flags given override node.toml [rpc] and
+    [limits]. An unusable config or a busy port is one line and exit code 1."""
     import dataclasses
     import tomllib
 
@@ -219,6 +238,7 @@ def run_from_config(path: str, rpc_flags: dict | None = None, limits: CallLimits
         config = load_config(path)
         config = dataclasses.replace(config, rpc=config.rpc.overridden(**(rpc_flags or {})))
         config.rpc.access()
+        config.limits = config.limits.updated(**(limits or {}))
         config.secret()
     except KeyError as exc:
         raise click.ClickException(f"{path}: missing setting {exc}") from exc
@@ -229,13 +249,15 @@ def run_from_config(path: str, rpc_flags: dict | None = None, limits: CallLimits
 
     async def main() -> None:
         cnode = ConsortiumNode(config)
-        if limits is not None:
-            cnode.core.chain.calls.set_limits(limits)
+        if call_limits is not None:
+            cnode.core.chain.calls.set_limits(call_limits)
         stop = _stop_on_signals()
         await cnode.start()
-        await stop.wait()
+        await cnode.core.run_until(stop)
         log.info("stopping")
         await cnode.stop()
+        if cnode.core.halt_reason:
+            raise click.ClickException(f"{config.name}: node halted: {cnode.core.halt_reason}")
 
     try:
         asyncio.run(main())

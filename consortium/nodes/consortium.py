@@ -46,7 +46,7 @@ class ConsortiumNode(ServiceAPI):
         qbft = QbftConfig.from_genesis(genesis_doc)
         self.clock = ScaledClock.from_genesis(genesis_doc)
         self.network = self._network(config, int(genesis_doc["config"]["chainId"]))
-        self.engine = qbft_engine.QbftEngine(self.network, config.secret(), qbft)
+        self.engine = qbft_engine.QbftEngine(self.network, config.secret(), qbft, config.qbft_limits)
         self.core = NodeCore(
             config.datadir,
             Genesis.from_json(genesis_doc),
@@ -54,6 +54,7 @@ class ConsortiumNode(ServiceAPI):
             rules=QbftRules(qbft.epoch_length),
             peers=self.network,
             revert_reason=config.rpc.revert_reason,
+            limits=config.limits,
         )
         chain = self.core.chain
         self.allowlist = Allowlist(chain, allowlist_address)
@@ -68,8 +69,8 @@ class ConsortiumNode(ServiceAPI):
         if permissioning.get("accounts", True):
             self.core.set_account_filter(AllowlistAccountFilter(allowlist_address))
         self.gossip = TxGossip(self.network, self.core.txpool)
-        chain.subscribe_new_heads(lambda block, receipts: self.network.enforce_allowlist())
-        self.evidence = EvidenceService(config.datadir, chain, self.network)
+        chain.subscribe_new_heads(self._after_commit)
+        self.evidence = EvidenceService(config.datadir, chain, self.network, config.evidence_limits)
         self.core.set_producer(self.engine)
         for service in (self.allowlist, self, self.evidence):
             self.core.add_service(service)
@@ -77,6 +78,12 @@ class ConsortiumNode(ServiceAPI):
 
     def _network(self, config: NodeConfig, chain_id: int) -> TlsPeerNetwork:
         return TlsPeerNetwork(config.p2p_config(chain_id), config.secret(), self._node_allowed)
+
+    def _after_commit(self, block, receipts) -> None:
+        """The allowlists may have changed: drop peers, and pooled transactions of accounts, no
+        longer on them (Besu re-checks its pool too)."""
+        self.network.enforce_allowlist()
+        self.core.txpool.recheck_permissions()
 
     def _node_allowed(self, node_id: str) -> bool:
         return not self.check_nodes or self.allowlist.is_node_allowed(node_id)

@@ -14,10 +14,15 @@ from node.calls.worker import CallLimits
 from node.clock import DevClock
 from node.core import NodeCore
 from node.genesis import DEV_BALANCE, DEV_CHAIN_ID, DEV_MNEMONIC, dev_accounts, dev_genesis
+from node.limits import NodeLimits
 from node.rpc.access import RpcAccess
 from node.rpc.listener import HttpLimits
 from node.rpc.sign import Signer
 from node.sealer import DevSealer
+
+# One node and no round timer: like anvil, no gas cap per transaction beyond the block's, unless
+# --tx-gas-cap asks for one. The other limits are a consortium node's.
+DEV_LIMITS = NodeLimits(tx_gas_cap=0)
 
 
 class DevNode:
@@ -27,18 +32,24 @@ class DevNode:
         accounts: int = 10,
         block_time: float = 0,
         chain_id: int = DEV_CHAIN_ID,
-        limits: CallLimits | None = None,
+        call_limits: CallLimits | None = None,
         revert_reason: bool = True,
+        limits: NodeLimits | None = None,
     ) -> None:
         self.datadir = str(datadir)
         self.accounts = dev_accounts(accounts)
         self.clock = DevClock()
         genesis = dataclasses.replace(dev_genesis(accounts, timestamp=int(time.time())), chain_id=chain_id)
         self.core = NodeCore(
-            datadir, genesis, self.clock, unlocked=dict(self.accounts), revert_reason=revert_reason
+            datadir,
+            genesis,
+            self.clock,
+            unlocked=dict(self.accounts),
+            revert_reason=revert_reason,
+            limits=limits or DEV_LIMITS,
         )
-        if limits is not None:
-            self.core.chain.calls.set_limits(limits)
+        if call_limits is not None:
+            self.core.chain.calls.set_limits(call_limits)
         # the sealer impersonates by entering addresses in the very map the eth namespace signs from
         self.core.set_producer(DevSealer(self.clock, block_time, accounts=self.core.unlocked))
         self.core.add_service(Signer(self.core.unlocked))

@@ -8,14 +8,37 @@ from pathlib import Path
 
 import click
 
-from consortium.cliutil import Output, chain_options, connect, json_option, password_option, read_password
-from consortium.wallet.keystore import DEFAULT_DIR, Keystore, KeystoreError
+from consortium.cli_types import (
+    CLAIM_ID,
+    FEN,
+    MAX_JURORS,
+    PAYOUTS,
+    WEI,
+    Address,
+    Day,
+    ExistingFile,
+    FileName,
+    Folder,
+    KeyFile,
+    NewFile,
+    OneOf,
+)
+from consortium.cliutil import (
+    OneLineGroup,
+    Output,
+    chain_options,
+    connect,
+    json_option,
+    password_option,
+    read_password,
+)
+from consortium.wallet.keystore import DEFAULT_DIR, Keystore
 from consortium.wallet.words import PlanError, day, in_words, moment, rmb
 
 REGISTRY = Path.home() / ".hubao" / "enroller" / "registry.json"
 
 
-@click.group()
+@click.group(cls=OneLineGroup)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_context
 def operator(ctx: click.Context, as_json: bool) -> None:
@@ -30,15 +53,16 @@ def staff_command(group, name: str | None = None):
         fn = in_words(fn)
         fn = click.option(
             "--key-file",
-            type=click.Path(exists=True, dir_okay=False, path_type=Path),
+            "key",
+            type=KeyFile(),
             envvar="HUBAO_KEY_FILE",
             help="File holding the private key as hex (instead of a keystore).",
         )(fn)
-        fn = click.option("--account", help="Which keystore key, when there are several.")(fn)
+        fn = click.option("--account", type=Address(), help="Which keystore key, when there are several.")(fn)
         fn = click.option(
             "--keystore",
             "keystore_dir",
-            type=click.Path(file_okay=False, path_type=Path),
+            type=Folder(),
             default=DEFAULT_DIR,
             envvar="HUBAO_WALLET",
             help="Folder of keystore files (same format as the wallet).",
@@ -51,26 +75,20 @@ def staff_command(group, name: str | None = None):
     return wrap
 
 
-def staff_suite(rpc, deployment_path, keystore_dir, account, password_file, key_file):
+def staff_suite(rpc, deployment_path, keystore_dir, account, password_file, key):
+    """A Suite signing with the staff key: the --key-file's (read and checked by its type) or one
+    unlocked from the keystore."""
     from consortium.client import Suite
 
     w3, deployment = connect(rpc, deployment_path)
-    if key_file is not None:
-        text = key_file.read_text().strip().removeprefix("0x")
-        try:
-            key = bytes.fromhex(text)
-            if len(key) != 32:
-                raise ValueError
-        except ValueError:
-            raise KeystoreError(f"{key_file} does not hold a 32-byte hex private key") from None
-    else:
+    if key is None:
         _, key = Keystore(keystore_dir).unlock(account, read_password(password_file))
     return Suite(w3, deployment, key)
 
 
 def _keyargs(kw: dict) -> tuple:
     return tuple(
-        kw.pop(k) for k in ("rpc", "deployment_path", "keystore_dir", "account", "password_file", "key_file")
+        kw.pop(k) for k in ("rpc", "deployment_path", "keystore_dir", "account", "password_file", "key")
     )
 
 
@@ -78,7 +96,7 @@ def _keyargs(kw: dict) -> tuple:
 
 registry_option = click.option(
     "--registry",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=NewFile(),
     default=REGISTRY,
     envvar="HUBAO_REGISTRY",
     show_default=True,
@@ -105,18 +123,16 @@ def read_national_id(path: Path | None) -> str:
 
 
 @staff_command(operator)
-@click.option("--member", required=True, help="The person's wallet address.")
+@click.option("--member", type=Address(), required=True, help="The person's wallet address.")
 @click.option(
     "--national-id-file",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    type=ExistingFile(),
     help="File whose first line is their identity number (default: a prompt). Only a salted hash is kept.",
 )
 @click.option("--national-id", hidden=True, expose_value=False, callback=_refuse_id_on_command_line)
-@click.option("--birth-date", required=True, help="YYYY-MM-DD.")
-@click.option("--health", required=True, type=click.Choice(["pass", "fail"]), help="Health declaration.")
-@click.option(
-    "--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Attestation file."
-)
+@click.option("--birth-date", type=Day(), required=True, help="YYYY-MM-DD.")
+@click.option("--health", required=True, type=OneOf("pass", "fail"), help="Health declaration.")
+@click.option("--out", type=NewFile(), required=True, help="Attestation file.")
 @registry_option
 def enroll(obj, member, national_id_file, birth_date, health, out, registry, **kw) -> None:
     """Issue a signed attestation for an eligible person (the enroller's key signs)."""
@@ -124,15 +140,15 @@ def enroll(obj, member, national_id_file, birth_date, health, out, registry, **k
 
     national_id = read_national_id(national_id_file)
     suite = staff_suite(*_keyargs(kw))
-    applicant = e.Applicant(member, national_id, e.parse_birth_date(birth_date), health == "pass")
+    applicant = e.Applicant(member, national_id, birth_date, health == "pass")
     content = e.enroll(suite, e.Registry(registry), applicant)
     e.write_attestation(out, content)
     obj["out"].result({**content, "file": str(out)}, f"{e.describe(content)} -> {out}")
 
 
 @staff_command(operator, "enroll-batch")
-@click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--out-dir", type=click.Path(file_okay=False, path_type=Path), required=True)
+@click.argument("csv_file", type=ExistingFile("an existing CSV file (member,national_id,birth_date,health)"))
+@click.option("--out-dir", type=Folder(), required=True, help="Where the attestation files go.")
 @registry_option
 def enroll_batch(obj, csv_file, out_dir, registry, **kw) -> None:
     """Attest every eligible person of a CSV (member,national_id,birth_date,health)."""
@@ -197,10 +213,8 @@ def review_list(obj, **kw) -> None:
 
 
 @staff_command(review, "show")
-@click.argument("claim_id", type=int)
-@click.option(
-    "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), help="Write the files here."
-)
+@click.argument("claim_id", type=CLAIM_ID)
+@click.option("--out", "out_dir", type=Folder(), help="Write the files here.")
 def review_show(obj, claim_id, out_dir, **kw) -> None:
     """Decrypt a claim's evidence (and objections) and check every file against the chain."""
     from consortium.evidence.client import EvidenceClient
@@ -242,14 +256,14 @@ def _decide(obj, claim_id, report, approve, kw) -> None:
 
 report_option = click.option(
     "--report",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    type=ExistingFile("an existing, readable report file"),
     required=True,
     help="The investigation report (its hash goes on chain).",
 )
 
 
 @staff_command(review, "approve")
-@click.argument("claim_id", type=int)
+@click.argument("claim_id", type=CLAIM_ID)
 @report_option
 def review_approve(obj, claim_id, report, **kw) -> None:
     """Approve: the case goes under public notice."""
@@ -257,7 +271,7 @@ def review_approve(obj, claim_id, report, **kw) -> None:
 
 
 @staff_command(review, "reject")
-@click.argument("claim_id", type=int)
+@click.argument("claim_id", type=CLAIM_ID)
 @report_option
 def review_reject(obj, claim_id, report, **kw) -> None:
     """Reject: the claimant may dispute before the review board."""
@@ -265,8 +279,10 @@ def review_reject(obj, claim_id, report, **kw) -> None:
 
 
 @staff_command(review, "jury-copy")
-@click.argument("claim_id", type=int)
-@click.option("--withhold", multiple=True, help="A file jurors must not see at all (repeatable).")
+@click.argument("claim_id", type=CLAIM_ID)
+@click.option(
+    "--withhold", multiple=True, type=FileName(), help="A file jurors must not see at all (repeatable)."
+)
 def review_jury_copy(obj, claim_id, withhold, **kw) -> None:
     """Seal the evidence, personal fields removed, for the jurors of a disputed case."""
     from consortium.evidence.client import EvidenceClient
@@ -289,8 +305,14 @@ def juror() -> None:
     """The juror registrar: members who passed the exam."""
 
 
+def _at_most_jurors(ctx, param, value):
+    if len(value) > MAX_JURORS:
+        raise click.BadParameter(f"must be at most {MAX_JURORS} addresses per transaction, not {len(value)}")
+    return value
+
+
 @staff_command(juror, "qualify")
-@click.argument("addresses", nargs=-1, required=True)
+@click.argument("addresses", nargs=-1, required=True, type=Address(), callback=_at_most_jurors)
 def juror_qualify(obj, addresses, **kw) -> None:
     """Qualify members as jurors (they may vote after the juror delay)."""
     from consortium.operator.jurors import qualify
@@ -303,7 +325,9 @@ def juror_qualify(obj, addresses, **kw) -> None:
 
 
 @staff_command(operator)
-@click.option("--max-payouts", default=50, show_default=True, help="Payouts per disburse transaction.")
+@click.option(
+    "--max-payouts", type=PAYOUTS, default=50, show_default=True, help="Payouts per disburse transaction."
+)
 def settle(obj, max_payouts, **kw) -> None:
     """Close every period that ended: accept due claims, close, collect by auto-debit (a few periods
     ahead), pay out, refund leavers' unused credit."""
@@ -380,23 +404,19 @@ def age_out(obj, **kw) -> None:
 
 
 @staff_command(operator)
-@click.argument("to")
-@click.argument("amount", type=int)
+@click.argument("to", type=Address())
+@click.argument("amount", type=FEN)
 @click.option(
     "--gas-money",
-    type=int,
+    type=WEI,
     default=10**17,
     show_default=True,
     help="Wei of gas money sent along when the account runs low (0: none).",
 )
 def fund(obj, to, amount, gas_money, **kw) -> None:
-    """Treasurer: credit AMOUNT fen to the account TO (money entering the platform)."""
-    from eth_utils import is_address, to_checksum_address
-
+    """Treasurer: credit AMOUNT fen to the account TO (money entering the platform; 0: gas money only)."""
     from consortium.operator.settlement import fund as run
 
-    if not is_address(to):
-        raise PlanError(f"{to!r} is not an account address")
-    r = run(staff_suite(*_keyargs(kw)), to_checksum_address(to), amount, gas_money)
+    r = run(staff_suite(*_keyargs(kw)), to, amount, gas_money)
     gas = f" (and {r['gas_money'] / 10**18:g} ETH of gas money)" if r["gas_money"] else ""
     obj["out"].result(r, f"credited {rmb(amount)} to {r['account']}{gas}; balance {rmb(r['balance'])}")

@@ -32,8 +32,8 @@ from consortium.client import (
 )
 from consortium.operator.settlement import members
 from consortium.wallet.attestation import attestation_to_json
-from consortium.wallet.files import write_atomically
 from consortium.wallet.words import PlanError, day
+from node.files import atomic_write
 
 MIN_AGE_DAYS = 30
 MAX_AGE_YEARS = 60
@@ -121,7 +121,7 @@ class Registry:
 
     def save(self) -> None:
         body = {"salt": "0x" + self.salt.hex(), "enrolled": self.enrolled}
-        write_atomically(self.path, json.dumps(body, indent=1))
+        atomic_write(self.path, json.dumps(body, indent=1))
 
 
 def enroll(suite, registry: Registry, applicant: Applicant, validity: int = ATTESTATION_VALIDITY) -> dict:
@@ -237,7 +237,7 @@ def enroll_batch(suite, registry: Registry, csv_path: str | Path, out_dir: str |
 
 
 def write_attestation(path: str | Path, content: dict) -> None:
-    write_atomically(path, json.dumps(content, indent=2) + "\n", mode=0o644)
+    atomic_write(path, json.dumps(content, indent=2) + "\n", mode=0o644)
 
 
 def describe(content: dict) -> str:

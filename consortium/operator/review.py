@@ -8,9 +8,10 @@ from pathlib import Path
 from eth_utils import keccak
 
 from consortium.client import Suite
-from consortium.evidence.bundle import Bundle, open_readable
+from consortium.evidence.bundle import Bundle
 from consortium.evidence.client import EvidenceClient
 from consortium.evidence.envelope import public_key_of
+from consortium.evidence.readers import account, open_filed
 from consortium.evidence.redact import redact
 from consortium.operator.jurors import eligible_jurors
 from consortium.wallet.words import PlanError
@@ -44,15 +45,14 @@ def review_evidence(suite: Suite, evidence: EvidenceClient, claim_id: int) -> di
     """Decrypt the claim's evidence and every objection's with the investigator's key; check each
     against its root on chain. Returns {"claim": (bundle, problems), "objections": [...]}."""
     key = suite.tx.account.key
-    root = bytes(suite.claims.claim(claim_id).evidenceRoot)
-    bundle = open_readable(evidence.get(root), key, "claim")
-    found = {"claim": (bundle, bundle.check_against(root)), "objections": []}
+    claim = suite.claims.claim(claim_id)
+    bundle = open_filed(evidence, bytes(claim.evidenceRoot), account(claim.claimant), key, "claim")
+    found = {"claim": (bundle, bundle.check_against(bytes(claim.evidenceRoot))), "objections": []}
     for event in suite.claims.events("ClaimObjected", from_block=suite.deployment.block, claimId=claim_id):
         objection_root = bytes(event["args"]["evidenceHash"])
-        objection = open_readable(evidence.get(objection_root), key, "objection")
-        found["objections"].append(
-            (event["args"]["objector"], objection, objection.check_against(objection_root))
-        )
+        objector = event["args"]["objector"]
+        objection = open_filed(evidence, objection_root, account(objector), key, "objection")
+        found["objections"].append((objector, objection, objection.check_against(objection_root)))
     return found
 
 
@@ -95,7 +95,7 @@ def jury_copy(
     if suite.claims.STATUSES[c.status] != "Disputed":
         raise PlanError(f"claim #{claim_id} is not disputed: only a disputed case has jurors")
     root = bytes(c.evidenceRoot)
-    original = open_readable(evidence.get(root), suite.tx.account.key, "claim")
+    original = open_filed(evidence, root, account(c.claimant), suite.tx.account.key, "claim")
     problems = original.check_against(root)
     if problems:
         raise PlanError(f"the stored evidence does not match the chain: {'; '.join(problems)}")

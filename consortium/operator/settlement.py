@@ -118,7 +118,7 @@ def collect(suite: Suite, who: list[str] | None = None, ahead: int | None = None
     result["owing"] = len(debtors)
     if not debtors:
         return result
-    ahead = top_up(suite) if ahead is None else ahead
+    ahead = min(top_up(suite), suite.deployment.rules.year_cap) if ahead is None else ahead  # pool's cap
     result["ahead"] = ahead
     suite.pool.collect(debtors[:1], ahead, estimate=True)  # a refusal surfaces here
     batches = [debtors[i : i + COLLECT_BATCH] for i in range(0, len(debtors), COLLECT_BATCH)]

@@ -6,7 +6,6 @@ node's own execution and commit of full blocks, the ceiling the consortium's val
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import tempfile
@@ -31,6 +30,7 @@ from consortium.client import (
     sign_permit,
 )
 from consortium.client.rules import Rules
+from consortium.network.processes import free_port
 from consortium.operator.enrollment import enroll_signed, month_start
 from consortium.operator.settlement import fund_many
 
@@ -49,12 +49,6 @@ DEV_KEYS = [
 ]
 MEMBERS = 1_000  # ten enrolment batches and five deposits: about 170 million gas
 BLOCK_TIME = 0.1  # the demo's block period: blocks are full, so the node never waits
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def one_node_per_core(rules: Rules, members: int = MEMBERS) -> dict:

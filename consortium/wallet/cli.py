@@ -7,7 +7,20 @@ from pathlib import Path
 
 import click
 
+from consortium.cli_types import (
+    CLAIM_ID,
+    EVIDENCE,
+    FEN,
+    ILLNESS,
+    Address,
+    Bytes32,
+    ExistingFile,
+    Folder,
+    OneOf,
+    check_evidence,
+)
 from consortium.cliutil import (
+    OneLineGroup,
     Output,
     chain_options,
     connect,
@@ -33,10 +46,10 @@ STATE_WORDS = {
 }
 
 
-@click.group()
+@click.group(cls=OneLineGroup)
 @click.option(
     "--wallet-dir",
-    type=click.Path(path_type=Path),
+    type=Folder(),
     default=DEFAULT_DIR,
     show_default=True,
     envvar="HUBAO_WALLET",
@@ -61,7 +74,7 @@ def new(obj: dict, password_file: Path | None, lightkdf: bool) -> None:
 
 
 @wallet.command("import")
-@click.argument("source", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("source", type=ExistingFile("an existing keystore file"))
 @password_option
 @click.pass_obj
 @fail_on(KeystoreError)
@@ -81,8 +94,11 @@ def list_(obj: dict) -> None:
     )
 
 
+account_option = click.option("--account", type=Address(), help="Which key, when the wallet holds several.")
+
+
 @wallet.command()
-@click.option("--account", help="Which key, when the wallet holds several.")
+@account_option
 @click.pass_obj
 @fail_on(KeystoreError)
 def address(obj: dict, account: str | None) -> None:
@@ -99,7 +115,7 @@ def plan_command(group, name: str | None = None, sign: bool = True):
 
     def wrap(fn):
         fn = in_words(fn)
-        fn = click.option("--account", help="Which key, when the wallet holds several.")(fn)
+        fn = account_option(fn)
         if sign:
             fn = password_option(fn)
         fn = chain_options(json_option(fn))
@@ -128,23 +144,24 @@ def evidence_of(suite, deployment_path: Path):
 
 
 def _files(evidence: tuple[Path, ...], extra: tuple[Path, ...]) -> list[Path]:
-    return [*evidence, *extra]
+    """Every evidence file given, checked as a whole before anything is unlocked or sent."""
+    return check_evidence([*evidence, *extra])
 
 
 evidence_files = click.option(
     "--evidence",
     multiple=True,
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    type=EVIDENCE,
     help="An evidence file (repeat, or list more files after the options).",
 )
-more_files = click.argument("more", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+more_files = click.argument("more", nargs=-1, type=EVIDENCE, metavar="[FILE]...")
 
 
 @plan_command(wallet)
-@click.option("--attestation", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True)
+@click.option("--attestation", type=ExistingFile("an attestation file from an enroller"), required=True)
 @click.option(
     "--allowance",
-    type=int,
+    type=FEN,
     help="Fen the pool may auto-debit for shares (default: the plan's year cap; 0: pay by hand).",
 )
 def join(obj, rpc, deployment_path, account, password_file, attestation, allowance) -> None:
@@ -185,7 +202,7 @@ def status(obj, rpc, deployment_path, account) -> None:
 
 
 @plan_command(wallet)
-@click.option("--amount", type=int, help="Fen the pool may debit (default: the plan's year cap; 0 stops it).")
+@click.option("--amount", type=FEN, help="Fen the pool may debit (default: the plan's year cap; 0 stops it).")
 def allow(obj, rpc, deployment_path, account, password_file, amount) -> None:
     """Renew auto-debit of your shares (once a year)."""
     suite, _ = session(obj, rpc, deployment_path, account, password_file)
@@ -220,7 +237,9 @@ def claim() -> None:
 
 
 @plan_command(claim, name="submit")
-@click.option("--illness", type=int, required=True, help="Code in the catalogue of 100 illnesses (1-100).")
+@click.option(
+    "--illness", type=ILLNESS, required=True, help="Code in the catalogue of 100 illnesses (1-100)."
+)
 @click.option("--accident", is_flag=True, help="Caused by an accident (no waiting period).")
 @click.option(
     "--force", is_flag=True, help="Submit an illness inside the waiting period (it ends your cover)."
@@ -229,10 +248,11 @@ def claim() -> None:
 @more_files
 def claim_submit(obj, rpc, deployment_path, account, password_file, illness, accident, force, evidence, more):
     """Submit a claim: the files' Merkle root goes on chain, the files sealed into the evidence store."""
+    files = _files(evidence, more)
     suite, _ = session(obj, rpc, deployment_path, account, password_file)
     plan.check_claim(suite, illness, accident, force)  # refusals first, then who may read
     client, readers = evidence_of(suite, deployment_path)
-    r = plan.submit_claim(suite, client, readers, illness, accident, _files(evidence, more), force)
+    r = plan.submit_claim(suite, client, readers, illness, accident, files, force)
     if r["status"] == "RefusedInWaitingPeriod":
         if obj["out"].as_json:
             obj["out"].result(r, "")
@@ -245,7 +265,7 @@ def claim_submit(obj, rpc, deployment_path, account, password_file, illness, acc
 
 
 @plan_command(claim, name="status", sign=False)
-@click.argument("claim_id", type=int)
+@click.argument("claim_id", type=CLAIM_ID)
 def claim_status(obj, rpc, deployment_path, account, claim_id) -> None:
     """Where a claim stands."""
     suite, _ = session(obj, rpc, deployment_path, account, sign=False)
@@ -271,7 +291,7 @@ def claim_status(obj, rpc, deployment_path, account, claim_id) -> None:
 
 
 @plan_command(claim, name="dispute")
-@click.argument("claim_id", type=int)
+@click.argument("claim_id", type=CLAIM_ID)
 def claim_dispute(obj, rpc, deployment_path, account, password_file, claim_id) -> None:
     """Take a rejected claim to the review board of member jurors."""
     suite, _ = session(obj, rpc, deployment_path, account, password_file)
@@ -298,10 +318,8 @@ def _write_bundle(obj, bundle, problems: list[str], out_dir: Path | None, claim_
 
 
 @plan_command(claim, name="evidence")
-@click.argument("claim_id", type=int)
-@click.option(
-    "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), help="Write the files here."
-)
+@click.argument("claim_id", type=CLAIM_ID)
+@click.option("--out", "out_dir", type=Folder(), help="Write the files here.")
 def claim_evidence(obj, rpc, deployment_path, account, password_file, claim_id, out_dir) -> None:
     """Decrypt a claim's evidence (if this account may read it) and check it against the chain."""
     suite, _ = session(obj, rpc, deployment_path, account, password_file)
@@ -344,15 +362,16 @@ def notice_list(obj, rpc, deployment_path, account) -> None:
 
 
 @plan_command(notice, name="object")
-@click.argument("claim_id", type=int)
+@click.argument("claim_id", type=CLAIM_ID)
 @evidence_files
 @more_files
 def notice_object(obj, rpc, deployment_path, account, password_file, claim_id, evidence, more) -> None:
-    """Object to a case under notice, with evidence: it goes back to the investigators."""
+    """Object to a case under notice, with evidence: it goes back to the investigators (once each)."""
+    files = _files(evidence, more)
     suite, _ = session(obj, rpc, deployment_path, account, password_file)
     plan.check_objection(suite, claim_id)
     client, readers = evidence_of(suite, deployment_path)
-    r = plan.object_to(suite, client, readers, claim_id, _files(evidence, more))
+    r = plan.object_to(suite, client, readers, claim_id, files)
     obj["out"].result(r, f"objection to claim #{claim_id} filed (evidence root {r['evidence_root']})")
 
 
@@ -393,8 +412,8 @@ def _votebook(obj, suite):
 
 
 @plan_command(jury, name="commit")
-@click.argument("claim_id", type=int)
-@click.argument("vote", type=click.Choice(["yes", "no"]))
+@click.argument("claim_id", type=CLAIM_ID)
+@click.argument("vote", type=OneOf("yes", "no"))
 def jury_commit(obj, rpc, deployment_path, account, password_file, claim_id, vote) -> None:
     """Commit a hidden vote (yes: pay the claim). The wallet keeps the salt to reveal it."""
     suite, _ = session(obj, rpc, deployment_path, account, password_file)
@@ -407,26 +426,20 @@ def jury_commit(obj, rpc, deployment_path, account, password_file, claim_id, vot
 
 
 @plan_command(jury, name="reveal")
-@click.argument("claim_id", type=int)
-@click.option("--vote", type=click.Choice(["yes", "no"]), help="Reveal this vote instead of the kept one.")
-@click.option("--salt", help="Reveal with this salt (0x...) instead of the kept one.")
+@click.argument("claim_id", type=CLAIM_ID)
+@click.option("--vote", type=OneOf("yes", "no"), help="Reveal this vote instead of the kept one.")
+@click.option("--salt", type=Bytes32(), help="Reveal with this salt (0x...) instead of the kept one.")
 def jury_reveal(obj, rpc, deployment_path, account, password_file, claim_id, vote, salt) -> None:
     """Reveal the vote you committed (with the salt the wallet kept)."""
     suite, _ = session(obj, rpc, deployment_path, account, password_file)
-    try:
-        salt_bytes = bytes.fromhex(salt.removeprefix("0x")) if salt else None
-    except ValueError:
-        raise PlanError("--salt must be 0x and 64 hex digits") from None
     in_favour = None if vote is None else vote == "yes"
-    r = plan.reveal_vote(suite, _votebook(obj, suite), claim_id, in_favour, salt_bytes)
+    r = plan.reveal_vote(suite, _votebook(obj, suite), claim_id, in_favour, salt)
     obj["out"].result(r, f"vote on claim #{claim_id} revealed: {r['vote']}")
 
 
 @plan_command(jury, name="evidence")
-@click.argument("claim_id", type=int)
-@click.option(
-    "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), help="Write the files here."
-)
+@click.argument("claim_id", type=CLAIM_ID)
+@click.option("--out", "out_dir", type=Folder(), help="Write the files here.")
 def jury_evidence(obj, rpc, deployment_path, account, password_file, claim_id, out_dir) -> None:
     """Read the jurors' copy of a disputed case's evidence (personal fields removed)."""
     suite, _ = session(obj, rpc, deployment_path, account, password_file)

@@ -15,6 +15,8 @@ from pathlib import Path
 from eth_account import Account
 from eth_utils import to_checksum_address
 
+from node.files import atomic_write
+
 DEFAULT_DIR = Path(os.environ.get("HUBAO_WALLET", Path.home() / ".hubao" / "wallet"))
 LIGHT_SCRYPT_N = 1 << 12  # geth's --lightkdf: for test and throw-away keys only
 
@@ -76,13 +78,7 @@ class Keystore:
         self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H-%M-%S.%fZ")
         path = self.directory / f"UTC--{stamp}--{address[2:].lower()}"
-        tmp = path.with_name("." + path.name + ".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            json.dump(keyfile, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        tmp.replace(path)
+        atomic_write(path, json.dumps(keyfile), exclusive=True)
         return StoredKey(address, path)
 
     def import_file(self, source: Path, password: str) -> StoredKey:

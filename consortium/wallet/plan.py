@@ -6,10 +6,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from eth_utils import to_checksum_address
+
 from consortium.client import ContractRefusal, Suite, sign_permit, vote_commitment
-from consortium.evidence.bundle import Bundle, open_readable
+from consortium.evidence.bundle import Bundle
 from consortium.evidence.client import EvidenceClient
 from consortium.evidence.envelope import public_key_of
+from consortium.evidence.readers import is_investigator, open_filed
 from consortium.wallet.attestation import load_attestation
 from consortium.wallet.votes import Vote, VoteBook
 from consortium.wallet.words import CLAIM_WORDS, PlanError, day, explain
@@ -251,9 +254,18 @@ def dispute(suite: Suite, claim_id: int) -> dict:
 def read_evidence(
     suite: Suite, evidence: EvidenceClient, claim_id: int, kind: str | None = None
 ) -> tuple[Bundle, list[str]]:
-    """Decrypt the claim's evidence with this account's key and check it against the chain."""
-    root = bytes(suite.claims.claim(claim_id).evidenceRoot)
-    bundle = open_readable(evidence.get(root), suite.tx.account.key, kind)
+    """Decrypt the claim's evidence with this account's key and check it against the chain: the
+    claimant's own envelope, or an investigator's jury copy, whichever matches the root."""
+    claim = suite.claims.claim(claim_id)
+    root, claimant = bytes(claim.evidenceRoot), to_checksum_address(claim.claimant)
+    investigator = is_investigator(suite)
+
+    def filer(address: str) -> bool:
+        if kind == "jury":
+            return investigator(address)
+        return address == claimant or (kind is None and investigator(address))
+
+    bundle = open_filed(evidence, root, filer, suite.tx.account.key, kind)
     return bundle, bundle.check_against(root)
 
 

@@ -10,8 +10,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from consortium.wallet.files import write_atomically
 from consortium.wallet.words import PlanError
+from node.files import atomic_write
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,7 @@ class VoteBook:
             "in_favour": vote.in_favour,
             "salt": "0x" + vote.salt.hex(),
         }
-        return write_atomically(path, json.dumps(body), sync_dir=True)
+        return atomic_write(path, json.dumps(body))
 
     def load(self, claim_id: int, juror: str) -> Vote:
         path = self._path(claim_id, juror)

@@ -47,6 +47,8 @@ contract Claims is AccessControl, Wired {
 
     Claim[] private _claims;
     mapping(address => uint256) public openClaimOf; // claim id + 1
+    /// One objection per member per claim (see `object`).
+    mapping(uint256 => mapping(address => bool)) public hasObjected;
 
     error IllnessNotCovered(uint8 code);
     error NotInPlan(address account);
@@ -61,6 +63,7 @@ contract Claims is AccessControl, Wired {
     error DisputeWindowClosed(uint64 closedAt);
     error ClaimantCannotObject(uint256 claimId);
     error NotAnActiveMember(address account);
+    error AlreadyObjected(uint256 claimId, address member);
     error StillInWaitingPeriod(uint64 endsAt);
     error ZeroAddress();
 
@@ -150,15 +153,24 @@ contract Claims is AccessControl, Wired {
         emit ClaimRejected(id, reportHash, c.deadline);
     }
 
-    /// Any active member but the claimant may object during the notice; the case goes back to review.
+    /// Any active member but the claimant may object during the notice; the case goes back to review
+    /// and, once approved again, starts a new notice. Each member objects at most once per claim, so
+    /// no one member can hold a payout back for ever: a claim is delayed at most once per member who
+    /// objects, each objection carrying evidence the investigators read. A bond was the other way;
+    /// it was not chosen because it would make objecting cost money that two thirds of members
+    /// (earning under RMB 100,000 a year) are least able to put up, while one person holds one
+    /// membership (the enroller's identity commitments), so one objection per member already costs
+    /// a would-be delayer a real person per notice.
     function object(uint256 id, bytes32 evidenceHash) external {
         Claim storage c = _expect(id, Status.InNotice);
         if (block.timestamp >= c.deadline) revert NoticeOver(c.deadline);
         if (msg.sender == c.claimant) revert ClaimantCannotObject(id);
+        if (hasObjected[id][msg.sender]) revert AlreadyObjected(id, msg.sender);
         if (!membership.isActive(msg.sender)) {
             if (membership.isInPlan(msg.sender)) revert StillInWaitingPeriod(membership.waitingEndsAt(msg.sender));
             revert NotAnActiveMember(msg.sender);
         }
+        hasObjected[id][msg.sender] = true;
         c.status = Status.UnderReview;
         emit ClaimObjected(id, msg.sender, evidenceHash);
     }

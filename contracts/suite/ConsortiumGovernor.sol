@@ -4,19 +4,29 @@ pragma solidity ^0.8.28;
 /// The member organisations of the consortium. Any call (role grants, treasury changes, adding or
 /// removing an organisation) runs only after a strict majority of the current organisations
 /// approved it, so no single operator key can change the rules or move the pool's money.
+/// A proposal lives `proposalLifetime` seconds (default 7 days, changed only by a vote, between
+/// 1 hour and 365 days): approvals gathered long ago, perhaps from organisations whose keys have
+/// since changed hands, cannot pass a call years later; after that it is proposed again.
 contract ConsortiumGovernor {
+    uint64 public constant DEFAULT_PROPOSAL_LIFETIME = 7 days;
+    uint64 public constant MIN_PROPOSAL_LIFETIME = 1 hours;
+    uint64 public constant MAX_PROPOSAL_LIFETIME = 365 days;
+
     struct Proposal {
         address target;
         uint256 value;
         bytes data;
         address proposer;
         bool executed;
+        uint64 expiresAt; // approvals and execution only before this
     }
 
     address[] private _organisations;
     mapping(address => bool) public isOrganisation;
     Proposal[] private _proposals;
     mapping(uint256 => mapping(address => bool)) public hasApproved;
+    /// Lifetime of proposals made from now on (each proposal keeps the one it was made with).
+    uint64 public proposalLifetime = DEFAULT_PROPOSAL_LIFETIME;
 
     error NotAnOrganisation(address account);
     error OnlyByConsortiumVote(address caller);
@@ -28,6 +38,8 @@ contract ConsortiumGovernor {
     error AlreadyAnOrganisation(address account);
     error CannotRemoveLastOrganisation();
     error NoOrganisations();
+    error ProposalExpired(uint256 id, uint64 expiredAt);
+    error LifetimeOutOfRange(uint64 lifetime, uint64 min, uint64 max);
 
     event ProposalCreated(
         uint256 indexed id, address indexed proposer, address target, uint256 value, bytes data, string description
@@ -36,6 +48,7 @@ contract ConsortiumGovernor {
     event ProposalExecuted(uint256 indexed id, bytes result);
     event OrganisationAdded(address indexed organisation);
     event OrganisationRemoved(address indexed organisation);
+    event ProposalLifetimeChanged(uint64 lifetime);
 
     modifier onlyOrganisation() {
         if (!isOrganisation[msg.sender]) revert NotAnOrganisation(msg.sender);
@@ -86,19 +99,18 @@ contract ConsortiumGovernor {
         returns (uint256 id)
     {
         id = _proposals.length;
-        _proposals.push(Proposal(target, value, data, msg.sender, false));
+        _proposals.push(Proposal(target, value, data, msg.sender, false, uint64(block.timestamp) + proposalLifetime));
         emit ProposalCreated(id, msg.sender, target, value, data, description);
         _approve(id);
     }
 
     function approve(uint256 id) external onlyOrganisation {
-        if (_get(id).executed) revert AlreadyExecuted(id);
+        _live(id);
         _approve(id);
     }
 
     function execute(uint256 id) external onlyOrganisation returns (bytes memory result) {
-        Proposal storage p = _get(id);
-        if (p.executed) revert AlreadyExecuted(id);
+        Proposal storage p = _live(id);
         uint256 count = approvals(id);
         if (count < needed()) revert NoMajority(id, count, needed());
         p.executed = true;
@@ -110,6 +122,14 @@ contract ConsortiumGovernor {
 
     function addOrganisation(address organisation) external onlySelf {
         _add(organisation);
+    }
+
+    function setProposalLifetime(uint64 lifetime) external onlySelf {
+        if (lifetime < MIN_PROPOSAL_LIFETIME || lifetime > MAX_PROPOSAL_LIFETIME) {
+            revert LifetimeOutOfRange(lifetime, MIN_PROPOSAL_LIFETIME, MAX_PROPOSAL_LIFETIME);
+        }
+        proposalLifetime = lifetime;
+        emit ProposalLifetimeChanged(lifetime);
     }
 
     function removeOrganisation(address organisation) external onlySelf {
@@ -137,6 +157,13 @@ contract ConsortiumGovernor {
         if (hasApproved[id][msg.sender]) revert AlreadyApproved(id, msg.sender);
         hasApproved[id][msg.sender] = true;
         emit ProposalApproved(id, msg.sender, approvals(id));
+    }
+
+    /// A proposal that may still be approved and executed: neither executed nor expired.
+    function _live(uint256 id) private view returns (Proposal storage p) {
+        p = _get(id);
+        if (p.executed) revert AlreadyExecuted(id);
+        if (block.timestamp >= p.expiresAt) revert ProposalExpired(id, p.expiresAt);
     }
 
     function _get(uint256 id) private view returns (Proposal storage) {

@@ -115,6 +115,7 @@ contract CostSharing is ICostSharing, AccessControl, Wired, GasGuard {
     error StillSharing(address member);
     error NoCredit(address member);
     error ZeroAmount();
+    error AheadOverYearCap(uint256 ahead, uint256 yearCap);
     error AlreadySharing(address member);
     error NotSharing(address member);
     error ZeroAddress();
@@ -310,8 +311,11 @@ contract CostSharing is ICostSharing, AccessControl, Wired, GasGuard {
 
     /// Auto-debit, like XHB's: pulls each member's dues under their permit, and tops members still
     /// sharing up to `ahead` fen of credit. A member whose balance cannot cover the top-up is debited
-    /// just their dues; a failed debit is reported and skipped, never fatal to the batch.
+    /// just their dues; a failed debit is reported and skipped, never fatal to the batch. `ahead` is
+    /// at most the year cap: a year's closes draw no more than that, so credit beyond it would sit in
+    /// the pool for over a year, money the member was never asked to lend.
     function collect(address[] calldata members, uint256 ahead) external onlyRole(OPERATOR_ROLE) {
+        if (ahead > yearCap) revert AheadOverYearCap(ahead, yearCap);
         for (uint256 i; i < members.length; ++i) {
             address member = members[i];
             Account memory a = _accounts[member];

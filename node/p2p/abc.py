@@ -5,9 +5,11 @@ Everything above the transport (QBFT, block sync, transaction gossip) programs a
 (`node.p2p.transport`) and over an in-process hub in unit tests (`node.p2p.memory`).
 
 Delivery contract, identical for every implementation:
-- `broadcast` sends to every connected peer. A message is identified by keccak(topic || payload);
-  each node delivers a given message to its subscribers at most once and sends it at most once,
-  so re-broadcasting what you received (gossip) is safe and never echoes.
+- `broadcast` sends to every connected peer. A message is identified by a hash of topic and payload;
+  each node delivers a given message to its subscribers at most once and sends it at most once.
+  Nothing is relayed by the transport itself: a subscriber relays a message by broadcasting it
+  once it has checked it, and the transport then skips the peers that sent it to us, so a
+  partial mesh still delivers and junk stops at the first honest node (`node.p2p.gossip`).
 - Subscribers get `(peer_id, payload)`: `peer_id` is the *direct* neighbour that delivered it,
   not the author. Consensus messages carry their own signatures; trust those, not `peer_id`.
 - `request` is point-to-point with a timeout; the peer's `serve` handler for the topic answers.
@@ -18,7 +20,7 @@ Delivery contract, identical for every implementation:
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 
 # Well-known topics. Payloads are opaque bytes to the transport.
@@ -64,8 +66,9 @@ class PeerNetworkAPI(ABC):
         """Close every connection and the listener."""
 
     @abstractmethod
-    def broadcast(self, topic: str, payload: bytes) -> None:
-        """Send to all peers; a no-op for a message this node already sent or received."""
+    def broadcast(self, topic: str, payload: bytes, exclude: Iterable[str] = ()) -> None:
+        """Send to every peer but those that sent it to us and `exclude` (a message's author);
+        a no-op for a message this node already sent. Relaying what was received is this call."""
 
     @abstractmethod
     def subscribe(self, topic: str, handler: GossipHandler) -> None:
@@ -89,4 +92,4 @@ class PeerNetworkAPI(ABC):
 
     @abstractmethod
     def punish(self, peer_id: str, reason: str) -> None:
-        """Drop a peer that sent invalid data (logged); it may reconnect after a back-off."""
+        """Drop a peer that sent invalid data (logged once per ban); it may reconnect after a back-off."""

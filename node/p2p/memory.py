@@ -9,9 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import OrderedDict
-
-from eth_utils import keccak
+from collections.abc import Iterable
 
 from node.p2p.abc import (
     GossipHandler,
@@ -22,32 +20,9 @@ from node.p2p.abc import (
     RequestFailed,
     RequestHandler,
 )
+from node.p2p.gossip import Gossip
 
 log = logging.getLogger(__name__)
-
-SEEN_CACHE = 65536
-
-
-def message_id(topic: str, payload: bytes) -> bytes:
-    """The gossip identity of a message; shared by every transport."""
-    return keccak(topic.encode() + b"\x00" + payload)
-
-
-class SeenCache:
-    """Bounded set of message ids (insertion order eviction)."""
-
-    def __init__(self, size: int = SEEN_CACHE) -> None:
-        self._size = size
-        self._ids: OrderedDict[bytes, None] = OrderedDict()
-
-    def add(self, mid: bytes) -> bool:
-        """Record `mid`; False when it was already there."""
-        if mid in self._ids:
-            return False
-        self._ids[mid] = None
-        if len(self._ids) > self._size:
-            self._ids.popitem(last=False)
-        return True
 
 
 class MemoryHub:
@@ -90,8 +65,7 @@ class MemoryNetwork(PeerNetworkAPI):
         self.hub = hub
         self.node_id = node_id
         self.running = False
-        self._seen = SeenCache()
-        self._subs: dict[str, list[GossipHandler]] = {}
+        self.gossip = Gossip()
         self._servers: dict[str, RequestHandler] = {}
         self._peer_handlers: list[PeerHandler] = []
         self._tasks: set[asyncio.Task] = set()
@@ -121,24 +95,19 @@ class MemoryNetwork(PeerNetworkAPI):
         for handler in self._peer_handlers:
             self._spawn(handler(peer))
 
-    def broadcast(self, topic: str, payload: bytes) -> None:
-        if not self.running or not self._seen.add(message_id(topic, payload)):
+    def broadcast(self, topic: str, payload: bytes, exclude: Iterable[str] = ()) -> None:
+        if not self.running:
             return
-        for peer in self.peers():
-            self._spawn(self.hub.nodes[peer.node_id]._deliver(self.node_id, topic, payload))
+        for peer in self.gossip.recipients(topic, payload, [p.node_id for p in self.peers()], exclude):
+            self._spawn(self.hub.nodes[peer]._deliver(self.node_id, topic, payload))
 
     async def _deliver(self, sender: str, topic: str, payload: bytes) -> None:
         await asyncio.sleep(0)
-        if not self.hub.linked(sender, self.node_id) or not self._seen.add(message_id(topic, payload)):
-            return
-        for handler in self._subs.get(topic, []):
-            try:
-                await handler(sender, payload)
-            except Exception:
-                log.exception("handler for %s failed on a message from %s", topic, sender)
+        if self.hub.linked(sender, self.node_id):
+            await self.gossip.deliver(sender, topic, payload)
 
     def subscribe(self, topic: str, handler: GossipHandler) -> None:
-        self._subs.setdefault(topic, []).append(handler)
+        self.gossip.subscribe(topic, handler)
 
     def serve(self, topic: str, handler: RequestHandler) -> None:
         self._servers[topic] = handler

@@ -1,5 +1,7 @@
 """Transaction gossip: every transaction a pool admits goes to all peers once, and transactions from
-peers go through the same pool checks as JSON-RPC (signature, nonce, funds, account allowlist)."""
+peers go through the same pool checks as JSON-RPC (signature, nonce, funds, account allowlist, and
+the pool's bounds: size, gas cap, slots). A refusal by a bound is logged once per peer and reason
+by the pool; only bytes that are not a transaction at all count against the peer."""
 
 from __future__ import annotations
 
@@ -27,10 +29,11 @@ class TxGossip:
     async def _on_tx(self, peer_id: str, payload: bytes) -> None:
         self.received += 1
         try:
-            self.txpool.add(payload)
+            self.txpool.add(payload, origin=f"peer {peer_id}")
         except TxRejected as exc:
             # Refusals are normal (already known, nonce raced ahead, allowlist changed at a
-            # different head); only bytes that are not a transaction at all mark the peer as bad.
+            # different head, a peer configured with other limits); only bytes that are not a
+            # transaction at all mark the peer as bad.
             self.refused += 1
             if str(exc).startswith(("rlp:", "typed transaction too short")):
                 self.network.punish(peer_id, f"gossiped a malformed transaction: {exc}")

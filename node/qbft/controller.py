@@ -1,64 +1,59 @@
-"""Sorting consensus traffic by height (Besu's QbftController and FutureMessageBuffer).
+"""Sorting consensus traffic by height (Besu's QbftController, its event queue and message buffer).
 
-Every message from the p2p "qbft" topic is decoded and authenticated once, then sorted:
+Every message from the p2p "qbft" topic waits in one bounded queue (Besu's `messageQueueLimit`;
+one peer may fill at most a quarter of it), then its outer author is recovered and checked before
+anything else is read (Besu's validator check; `messages.decode`'s `admit`):
   past heights    dropped (a late or replayed message changes nothing: those blocks are final)
+  not a validator refused. At our next height that is certain, so the peer that passed it on is
+                  punished: an honest node checks before it relays, and never relays such a
+                  message. Above it the set may still change, so a peer gets a few strikes first.
   this height     handed to the height manager; rejected ones are counted, and their author is
                   punished when it misbehaved (not when it is merely out of step with us)
-  future heights  buffered (bounded, a few heights ahead) until we get there, and a hint for
-                  block sync that we are behind
-  NEW_BLOCK       a committed block: imported (seals, allowlist, execution) and passed on
-Accepted messages are re-gossiped, so validators that are not directly connected still hear them.
+  future heights  buffered (`future.FutureMessages`: heights ahead, count, bytes, a share per
+                  author) until we get there, and a hint for block sync that we are behind
+  NEW_BLOCK       header first: its commit seals are checked before the body is decoded; then
+                  imported (allowlist, execution)
+A message is relayed only once accepted (the transport relays nothing by itself), to every peer
+but its author and those that sent it, so validators that are not directly connected still hear it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from collections.abc import Callable
 from typing import Any
-
-import rlp
 
 from node.abc import ChainAPI
 from node.errors import InvalidBlock
 from node.p2p.abc import TOPIC_QBFT, PeerNetworkAPI
+from node.p2p.refusals import Refusals
 from node.qbft import messages as m
 from node.qbft.extradata import InvalidExtraData
+from node.qbft.future import FutureMessages
 from node.qbft.height import HeightManager
+from node.qbft.limits import QbftLimits
+from node.qbft.rawrlp import block_items
 from node.qbft.timers import BlockTimer, RoundTimer
 from node.qbft.validation import InvalidMessage
 
 log = logging.getLogger("node.qbft")
 
-FUTURE_HEIGHTS = 8  # buffer consensus messages this far ahead (we may be about to commit)
-FUTURE_BUFFER = 4096
+FUTURE_STRIKES = 8  # future messages from non-validators a peer may pass on per height of ours
 
 
-def peek_number(block_rlp: bytes) -> int:
-    """A block's number without building its transactions (header field 8)."""
-    header = rlp.decode(block_rlp, strict=False)[0]
-    return int.from_bytes(header[8], "big")
+class Stale(Exception):
+    """A message for a height that is final here: nothing to do, nobody to blame."""
 
 
-class FutureMessages:
-    """Messages for heights we have not reached, bounded in heights ahead and in count."""
+class Refused(Exception):
+    """A message this node will not keep: `kind` and why, logged once per peer; `punish` costs
+    the peer that sent it, `strike` counts towards that."""
 
-    def __init__(self) -> None:
-        self._by_height: dict[int, list[tuple[str, bytes]]] = {}
-        self._count = 0
-
-    def add(self, head: int, height: int, peer: str, data: bytes) -> None:
-        if height <= head + FUTURE_HEIGHTS and self._count < FUTURE_BUFFER:
-            self._by_height.setdefault(height, []).append((peer, data))
-            self._count += 1
-
-    def take(self, height: int) -> list[tuple[str, bytes]]:
-        """The messages for `height`, forgetting those for heights below it."""
-        for h in [h for h in self._by_height if h < height]:
-            self._count -= len(self._by_height.pop(h))
-        taken = self._by_height.pop(height, [])
-        self._count -= len(taken)
-        return taken
+    def __init__(self, kind: str, reason: str, punish: bool = False, strike: bool = False) -> None:
+        super().__init__(reason)
+        self.kind, self.punish, self.strike = kind, punish, strike
 
 
 class QbftController:
@@ -72,19 +67,29 @@ class QbftController:
         block_timer: BlockTimer,
         round_timer: RoundTimer,
         stats: dict,
+        decode_header: Callable[[bytes], Any] | None = None,
+        limits: QbftLimits = QbftLimits(),
     ) -> None:
         self.chain = chain
         self.network = network
         self.make_height = make_height
         self.import_block = import_block
         self.decode_block = decode_block
+        self.decode_header = decode_header or (lambda raw: decode_block(raw).header)
         self.block_timer = block_timer
         self.round_timer = round_timer
         self.stats = stats
+        self.limits = limits
         self.sync: Any = None  # BlockSync, once started: told when peers are ahead of us
         self.height_manager: HeightManager | None = None
-        self.future = FutureMessages()
+        self.future = FutureMessages(limits)
+        self.refusals = Refusals(log)
         self._height_task: asyncio.Task | None = None
+        self._queue: deque[tuple[str, bytes, bool]] = deque()  # (peer, data, counted in its share)
+        self._queued: dict[str, int] = {}
+        self._ready = asyncio.Event()
+        self._worker: asyncio.Task | None = None
+        self._strikes: dict[str, int] = {}
 
     # --- heights -------------------------------------------------------------------------
 
@@ -98,12 +103,15 @@ class QbftController:
         if self._height_task:
             self._height_task.cancel()
         self.block_timer.reset()
+        self._strikes.clear()
         self.height_manager = hm = self.make_height(head)  # None: we do not validate this height
         if hm is not None:
             starting = self._start_when_due(hm, head.timestamp)
             self._height_task = asyncio.get_running_loop().create_task(starting)
-        for peer, data in self.future.take(height):
-            self.handle(peer, data, regossip=False)
+        taken = self.future.take(height)
+        self._queue.extendleft((peer, data, False) for peer, data in reversed(taken))
+        if taken:
+            self._wake()
 
     async def _start_when_due(self, hm: HeightManager, parent_timestamp: int) -> None:
         await self.block_timer.wait(parent_timestamp)
@@ -120,70 +128,161 @@ class QbftController:
 
     def stop(self) -> None:
         self.round_timer.cancel()
-        if self._height_task:
-            self._height_task.cancel()
+        for task in (self._height_task, self._worker):
+            if task:
+                task.cancel()
+
+    # --- the queue -----------------------------------------------------------------------
+
+    def submit(self, peer: str, data: bytes) -> None:
+        """A message from the p2p topic, queued for `handle` (Besu's BftEventQueue): dropped when the
+        queue, or this peer's quarter of it, is full."""
+        share = max(1, self.limits.message_queue_limit // 4)
+        if len(self._queue) >= self.limits.message_queue_limit or self._queued.get(peer, 0) >= share:
+            self.refusals.refuse(peer, "consensus message", "the message queue is full")
+            return
+        self._queue.append((peer, data, True))
+        self._queued[peer] = self._queued.get(peer, 0) + 1
+        self._wake()
+
+    def _wake(self) -> None:
+        if self._worker is None or self._worker.done():
+            self._worker = asyncio.get_running_loop().create_task(self._work())
+        self._ready.set()
+
+    async def _work(self) -> None:
+        while True:
+            if not self._queue:
+                self._ready.clear()
+                await self._ready.wait()
+                continue
+            peer, data, counted = self._queue.popleft()
+            if counted:
+                left = self._queued.pop(peer) - 1
+                if left:
+                    self._queued[peer] = left
+            try:
+                self.handle(peer, data)
+            except Exception:
+                log.exception("consensus message from %s failed", peer)
+            await asyncio.sleep(0)  # one message at a time: JSON-RPC and p2p get their turns
 
     # --- messages ------------------------------------------------------------------------
 
-    def handle(self, peer: str, data: bytes, regossip: bool) -> None:
+    def handle(self, peer: str, data: bytes) -> None:
         try:
-            msg = m.decode(data)
+            msg = m.decode(data, lambda signed: self._admit(signed))
+        except Stale:
+            return
+        except Refused as exc:
+            self._refused(peer, exc)
+            return
         except m.MalformedMessage as exc:
             self.stats["rejected"] += 1
-            self.network.punish(peer, f"malformed consensus message: {exc}")
+            self._punish(peer, f"malformed consensus message: {exc}")
             return
         if isinstance(msg, m.NewBlock):
             self._on_new_block(peer, msg, data)
             return
         height = msg.signed.rid.height
         head = self.chain.head.block_number
-        if height <= head:
-            return  # old height: a late or replayed message changes nothing
         hm = self.height_manager
         if height > head + 1 or (hm is not None and hm.height != height):
-            self.future.add(head, height, peer, data)
-            if height > head + 1 and self.sync:
+            self._buffer(peer, msg, data, head)
+        elif hm is None or self._dispatch(peer, hm, msg):
+            # accepted (or, at a height we do not validate, signed by one of its validators)
+            self.network.broadcast(TOPIC_QBFT, data, exclude=("0x" + msg.signed.author.hex(),))
+
+    def _admit(self, signed: m.Signed) -> int:
+        """Is the outer author a validator of the message's height, as far as we can tell? The
+        answer is how many signed payloads its justification may carry."""
+        head = self.chain.head.block_number
+        height = signed.rid.height
+        if height <= head:
+            raise Stale
+        validators = self.chain.rules.tracker.validators_for(head + 1)
+        if signed.author not in validators:
+            who = f"0x{signed.author.hex()} is not a validator"
+            if height == head + 1:
+                raise Refused("consensus message", f"{who} at height {height}", punish=True)
+            raise Refused("future message", f"{who} of our next height #{head + 1}", strike=True)
+        distance = self.limits.future_messages_max_distance
+        if height > head + distance:
+            if self.sync:
                 self.sync.trigger(height - 1)
-            return
-        if hm is None:
-            if regossip:
-                self.network.broadcast(TOPIC_QBFT, data)
-            return
+            raise Refused("future message", f"height {height} is more than {distance} above #{head}")
+        return 2 * len(validators)
+
+    def _buffer(self, peer: str, msg: Any, data: bytes, head: int) -> None:
+        height = msg.signed.rid.height
+        authors = len(self.chain.rules.tracker.validators_for(head + 1))
+        refused = self.future.add(head, height, msg.signed.author, peer, data, authors)
+        if refused is not None:
+            self.refusals.refuse(peer, "future message", refused)
+        if height > head + 1 and self.sync:
+            self.sync.trigger(height - 1)
+
+    def _dispatch(self, peer: str, hm: HeightManager, msg: Any) -> bool:
+        """Hand a message of our height to the height manager; True when it was accepted."""
+        r = msg.signed.rid.round
+        if not isinstance(msg, m.RoundChange) and r > hm.round + self.limits.future_rounds:
+            ahead = self.limits.future_rounds
+            self.refusals.refuse(peer, "consensus message", f"round {r} is more than {ahead} above ours")
+            return False
         try:
             _dispatch(hm, msg)
         except (InvalidMessage, InvalidBlock) as exc:
             self._rejected(peer, msg, exc)
-            return
-        if regossip:
-            self.network.broadcast(TOPIC_QBFT, data)
+            return False
+        return True
+
+    def _refused(self, peer: str, exc: Refused) -> None:
+        self.stats["rejected"] += 1
+        if exc.strike:
+            self._strikes[peer] = strikes = self._strikes.get(peer, 0) + 1
+            if strikes > FUTURE_STRIKES:
+                self._punish(peer, f"{strikes} future messages from non-validators: {exc}")
+                return
+        if exc.punish:
+            self._punish(peer, str(exc))
+        else:
+            self.refusals.refuse(peer, exc.kind, str(exc))
+
+    def _punish(self, peer: str, reason: str) -> None:
+        self.network.punish(peer, reason)  # logged once per ban by the network
 
     def _rejected(self, peer: str, msg: Any, exc: Exception) -> None:
         self.stats["rejected"] += 1
-        author = msg.signed.author
-        log.warning("rejected %s from 0x%s via %s: %s", type(msg).__name__, author.hex(), peer, exc)
-        if getattr(exc, "punish", True) and "0x" + author.hex() == peer.lower():
-            self.network.punish(peer, str(exc))
+        author = "0x" + msg.signed.author.hex()
+        text = f"{type(msg).__name__} by {author}: {exc}"
+        if getattr(exc, "punish", True) and author == peer.lower():
+            self._punish(peer, text)
+        else:
+            self.refusals.refuse(peer, "consensus message", text)
 
     def _on_new_block(self, peer: str, msg: m.NewBlock, data: bytes) -> None:
         head = self.chain.head.block_number
         try:
-            if peek_number(msg.block_rlp) <= head:
+            number = msg.number
+            if number <= head:
                 return  # we have it already (the usual case for a validator): skip decoding it
+            if number > head + 1:
+                if self.sync:
+                    self.sync.trigger(number)
+                return
+            header = self.decode_header(msg.header_rlp)
+            self.chain.rules.verify_seals(header)  # a quorum of validators sealed it: only then the body
+            block_items(msg.block_rlp)
             block = self.decode_block(msg.block_rlp)
-        except Exception as exc:
-            self.network.punish(peer, f"undecodable block: {exc}")
-            return
-        number = block.header.block_number
-        if number > head + 1:
-            if self.sync:
-                self.sync.trigger(number)
+        except Exception as exc:  # whatever the decoders raise on a stranger's bytes, or bad seals
+            self.stats["rejected"] += 1
+            self._punish(peer, f"invalid announced block: {exc}")
             return
         try:
             self.import_block(block)
         except (InvalidBlock, InvalidExtraData) as exc:
             self.stats["rejected"] += 1
-            log.warning("rejected announced block #%d via %s: %s", number, peer, exc)
-            self.network.punish(peer, f"invalid announced block: {exc}")
+            self._punish(peer, f"invalid announced block #{number}: {exc}")
             return
         self.network.broadcast(TOPIC_QBFT, data)
 

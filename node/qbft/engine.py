@@ -38,7 +38,9 @@ from node.qbft.extradata import ExtraData, InvalidExtraData
 from node.qbft.height import HeightEnvAPI, HeightManager, InvalidMessage
 from node.qbft.importer import BlockImporter
 from node.qbft.keys import Signer
+from node.qbft.limits import QbftLimits
 from node.qbft.lockstore import LockStore
+from node.qbft.rawrlp import block_items
 from node.qbft.round import PreparedCertificate
 from node.qbft.rules import QbftRules
 from node.qbft.signlog import SignLog
@@ -51,9 +53,17 @@ log = logging.getLogger("node.qbft")
 
 
 def decode_block(data: bytes) -> Any:
+    """A block from a peer's bytes, its RLP bounded before py-evm decodes it."""
     from node.vm import BlockClass
 
+    block_items(data)
     return rlp.decode(data, sedes=BlockClass)
+
+
+def decode_header(data: bytes) -> Any:
+    from node.vm import HeaderClass
+
+    return rlp.decode(data, sedes=HeaderClass)
 
 
 PRE_BESU_GENESIS_NONCE = b"\0\0\0\0\0\0\0\x42"  # py-evm's default, which earlier Hubao wrote
@@ -72,8 +82,11 @@ def refuse_pre_besu_chain(chain: Any) -> None:
 
 
 class QbftEngine(BlockProducerAPI, HeightEnvAPI):
-    def __init__(self, network: PeerNetworkAPI, node_key: bytes, config: QbftConfig) -> None:
+    def __init__(
+        self, network: PeerNetworkAPI, node_key: bytes, config: QbftConfig, limits: QbftLimits = QbftLimits()
+    ) -> None:
         self.network = network
+        self.limits = limits
         self.signer = Signer(node_key)
         self.address = self.signer.address
         self.config = config
@@ -115,6 +128,8 @@ class QbftEngine(BlockProducerAPI, HeightEnvAPI):
             self.block_timer,
             RoundTimer(self.config),
             self.stats,
+            decode_header,
+            self.limits,
         )
         self.sync = self.controller.sync = BlockSync(chain, self.network, self.import_block, decode_block)
         self.network.subscribe(TOPIC_QBFT, self._on_gossip)
@@ -196,7 +211,7 @@ class QbftEngine(BlockProducerAPI, HeightEnvAPI):
         return hm
 
     async def _on_gossip(self, peer: str, data: bytes) -> None:
-        self.controller.handle(peer, data, regossip=True)
+        self.controller.submit(peer, data)
 
     # --- HeightEnvAPI: one line per need ---------------------------------------------------
 

@@ -194,10 +194,11 @@ class HeightManager:
             raise InvalidMessage("round change to round 0")
         if self.committed or m.rid.round < self.round:
             return
-        block_digest = None
-        if m.payload.prepared is not None:
-            block_digest = block_hash(self.env.decode_block(m.block_rlp).header)
-        v.check_round_change(m, block_digest, self.validators, self.quorum)
+
+        def prepared_hash() -> bytes:  # decoded only once the certificate's signatures hold
+            return block_hash(self.env.decode_block(m.block_rlp).header)
+
+        v.check_round_change(m, prepared_hash, self.validators, self.quorum)
         self.changes.add(m)
         self._check_round_changes()
 

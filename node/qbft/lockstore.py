@@ -14,10 +14,10 @@ from typing import Any
 
 import rlp
 
+from node.files import atomic_write
 from node.qbft import messages as m
 from node.qbft.extradata import block_hash
 from node.qbft.round import PreparedCertificate
-from node.qbft.signlog import write_atomically
 
 log = logging.getLogger("node.qbft")
 
@@ -36,7 +36,7 @@ class LockStore:
                 [p.signed.items() for p in certificate.prepares],
             ]
         )
-        write_atomically(self.path, data)
+        atomic_write(self.path, data)
 
     def load(self, height: int) -> PreparedCertificate | None:
         """The certificate held for `height`, or None (none, another height, or unreadable)."""

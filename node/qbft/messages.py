@@ -14,10 +14,18 @@ keccak(rlp([message code, payload])), so a PREPARE can never be replayed as a CO
 The 0x80 items are Besu's absent block access list (written since Besu 26.1); messages without
 them, as earlier Besu versions write them, are read too. On the p2p "qbft" topic a message is one
 byte of code followed by the RLP: Besu's devp2p sub-protocol would carry the same code and bytes.
+
+Reading a message costs the sender before it costs us: each code has its own size limit
+(`MAX_BYTES`: a PREPARE or COMMIT is a few hundred bytes, only messages that carry a block may be
+megabytes), the RLP is split into raw items without building anything inside them, and the outer
+author is recovered from the payload's own bytes and shown to the caller's `admit` (is it a
+validator of that height?) before the block or any embedded signature is touched. A block stays
+bytes here; `block_items` bounds its RLP before anyone decodes it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +33,7 @@ import rlp
 from eth_hash.auto import keccak
 
 from node.qbft.keys import InvalidSignature, Signer, recover
+from node.qbft.rawrlp import EMPTY_LIST, MalformedMessage, items, list_rlp, scalar, small
 
 PROPOSAL = 0x12
 PREPARE = 0x13
@@ -32,13 +41,12 @@ COMMIT = 0x14
 ROUND_CHANGE = 0x15
 NEW_BLOCK = 0x20
 
-MAX_MESSAGE_BYTES = 8 * 1024 * 1024
+MAX_MESSAGE_BYTES = 8 * 1024 * 1024  # a message that carries a block
+MAX_BYTES = {PREPARE: 512, COMMIT: 512, ROUND_CHANGE: MAX_MESSAGE_BYTES, PROPOSAL: MAX_MESSAGE_BYTES,
+             NEW_BLOCK: MAX_MESSAGE_BYTES}  # fmt: skip
+MAX_EMBEDDED = 1024  # signed payloads in one justification when the caller does not say
 HALF_CURVE_ORDER = 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0
 NO_BLOCK_ACCESS_LIST = b""  # Besu's writeNull
-
-
-class MalformedMessage(ValueError):
-    """Bytes that are not a well-formed, correctly signed QBFT message."""
 
 
 def _int(raw: Any, max_bytes: int = 8) -> int:
@@ -53,6 +61,12 @@ def _hash32(raw: Any) -> bytes:
     return raw
 
 
+def _block(raw: bytes) -> bytes:
+    if raw[:1] < b"\xc0":
+        raise MalformedMessage("block must be an RLP list")
+    return raw
+
+
 @dataclass(frozen=True, order=True)
 class RoundId:
     """Besu's ConsensusRoundIdentifier: (sequence = block height, round)."""
@@ -61,9 +75,17 @@ class RoundId:
     round: int
 
 
+Admit = Callable[["Signed"], int]  # asked about the outer author; raises to refuse, else the cap
+
+
+def _anyone(signed: Signed) -> int:
+    return MAX_EMBEDDED
+
+
 @dataclass(frozen=True)
 class Signed:
-    """A signed payload: `fields` is the payload after height and round (as decoded RLP items)."""
+    """A signed payload: `fields` is the payload after height and round (decoded RLP items; for a
+    proposal the block's raw RLP, which is never decoded here)."""
 
     code: int
     rid: RoundId
@@ -89,20 +111,33 @@ class Signed:
         return cls(code, rid, fields, signature, signer.address)
 
     @classmethod
-    def parse(cls, code: int, raw: Any, n_fields: tuple[int, ...]) -> Signed:
-        if not isinstance(raw, list) or len(raw) != 2 or not isinstance(raw[1], bytes):
+    def from_raw(cls, code: int, raw: bytes, n_fields: tuple[int, ...], raw_block: bool = False) -> Signed:
+        """Parse RLP [payload, signature]; the author is recovered over the payload's own bytes
+        (canonical RLP, so they are the bytes the signer hashed). With `raw_block` the first field
+        is a block, kept as raw RLP."""
+        parts = items(raw)
+        if len(parts) != 2:
             raise MalformedMessage("signed payload must be [payload, signature]")
-        payload, signature = raw
-        if not isinstance(payload, list) or len(payload) - 2 not in n_fields:
+        payload, signature = items(parts[0]), scalar(parts[1])
+        if len(payload) - 2 not in n_fields:
             raise MalformedMessage(f"payload of message {code:#x} has {len(payload)} items")
-        rid = RoundId(_int(payload[0]), _int(payload[1], 4))
+        rid = RoundId(_int(scalar(payload[0])), _int(scalar(payload[1]), 4))
         if len(signature) != 65 or int.from_bytes(signature[32:64], "big") > HALF_CURVE_ORDER:
             raise MalformedMessage("signature must be 65 bytes with a low s")
         try:
-            author = recover(cls.digest(code, payload), signature)
+            author = recover(keccak(list_rlp(rlp.encode(code), parts[0])), signature)
         except InvalidSignature as exc:
             raise MalformedMessage(f"bad signature: {exc}") from exc
-        return cls(code, rid, tuple(payload[2:]), signature, author)
+        rest = payload[2:]
+        fields = (_block(rest[0]), *map(small, rest[1:])) if raw_block else tuple(map(small, rest))
+        return cls(code, rid, fields, signature, author)
+
+
+def _embedded(raw: bytes, parse: Callable[[bytes], Any], cap: int, what: str) -> tuple:
+    entries = items(raw)
+    if len(entries) > cap:
+        raise MalformedMessage(f"{len(entries)} {what}, more than {cap}")
+    return tuple(parse(entry) for entry in entries)
 
 
 # --- payload views -------------------------------------------------------------------------
@@ -111,6 +146,7 @@ class Signed:
 @dataclass(frozen=True)
 class Prepare:
     signed: Signed
+    code = PREPARE
 
     @property
     def digest(self) -> bytes:
@@ -121,10 +157,15 @@ class Prepare:
         return cls(Signed.create(PREPARE, rid, (digest,), signer))
 
     @classmethod
-    def parse(cls, raw: Any) -> Prepare:
-        signed = Signed.parse(PREPARE, raw, (1,))
+    def from_raw(cls, raw: bytes, admit: Admit = _anyone) -> Prepare:
+        signed = Signed.from_raw(PREPARE, raw, (1,))
         _hash32(signed.fields[0])
+        admit(signed)
         return cls(signed)
+
+    @classmethod
+    def parse(cls, structure: Any) -> Prepare:
+        return cls.from_raw(rlp.encode(structure))
 
     def encode(self) -> bytes:
         return rlp.encode(self.signed.items())
@@ -133,6 +174,7 @@ class Prepare:
 @dataclass(frozen=True)
 class Commit:
     signed: Signed
+    code = COMMIT
 
     @property
     def digest(self) -> bytes:
@@ -147,11 +189,12 @@ class Commit:
         return cls(Signed.create(COMMIT, rid, (digest, seal), signer))
 
     @classmethod
-    def parse(cls, raw: Any) -> Commit:
-        signed = Signed.parse(COMMIT, raw, (2,))
+    def from_raw(cls, raw: bytes, admit: Admit = _anyone) -> Commit:
+        signed = Signed.from_raw(COMMIT, raw, (2,))
         _hash32(signed.fields[0])
         if not isinstance(signed.fields[1], bytes) or len(signed.fields[1]) != 65:
             raise MalformedMessage("commit seal must be 65 bytes")
+        admit(signed)
         return cls(signed)
 
     def encode(self) -> bytes:
@@ -176,8 +219,8 @@ class RoundChangePayload:
         return cls(Signed.create(ROUND_CHANGE, rid, (metadata,), signer))
 
     @classmethod
-    def parse(cls, raw: Any) -> RoundChangePayload:
-        signed = Signed.parse(ROUND_CHANGE, raw, (1,))
+    def from_raw(cls, raw: bytes) -> RoundChangePayload:
+        signed = Signed.from_raw(ROUND_CHANGE, raw, (1,))
         (metadata,) = signed.fields
         if not isinstance(metadata, list) or len(metadata) not in (0, 2):
             raise MalformedMessage("prepared round metadata must be [] or [round, digest]")
@@ -188,26 +231,12 @@ class RoundChangePayload:
         return cls(signed)
 
 
-def _list(raw: Any, what: str) -> list[Any]:
-    if not isinstance(raw, list):
-        raise MalformedMessage(f"{what} must be a list")
-    if len(raw) > 1024:
-        raise MalformedMessage(f"too many {what}")
-    return raw
-
-
-def _block(raw: Any) -> bytes:
-    if not isinstance(raw, list):
-        raise MalformedMessage("block must be an RLP list")
-    return rlp.encode(raw)
-
-
 # --- full messages -----------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class Proposal:
-    signed: Signed  # fields: (block as decoded RLP structure, absent block access list)
+    signed: Signed  # fields: (block as raw RLP, absent block access list)
     block_rlp: bytes
     round_changes: tuple[RoundChangePayload, ...] = ()
     prepares: tuple[Prepare, ...] = ()
@@ -231,30 +260,37 @@ class Proposal:
         round_changes: tuple[RoundChangePayload, ...] = (),
         prepares: tuple[Prepare, ...] = (),
     ) -> Proposal:
-        signed = Signed.create(PROPOSAL, rid, (rlp.decode(block_rlp), NO_BLOCK_ACCESS_LIST), signer)
+        payload = list_rlp(
+            rlp.encode(rid.height), rlp.encode(rid.round), block_rlp, rlp.encode(NO_BLOCK_ACCESS_LIST)
+        )
+        signature = signer.sign(keccak(list_rlp(rlp.encode(PROPOSAL), payload)))
+        signed = Signed(PROPOSAL, rid, (block_rlp, NO_BLOCK_ACCESS_LIST), signature, signer.address)
         return cls(signed, block_rlp, tuple(round_changes), tuple(prepares))
 
     def encode(self) -> bytes:
-        justification = [
-            [rc.signed.items() for rc in self.round_changes],
-            [p.signed.items() for p in self.prepares],
-        ]
-        return rlp.encode([self.signed.items(), justification])
+        s = self.signed
+        fields = (s.fields[0], *(rlp.encode(f) for f in s.fields[1:]))
+        payload = list_rlp(rlp.encode(s.rid.height), rlp.encode(s.rid.round), *fields)
+        justification = rlp.encode(
+            [[rc.signed.items() for rc in self.round_changes], [p.signed.items() for p in self.prepares]]
+        )
+        return list_rlp(list_rlp(payload, rlp.encode(s.signature)), justification)
 
     @classmethod
-    def parse(cls, raw: Any) -> Proposal:
-        if not isinstance(raw, list) or len(raw) != 2:
+    def from_raw(cls, raw: bytes, admit: Admit = _anyone) -> Proposal:
+        parts = items(raw)
+        if len(parts) != 2:
             raise MalformedMessage("proposal must be [signed payload, [round changes, prepares]]")
-        signed = Signed.parse(PROPOSAL, raw[0], (1, 2))
+        signed = Signed.from_raw(PROPOSAL, parts[0], (1, 2), raw_block=True)
         if len(signed.fields) == 2 and signed.fields[1] != NO_BLOCK_ACCESS_LIST:
             raise MalformedMessage("block access lists are not supported")
-        block_rlp = _block(signed.fields[0])
-        justification = raw[1]
-        if not isinstance(justification, list) or len(justification) != 2:
+        cap = admit(signed)
+        justification = items(parts[1])
+        if len(justification) != 2:
             raise MalformedMessage("proposal justification must be [round changes, prepares]")
-        rcs = tuple(RoundChangePayload.parse(r) for r in _list(justification[0], "round changes"))
-        prepares = tuple(Prepare.parse(p) for p in _list(justification[1], "prepares"))
-        return cls(signed, block_rlp, rcs, prepares)
+        rcs = _embedded(justification[0], RoundChangePayload.from_raw, cap, "round changes")
+        prepares = _embedded(justification[1], Prepare.from_raw, cap, "prepares")
+        return cls(signed, signed.fields[0], rcs, prepares)
 
 
 @dataclass(frozen=True)
@@ -278,21 +314,23 @@ class RoundChange:
         return self.payload.signed.author
 
     def encode(self) -> bytes:
-        block = rlp.decode(self.block_rlp) if self.block_rlp else []
-        prepares = [p.signed.items() for p in self.prepares]
-        return rlp.encode([self.payload.signed.items(), block, NO_BLOCK_ACCESS_LIST, prepares])
+        prepares = rlp.encode([p.signed.items() for p in self.prepares])
+        signed = rlp.encode(self.payload.signed.items())
+        return list_rlp(signed, self.block_rlp or EMPTY_LIST, rlp.encode(NO_BLOCK_ACCESS_LIST), prepares)
 
     @classmethod
-    def parse(cls, raw: Any) -> RoundChange:
-        if not isinstance(raw, list) or len(raw) not in (3, 4):
+    def from_raw(cls, raw: bytes, admit: Admit = _anyone) -> RoundChange:
+        parts = items(raw)
+        if len(parts) not in (3, 4):
             raise MalformedMessage("round change must be [signed payload, block, 0x80, prepares]")
-        if len(raw) == 4 and raw[2] != NO_BLOCK_ACCESS_LIST:
+        if len(parts) == 4 and parts[2] != rlp.encode(NO_BLOCK_ACCESS_LIST):
             raise MalformedMessage("block access lists are not supported")
-        payload = RoundChangePayload.parse(raw[0])
-        block_rlp = None if raw[1] == [] else _block(raw[1])
-        prepares = tuple(Prepare.parse(p) for p in _list(raw[-1], "prepares"))
+        payload = RoundChangePayload.from_raw(parts[0])
+        cap = admit(payload.signed)
+        block_rlp = None if parts[1] == EMPTY_LIST else _block(parts[1])
         if (payload.prepared is None) != (block_rlp is None):
             raise MalformedMessage("a prepared round change carries its block, and only then")
+        prepares = _embedded(parts[-1], Prepare.from_raw, cap, "prepares")
         return cls(payload, block_rlp, prepares)
 
 
@@ -304,38 +342,43 @@ class NewBlock:
     def encode(self) -> bytes:
         return self.block_rlp
 
+    @property
+    def header_rlp(self) -> bytes:
+        """The block's header, still RLP (decode it, check its seals, before the body)."""
+        parts = items(self.block_rlp)
+        if not parts or parts[0][:1] < EMPTY_LIST:
+            raise MalformedMessage("a block starts with its header")
+        return parts[0]
+
+    @property
+    def number(self) -> int:
+        """The block's number, read from the header's raw items (field 8)."""
+        fields = items(self.header_rlp)
+        if len(fields) < 9:
+            raise MalformedMessage("header too short")
+        return int.from_bytes(scalar(fields[8]), "big")
+
 
 Message = Proposal | Prepare | Commit | RoundChange | NewBlock
+PARSERS = {PROPOSAL: Proposal.from_raw, PREPARE: Prepare.from_raw, COMMIT: Commit.from_raw,
+           ROUND_CHANGE: RoundChange.from_raw}  # fmt: skip
 
 
 def encode(message: Message) -> bytes:
-    code = {
-        Proposal: PROPOSAL,
-        Prepare: PREPARE,
-        Commit: COMMIT,
-        RoundChange: ROUND_CHANGE,
-        NewBlock: NEW_BLOCK,
-    }[type(message)]
-    return bytes([code]) + message.encode()
+    return bytes([message.code]) + message.encode()
 
 
-def decode(data: bytes) -> Message:
-    """Parse and authenticate (recover every signer); raises MalformedMessage."""
-    if not data or len(data) > MAX_MESSAGE_BYTES:
-        raise MalformedMessage("empty or oversized message")
-    code, body = data[0], data[1:]
+def decode(data: bytes, admit: Admit = _anyone) -> Message:
+    """Parse and authenticate; raises MalformedMessage, or whatever `admit` raises. `admit(signed)`
+    sees the outer signed payload as soon as its author is known, before the block or any embedded
+    signature is read, and returns how many signed payloads a justification may carry."""
+    if not data:
+        raise MalformedMessage("empty message")
+    code = data[0]
+    if code not in MAX_BYTES:
+        raise MalformedMessage(f"unknown message code {code:#x}")
+    if len(data) > MAX_BYTES[code]:
+        raise MalformedMessage(f"message {code:#x} of {len(data)} bytes, more than {MAX_BYTES[code]}")
     if code == NEW_BLOCK:
-        return NewBlock(body)
-    try:
-        raw = rlp.decode(body)
-    except Exception as exc:
-        raise MalformedMessage(f"not RLP: {exc}") from exc
-    if code == PROPOSAL:
-        return Proposal.parse(raw)
-    if code == PREPARE:
-        return Prepare.parse(raw)
-    if code == COMMIT:
-        return Commit.parse(raw)
-    if code == ROUND_CHANGE:
-        return RoundChange.parse(raw)
-    raise MalformedMessage(f"unknown message code {code:#x}")
+        return NewBlock(data[1:])
+    return PARSERS[code](data[1:], admit)

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from node.qbft.messages import RoundChange
 
+ROUNDS_PER_AUTHOR = 4
+
 
 class RoundChangeManager:
     def __init__(self, quorum: int, max_faulty: int) -> None:
@@ -19,8 +21,15 @@ class RoundChangeManager:
         self.by_round: dict[int, dict[bytes, RoundChange]] = {}
 
     def add(self, message: RoundChange) -> None:
-        """A validated round change from a peer: the first one per author and round counts."""
+        """A validated round change from a peer: the first one per author and round counts, and an
+        author's are kept for its `ROUNDS_PER_AUTHOR` highest rounds only (all the f+1 rule and a
+        quorum need; a flood over a million rounds keeps no more)."""
         self.by_round.setdefault(message.rid.round, {}).setdefault(message.author, message)
+        rounds = sorted(r for r, by_author in self.by_round.items() if message.author in by_author)
+        for r in rounds[:-ROUNDS_PER_AUTHOR]:
+            del self.by_round[r][message.author]
+            if not self.by_round[r]:
+                del self.by_round[r]
 
     def add_own(self, message: RoundChange) -> None:
         """Our own round change (replaces any earlier one of ours for that round)."""

@@ -11,6 +11,8 @@ import json
 import os
 import threading
 
+from node.files import atomic_write, fsync_dir
+
 
 class Equivocation(RuntimeError):
     """Signing this would contradict something already signed."""
@@ -39,7 +41,10 @@ class SignLog:
             if good != os.path.getsize(path):
                 with open(path, "r+b") as fh:
                     fh.truncate(good)
+        created = not os.path.exists(path)
         self._fh = open(path, "a", encoding="utf-8")  # noqa: SIM115 (kept open for appends)
+        if created:  # the new file's name must survive a crash too
+            fsync_dir(os.path.dirname(os.path.abspath(path)))
 
     def guard(self, height: int, round_: int, kind: str, digest: bytes) -> None:
         """Allow signing `digest`, recording it durably; raise Equivocation if it contradicts."""
@@ -67,26 +72,14 @@ class SignLog:
             self._entries = {k: v for k, v in self._entries.items() if k[0] >= below_height - self._keep}
             if self._lines < 4 * len(self._entries) + 256:
                 return
-            tmp = self.path + ".tmp"
-            with open(tmp, "w", encoding="utf-8") as out:
-                for (h, r, k), d in sorted(self._entries.items()):
-                    out.write(json.dumps({"h": h, "r": r, "k": k, "d": d}) + "\n")
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(tmp, self.path)
+            lines = (
+                json.dumps({"h": h, "r": r, "k": k, "d": d}) + "\n"
+                for (h, r, k), d in sorted(self._entries.items())
+            )
+            atomic_write(self.path, "".join(lines))
             self._fh.close()
             self._fh = open(self.path, "a", encoding="utf-8")  # noqa: SIM115
             self._lines = len(self._entries)
 
     def close(self) -> None:
         self._fh.close()
-
-
-def write_atomically(path: str, data: bytes) -> None:
-    """Replace `path` with `data` so that a crash leaves either the old or the new file."""
-    tmp = path + ".tmp"
-    with open(tmp, "wb") as out:
-        out.write(data)
-        out.flush()
-        os.fsync(out.fileno())
-    os.replace(tmp, path)

@@ -8,7 +8,7 @@ little ahead) raises `NotNow`; everything else raises `InvalidMessage` and costs
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from node.qbft.extradata import ExtraData, InvalidExtraData
@@ -59,19 +59,20 @@ def valid_prepares(
     return len(authors) >= quorum
 
 
-def check_round_change(m: RoundChange, prepared_block_hash: bytes | None, validators, quorum) -> None:
-    """A round change to a round above 0 whose prepared block (if any) is the one its payload names
-    and carries a valid prepared certificate. `prepared_block_hash` is the hash of `m`'s block."""
+def check_round_change(m: RoundChange, prepared_block_hash: Callable[[], bytes], validators, quorum) -> None:
+    """A round change to a round above 0 whose prepared block (if any) carries a valid prepared
+    certificate and is the one its payload names. The certificate's signatures are checked first:
+    `prepared_block_hash()` (decoding `m`'s block) is only called once they hold."""
     if m.rid.round < 1:
         raise InvalidMessage("round change to round 0")
     prepared = m.payload.prepared
     if prepared is None:
         return
-    if prepared_block_hash != prepared[1]:
-        raise InvalidMessage("round change's block does not match its prepared digest")
     rid = RoundId(m.rid.height, prepared[0])
     if not valid_prepares(rid, prepared[1], m.prepares, validators, quorum):
         raise InvalidMessage("round change's prepared certificate is invalid")
+    if prepared_block_hash() != prepared[1]:
+        raise InvalidMessage("round change's block does not match its prepared digest")
 
 
 def _round_change_certificate(

@@ -73,7 +73,7 @@ class EthNamespace(RpcNamespaceAPI):
             "eth_getFilterChanges": self.get_filter_changes,
             "eth_getFilterLogs": self.get_filter_logs,
             "eth_uninstallFilter": self.uninstall_filter,
-            "eth_syncing": lambda: False,
+            "eth_syncing": self.backend.sync_status,
             "eth_mining": lambda: True,
             "eth_hashrate": lambda: "0x0",
             "eth_coinbase": lambda: hb(self.chain.coinbase),

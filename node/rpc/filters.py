@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import itertools
+import logging
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
 from node.abc import ChainAPI, LogFiltersAPI
-from node.errors import SERVER_ERROR, RpcError
+from node.errors import LIMIT_EXCEEDED, SERVER_ERROR, RpcError
+from node.limits import NodeLimits
 from node.rpc import params
 from node.rpc.format import log_json
 
-FILTER_TIMEOUT = 300  # seconds without a poll before a filter is dropped (geth: 5 minutes)
+log = logging.getLogger("node.rpc.filters")
+
 MAX_LOG_RANGE = 100_000
 
 
@@ -146,27 +150,51 @@ def get_logs(chain: ChainAPI, crit: LogCriteria, lo: int | None = None, hi: int 
 class Filter:
     kind: str  # "logs" | "blocks" | "pending"
     criteria: LogCriteria | None = None
-    next_block: int = 0
-    items: list = field(default_factory=list)
+    next_block: int = 0  # logs and blocks: the first block not reported yet
+    next_seq: int = 0  # pending: the first position of the pending ring not reported yet
     touched: float = field(default_factory=time.monotonic)
 
 
 class FilterManager(LogFiltersAPI):
-    def __init__(self, chain: ChainAPI) -> None:
+    """The polling filters, bounded (docs/nodes.md#limits): at most `max_filters` in all, each
+    dropped after `filter_timeout` seconds without a poll by the node's housekeeping timer
+    (`expire`), and each costs a few numbers only: block filters read the chain from where they
+    stopped, pending filters one shared ring of the latest `PENDING_RING` transaction hashes."""
+
+    PENDING_RING = 4096
+    MAX_BLOCKS_PER_POLL = 10_000
+
+    def __init__(self, chain: ChainAPI, limits: NodeLimits | None = None) -> None:
         self.chain = chain
+        limits = limits or NodeLimits()
+        self.timeout = limits.filter_timeout
+        self.max_filters = limits.max_filters
         self.filters: dict[str, Filter] = {}
         self._ids = itertools.count(1)
+        self._pending: deque[str] = deque(maxlen=self.PENDING_RING)
+        self._pending_seq = 0  # ring position of the next hash
+        self._full_logged = False
 
     def _new(self, flt: Filter) -> str:
-        self._expire()
+        self.expire()
+        if len(self.filters) >= self.max_filters:
+            message = f"too many filters (limit {self.max_filters}): uninstall some, idle ones expire"
+            if not self._full_logged:  # once until the count falls below the cap again
+                self._full_logged = True
+                log.warning("refused a new filter: %s after %gs", message, self.timeout)
+            raise RpcError(LIMIT_EXCEEDED, message)
+        self._full_logged = False
         fid = hex(next(self._ids) + (id(self) & 0xFFFF_0000))
         self.filters[fid] = flt
         return fid
 
-    def _expire(self) -> None:
-        now = time.monotonic()
-        for fid in [f for f, flt in self.filters.items() if now - flt.touched > FILTER_TIMEOUT]:
+    def expire(self, now: float | None = None) -> int:
+        """Drop filters not polled for `timeout` seconds; returns how many (the timer calls it)."""
+        now = time.monotonic() if now is None else now
+        stale = [f for f, flt in self.filters.items() if now - flt.touched > self.timeout]
+        for fid in stale:
             del self.filters[fid]
+        return len(stale)
 
     def new_log_filter(self, crit: LogCriteria) -> str:
         start = self.chain.head.block_number + 1
@@ -175,10 +203,10 @@ class FilterManager(LogFiltersAPI):
         return self._new(Filter("logs", crit, next_block=start))
 
     def new_block_filter(self) -> str:
-        return self._new(Filter("blocks"))
+        return self._new(Filter("blocks", next_block=self.chain.head.block_number + 1))
 
     def new_pending_filter(self) -> str:
-        return self._new(Filter("pending"))
+        return self._new(Filter("pending", next_seq=self._pending_seq))
 
     def get(self, fid: str) -> Filter:
         flt = self.filters.get(fid)
@@ -197,8 +225,26 @@ class FilterManager(LogFiltersAPI):
             logs = get_logs(self.chain, flt.criteria, flt.next_block, hi) if flt.next_block <= hi else []
             flt.next_block = max(flt.next_block, head + 1)
             return logs
-        items, flt.items = flt.items, []
-        return items
+        if flt.kind == "blocks":
+            return self._block_changes(flt)
+        return self._pending_changes(flt)
+
+    def _block_changes(self, flt: Filter) -> list[str]:
+        head = self.chain.head.block_number
+        first = min(flt.next_block, head + 1)  # a dev rewind moved the head back
+        last = min(head, first + self.MAX_BLOCKS_PER_POLL - 1)
+        out = []
+        for number in range(first, last + 1):
+            header = self.chain.get_header_by_number(number)
+            out.append("0x" + header.hash.hex())
+        flt.next_block = last + 1
+        return out
+
+    def _pending_changes(self, flt: Filter) -> list[str]:
+        oldest = self._pending_seq - len(self._pending)  # what fell out of the ring is lost
+        start = max(flt.next_seq, oldest)
+        flt.next_seq = self._pending_seq
+        return list(itertools.islice(self._pending, start - oldest, None))
 
     def all_logs(self, fid: str) -> list:
         flt = self.get(fid)
@@ -209,12 +255,6 @@ class FilterManager(LogFiltersAPI):
     def uninstall(self, fid: str) -> bool:
         return self.filters.pop(fid, None) is not None
 
-    def on_block(self, block) -> None:
-        for flt in self.filters.values():
-            if flt.kind == "blocks":
-                flt.items.append("0x" + block.header.hash.hex())
-
     def on_pending(self, tx) -> None:
-        for flt in self.filters.values():
-            if flt.kind == "pending":
-                flt.items.append("0x" + tx.hash.hex())
+        self._pending.append("0x" + tx.hash.hex())
+        self._pending_seq += 1

@@ -3,6 +3,7 @@
 import pytest
 
 from consortium.client import DAY, Rules
+from consortium.operator import settlement
 from tests.contracts.world import make_world
 
 
@@ -35,3 +36,19 @@ def test_case_cap_holds_back_and_the_shortfall_is_carried(world):
     pool.collect([m.address for m in others])
     pool.disburse()
     assert claimant.token.balance_of(claimant.address) == 1_000_000 + 1_000
+
+
+def test_the_operator_tops_up_no_further_than_the_year_cap(world):
+    """The operator's usual top-up (AHEAD_PERIODS times the largest recent share) is more than this
+    plan's year cap allows: the auto-debit asks for what the cap still leaves this plan-year (the
+    cap less what the year has charged), which the pool allows, instead of being refused."""
+    claimant, *payers = world.join_many(5)
+    world.advance(world.rules.waiting_period + 1)
+    world.accept_claim(claimant)
+    share = world.close_open_period()["share"]
+    room = world.rules.year_cap - share
+    assert settlement.AHEAD_PERIODS * share > room > 0
+    assert settlement.top_up(world.operator) == room
+    result = settlement.collect(world.operator, [m.address for m in payers])
+    assert result["ahead"] == room and result["debits_failed"] == 0
+    assert [world.operator.pool.credit(m.address) for m in payers] == [room] * len(payers)

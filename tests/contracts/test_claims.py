@@ -3,6 +3,7 @@
 import pytest
 
 from consortium.client import DAY, ContractRefusal
+from consortium.wallet.words import explain
 from tests.contracts.world import REPORT, ROOT, refused
 
 
@@ -113,6 +114,34 @@ def test_an_objection_sends_the_case_back_to_review(world, crowd):
     assert claimant.claims.status(cid) == "Accepted"
 
 
+def test_each_member_objects_once_per_claim_so_no_one_delays_a_payout_for_ever(world, crowd):
+    """An objection sends the case back to review and restarts the notice; the same member cannot do
+    it again on that claim (a second member still can), and the claim is paid in the end."""
+    claimant, first, second, _ = crowd
+    cid = claimant.claims.submit(9, False, ROOT)
+    world.investigator.claims.approve(cid, REPORT)
+    first.claims.object(cid, b"\x33" * 32)
+    assert claimant.claims.has_objected(cid, first.address)
+    assert not claimant.claims.has_objected(cid, second.address)
+    world.investigator.claims.approve(cid, REPORT)
+    with refused("AlreadyObjected") as err:
+        first.claims.object(cid, b"\x44" * 32)
+    assert err.value.args_ == (cid, first.address)
+    assert explain(err.value) == (
+        f"you already objected to claim #{cid}: each member may object once per claim"
+    )
+    assert claimant.claims.status(cid) == "InNotice"  # the refused objection changed nothing
+    second.claims.object(cid, b"\x55" * 32)
+    world.investigator.claims.approve(cid, REPORT)
+    for objector in (first, second):
+        with refused("AlreadyObjected"):
+            objector.claims.object(cid, b"\x66" * 32)
+    world.advance(world.rules.notice_period)
+    claimant.claims.finalize(cid)
+    assert claimant.claims.status(cid) == "Accepted"
+    assert len(claimant.claims.events("ClaimObjected", claimId=cid)) == 2
+
+
 def test_a_rejection_stands_when_not_disputed_in_time(world, crowd):
     claimant = crowd[0]
     cid = claimant.claims.submit(9, False, ROOT)
@@ -142,3 +171,10 @@ def test_a_member_with_overdue_shares_cannot_claim(world):
     assert poor.pool.is_defaulter(poor.address)
     with refused("SharesOverdue"):
         poor.claims.submit(3, False, ROOT)
+
+
+def test_the_command_line_knows_the_catalogue_of_illnesses(world):
+    """`hubao wallet claim submit --illness` refuses, before sending, exactly the codes Claims does."""
+    from consortium.cli_types import ILLNESS
+
+    assert world.operator.claims.call("ILLNESS_CODES") == ILLNESS.high and ILLNESS.low == 1

@@ -4,6 +4,7 @@ defaulters, auto-debit and payouts from collected money only."""
 import pytest
 
 from consortium.client import ContractRefusal
+from consortium.wallet.words import explain
 from tests.contracts.world import ROOT, refused
 
 
@@ -189,3 +190,23 @@ def test_a_top_up_the_balance_cannot_cover_still_debits_the_dues(world, eight):
     assert [e["args"]["amount"] for e in world.operator.pool.in_receipt(receipt, "SharePaid")] == [share]
     assert world.operator.pool.in_receipt(receipt, "DebitFailed") == []
     assert poor.pool.owed(poor.address) == 0 and poor.pool.credit(poor.address) == 0
+
+
+def test_a_top_up_ahead_is_at_most_the_year_cap(world, eight):
+    """The closes of a year draw at most the year cap: the operator may not make anyone lend the
+    pool more than that ahead, and the refusal names the cap."""
+    claimant, member, *_ = eight
+    world.accept_claim(claimant)
+    share = world.close_open_period()["share"]
+    cap = world.rules.year_cap
+    pool = world.operator.pool
+    with refused("AheadOverYearCap") as err:
+        pool.collect([member.address], ahead=cap + 1)
+    assert err.value.args_ == (cap + 1, cap)
+    assert explain(err.value) == (
+        "members may be topped up at most RMB 100,000.00 ahead (the plan's year cap), not RMB 100,000.01"
+    )
+    assert pool.owed(member.address) == share  # refused whole: nobody was debited
+    world.treasurer.token.mint(member.address, cap)
+    pool.collect([member.address], ahead=cap)
+    assert pool.credit(member.address) == cap

@@ -2,8 +2,10 @@
 
 from eth_utils import keccak
 
+from consortium.client import ContractRefusal
 from consortium.client.contracts import Governor
 from consortium.client.errors import decode_revert
+from consortium.wallet.words import explain
 from tests.contracts.world import refused
 
 ADMIN = b"\0" * 32
@@ -126,3 +128,41 @@ def test_token_has_two_decimals_and_only_the_treasurer_mints_and_burns(world):
     assert t.balance_of(world.treasurer.address) == 1000
     with refused("AccessControlUnauthorizedAccount"):
         world.operator.token.burn(1)
+
+
+def test_a_proposal_expires_and_its_old_approvals_pass_nothing(world):
+    a, b, c = world.orgs
+    gov = a.governor
+    lifetime = gov.proposal_lifetime()
+    assert lifetime == 7 * 86_400
+    data = a.token.contract.encode_abi("grantRole", [keccak(text="TREASURER_ROLE"), world.operator.address])
+    pid = gov.propose(a.token.address, data, "operator may mint")
+    created = world.now()
+    assert gov.proposal(pid).expiresAt == created + lifetime
+    b.governor.approve(pid)  # a majority, gathered in time
+    world.advance(lifetime)
+    with refused("ProposalExpired") as err:
+        gov.execute(pid)
+    assert err.value.args_ == (pid, created + lifetime)
+    assert explain(err.value).startswith(f"proposal #{pid} expired on ")
+    with refused("ProposalExpired"):
+        c.governor.approve(pid)
+    assert not a.token.has_role("TREASURER_ROLE", world.operator.address)
+
+
+def test_the_proposal_lifetime_changes_only_by_vote_and_within_bounds(world):
+    gov = world.orgs[0].governor
+    with refused("OnlyByConsortiumVote"):
+        gov.send("setProposalLifetime", 3600)
+    assert failing_vote(world, gov.address, gov.contract.encode_abi("setProposalLifetime", [60])) == (
+        "LifetimeOutOfRange"
+    )
+    too_long = gov.contract.encode_abi("setProposalLifetime", [366 * 86_400])
+    assert failing_vote(world, gov.address, too_long) == "LifetimeOutOfRange"
+    world.pass_vote(gov.address, gov.contract.encode_abi("setProposalLifetime", [2 * 86_400]))
+    assert gov.proposal_lifetime() == 2 * 86_400
+    kept = gov.propose(gov.address, b"", "made under the new lifetime")
+    assert gov.proposal(kept).expiresAt == world.now() + 2 * 86_400
+    assert explain(ContractRefusal("LifetimeOutOfRange", (60, 3600, 365 * 86_400))) == (
+        "a proposal may live from 1 hour to 365 days, not 1 minute"
+    )

@@ -183,6 +183,7 @@ class Plan(RuleBasedStateMachine):
                 "ClaimantCannotObject",
                 "StillInWaitingPeriod",
                 "NotAnActiveMember",
+                "AlreadyObjected",
             )
             self.act(lambda: self.pick(i).claims.object(cid, b"\x33" * 32), *allowed)
 

@@ -10,8 +10,9 @@ import pytest
 
 from consortium.network.pki import create_node_certificate
 from consortium.network.processes import free_port
+from node.p2p.config import P2PConfig
 from node.p2p.identity import node_address
-from node.p2p.transport import P2PConfig, TlsPeerNetwork
+from node.p2p.transport import TlsPeerNetwork
 from tests.support.proxy import TcpProxy
 
 CHAIN = 4242
@@ -331,3 +332,88 @@ def test_a_node_busy_longer_than_the_idle_timeout_keeps_its_links(tmp_path):
         busy.join(10)
         busy_loop.run_until_complete(asyncio.sleep(0))  # the closing transports' last callbacks
         busy_loop.close()
+
+
+def test_a_line_delivers_end_to_end_only_through_a_relaying_handler(tmp_path):
+    """a - b - c, no link a - c: c hears a's message when b's handler passes it on (after its own
+    check), and not when b's handler keeps it; nothing goes back to the peer it came from."""
+    fleet = Fleet(tmp_path, 3)
+
+    async def main():
+        a, b, c = fleet.node(0, [1]), fleet.node(1, [2]), fleet.node(2, [])
+        got = {name: [] for name in "abc"}
+        for name, net in zip("abc", (a, b, c), strict=True):
+
+            async def on_msg(peer, payload, name=name, net=net):
+                got[name].append((peer, payload))
+                if payload.startswith(b"ok"):  # the handler decides what goes on
+                    net.broadcast("tx", payload)
+
+            net.subscribe("tx", on_msg)
+            await net.start()
+        await until(lambda: len(b.peers()) == 2 and len(a.peers()) == len(c.peers()) == 1)
+        a.broadcast("tx", b"junk")
+        a.broadcast("tx", b"ok 1")
+        await until(lambda: got["c"] == [(fleet.ids[1], b"ok 1")])
+        await asyncio.sleep(0.3)
+        assert [p for _, p in got["b"]] == [b"junk", b"ok 1"] and got["a"] == []
+        for net in (a, b, c):
+            await net.stop()
+
+    run(main())
+
+
+def test_max_peers_and_pending_handshakes_are_bounded(tmp_path):
+    """A node with max_peers 1 keeps one of two peers; with max_pending_per_ip 2, a third silent
+    connection from one address is closed at once while two wait out the handshake deadline."""
+    from node.p2p.config import P2PLimits
+
+    fleet = Fleet(tmp_path, 3)
+
+    async def main():
+        config = fleet.config(0, [])
+        config.limits = P2PLimits(handshake_timeout=1.0, max_peers=1, max_pending_per_ip=2)
+        hub = TlsPeerNetwork(config, fleet.keys[0], fleet.allowed.__contains__)
+        await hub.start()
+        silent = [await asyncio.open_connection("127.0.0.1", fleet.ports[0]) for _ in range(3)]
+        closed_at_once = await asyncio.wait_for(silent[2][0].read(), 0.5)
+        assert closed_at_once == b""
+        for reader, _ in silent[:2]:
+            assert await asyncio.wait_for(reader.read(), 2.0) == b""  # the 1 s deadline, TLS included
+        others = [fleet.node(1, [0]), fleet.node(2, [0])]
+        for net in others:
+            await net.start()
+        await until(lambda: len(hub.peers()) == 1)
+        await asyncio.sleep(1.0)
+        assert len(hub.peers()) == 1 and sum(len(n.peers()) for n in others) == 1
+        for net in (hub, *others):
+            await net.stop()
+        for _, writer in silent:
+            writer.close()
+
+    run(main())
+
+
+def test_node_toml_bounds_reach_the_network_engine_and_store(tmp_path):
+    """[p2p], [qbft] and [evidence] keys in node.toml; a bad value names its key."""
+    import tomli_w
+
+    from consortium.network.config import ConfigError, load_config
+
+    doc = {
+        "node": {"name": "n", "role": "validator"},
+        "p2p": {"port": 1, "max_peers": 7, "handshake_timeout": 2},
+        "rpc": {"port": 2},
+        "qbft": {"message_queue_limit": 99},
+        "evidence": {"min_free_disk_mib": 10},
+    }
+    path = tmp_path / "node.toml"
+    path.write_text(tomli_w.dumps(doc))
+    config = load_config(path)
+    assert (config.p2p_limits.max_peers, config.p2p_limits.handshake_timeout) == (7, 2.0)
+    assert config.p2p_limits.max_pending_peers == 50  # the default where the file is silent
+    assert config.qbft_limits.message_queue_limit == 99 and config.evidence_limits.min_free_disk_mib == 10
+    doc["p2p"]["max_peers"] = 0
+    path.write_text(tomli_w.dumps(doc))
+    with pytest.raises(ConfigError, match="max_peers must be a positive whole number"):
+        load_config(path)

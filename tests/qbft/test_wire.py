@@ -167,18 +167,26 @@ def test_round_change_manager_counts_one_per_author_and_finds_the_round_to_join(
     assert len(quorum_2) == 3 and best_prepared(quorum_2).payload.prepared == (1, b"\x03" * 32)
 
 
-def test_future_messages_are_bounded_and_past_heights_forgotten():
-    from node.qbft import controller
+def test_future_messages_are_bounded_per_author_and_past_heights_forgotten():
+    from node.qbft.future import FutureMessages
+    from node.qbft.limits import QbftLimits
 
-    future = controller.FutureMessages()
-    for height in range(2, 2 + controller.FUTURE_HEIGHTS + 3):
-        future.add(1, height, "peer", height.to_bytes(1, "big"))
-    assert future.take(5) == [("peer", b"\x05")]  # and 2..4 are forgotten
-    assert future.take(1 + controller.FUTURE_HEIGHTS) == [("peer", bytes([1 + controller.FUTURE_HEIGHTS]))]
-    assert future.take(2 + controller.FUTURE_HEIGHTS) == []  # too far ahead: never buffered
-    for _ in range(controller.FUTURE_BUFFER + 10):
-        future.add(1, 6, "peer", b"y")
-    assert len(future.take(6)) == controller.FUTURE_BUFFER
+    a, b = b"\xaa" * 20, b"\xbb" * 20
+    limits = QbftLimits(future_messages_limit=8, future_messages_max_distance=10, future_messages_bytes=4000)
+    future = FutureMessages(limits)
+    for height in range(2, 14):
+        future.add(1, height, a, "peer", bytes([height]), authors=2)
+    assert future.count == 4  # a's share of 8 messages among 2 authors; 12 and 13 are too far ahead
+    assert future.add(1, 12, b, "peer", b"x", authors=2) == "height 12 is more than 10 above our head #1"
+    assert future.take(4) == [("peer", b"\x04")]  # and 2, 3 are forgotten
+    assert future.count == 1
+    # one author's flood fills only its share: the other still gets in
+    refusals = [future.add(1, 6, a, "peer", b"y", authors=2) for _ in range(100)]
+    assert refusals.count(None) == 3 and "has its share of the future buffer" in refusals[-1]
+    assert future.add(1, 7, b, "honest", b"z", authors=2) is None
+    # bytes: an author's share of them too (4000 / 2)
+    assert "share" in future.add(1, 8, b, "honest", b"w" * 2000, authors=2)
+    assert [d for _, d in future.take(7)] == [b"z"]
 
 
 def test_vote_proposer_leaves_out_adds_the_allowlist_refuses_but_not_drops():
