@@ -3,12 +3,16 @@ running node (tests/support/hostile.LatencyProbe, in a process of its own, so th
 threads cannot slow its measurements), and each node's resident memory, sampled every second.
 
     with Phase(net, names) as phase:
-        ...                            # simulate, with or without attacks
-    phase.result()                     # per node: p50, p99, errors, RSS first/peak/last; blocks
+        with phase.window("idle"):     # nothing but the attacks (if any): the empty-block heartbeat
+            ...
+        with phase.window("simulate"):
+            ...                        # hubao simulate
+    phase.result()                     # per node: p50, p99, errors, RSS first/peak/last; blocks/s
 """
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import threading
 import time
@@ -19,11 +23,16 @@ from tests.support.hostile import LatencyProbe, rss_mib
 PROBE_INTERVAL = 0.05  # seconds between one honest client's eth_blockNumber calls
 
 
-def honest_clients(urls: dict[str, str], stop, out) -> None:
-    """In its own process: a LatencyProbe per node until `stop`; then its figures into `out`."""
+def honest_clients(urls: dict[str, str], ready, stop, out) -> None:
+    """In its own process: a LatencyProbe per node, `ready` once each has its first answer (at
+    most 30 s), until `stop`; then its figures into `out`."""
     probes = {name: LatencyProbe(url, interval=PROBE_INTERVAL) for name, url in urls.items()}
     for probe in probes.values():
         probe.__enter__()
+    deadline = time.monotonic() + 30
+    while not all(p.heights for p in probes.values()) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    ready.set()
     stop.wait()
     for probe in probes.values():
         probe.__exit__(None, None, None)
@@ -51,15 +60,27 @@ class Phase:
     def __init__(self, net, names: list[str]) -> None:
         self.net, self.names = net, names
         spawn = multiprocessing.get_context("spawn")
-        self._stop, self._out = spawn.Event(), spawn.Queue()
+        self._ready, self._stop, self._out = spawn.Event(), spawn.Event(), spawn.Queue()
         urls = {n: net.url(n) for n in names}
-        self._process = spawn.Process(target=honest_clients, args=(urls, self._stop, self._out), daemon=True)
+        args = (urls, self._ready, self._stop, self._out)
+        self._process = spawn.Process(target=honest_clients, args=args, daemon=True)
         self._sampling = threading.Event()
         self._sampler = threading.Thread(target=self._sample, daemon=True)
         self.rss: dict[str, list[float]] = {n: [] for n in names}
         self.died: set[str] = set()
         self.probes: dict = {}
         self.seconds = 0.0
+        self.windows: dict[str, list[tuple[float, float]]] = {"idle": [], "simulate": []}
+
+    @contextlib.contextmanager
+    def window(self, kind: str):
+        """A stretch of the phase whose block rate is reported apart (time.monotonic is one clock
+        for every process on the machine, the probe's too)."""
+        began = time.monotonic()
+        try:
+            yield
+        finally:
+            self.windows[kind].append((began, time.monotonic()))
 
     def _sample(self) -> None:
         while not self._sampling.is_set():
@@ -72,6 +93,7 @@ class Phase:
 
     def __enter__(self) -> Phase:
         self._process.start()
+        self._ready.wait(60)
         self._sampler.start()
         self._began = time.monotonic()
         return self
@@ -100,9 +122,22 @@ class Phase:
                            "rss_first": rss[0], "rss_peak": max(rss), "rss_last": rss[-1],
                            "died": name in self.died}  # fmt: skip
         heights = self.probes.get(self.names[0], {}).get("heights", [])
-        blocks = heights[-1][1] - heights[0][1] if len(heights) > 1 else 0
-        span = heights[-1][0] - heights[0][0] if len(heights) > 1 else 0.0
         gaps = [b[0] - a[0] for a, b in zip(heights, heights[1:], strict=False)]
-        return {"seconds": round(self.seconds, 1), "nodes": nodes,
-                "blocks_per_second": blocks / span if span else 0.0,
+        rates = {f"blocks_per_second_{kind}": rate(heights, spans) for kind, spans in self.windows.items()}
+        return {"seconds": round(self.seconds, 1), "nodes": nodes, **rates,
                 "longest_block_wait": max(gaps, default=0.0)}  # fmt: skip
+
+
+def rate(heights: list[tuple[float, int]], spans: list[tuple[float, float]]) -> float | None:
+    """Blocks per second over the spans, from the probe's (time, height) changes."""
+
+    def at(t: float) -> int | None:
+        seen = [h for when, h in heights if when <= t]
+        return seen[-1] if seen else None
+
+    blocks, seconds = 0, 0.0
+    for began, ended in spans:
+        first, last = at(began), at(ended)
+        if first is not None and last is not None:
+            blocks, seconds = blocks + last - first, seconds + ended - began
+    return blocks / seconds if seconds else None

@@ -24,7 +24,6 @@ from tests.support.attacks import (
     gossip_junk,
     idle_connections,
     junk_prepares,
-    linked,
     oversized_hello,
     silent_after_tls,
     still_open,
@@ -129,8 +128,16 @@ class QbftFlood(Attack):
     def head(self) -> int:
         return int(self.net.call(self.target, "eth_blockNumber"), 16)
 
-    async def flood(self, peer, messages: list[bytes], punished: bool, timeout: float) -> None:
-        await linked(peer, timeout=30)  # past a ban, and the dialler's back-off
+    async def flood(self, peer, make, punished: bool, timeout: float) -> None:
+        """Link (past a ban and the dialler's back-off), then send `make(head)`'s messages, made
+        for the head of that moment (blocks come several a second)."""
+        deadline = time.monotonic() + 30
+        while not peer.peers() and not self.stop.is_set():
+            assert time.monotonic() < deadline, "the attacker never got a link"
+            await asyncio.sleep(0.05)
+        if self.stop.is_set():
+            return
+        messages = await asyncio.to_thread(lambda: make(self.head()))
         for data in messages:
             peer.broadcast(TOPIC_QBFT, data)
         self.tally.sent += len(messages)
@@ -142,17 +149,17 @@ class QbftFlood(Attack):
             self.tally.note("wrong", f"{len(messages)} messages: dropped {gone}, expected {punished}")
 
     async def one_round(self, peer) -> None:
-        proposals = await asyncio.to_thread(validator_proposals, self.signer, self.head(), 100, 200_000)
-        await self.flood(peer, proposals, punished=False, timeout=2.0)  # a validator's share: kept
-        above = await asyncio.to_thread(junk_prepares, self.head() + 5, 48)
-        await self.flood(peer, above, punished=True, timeout=10.0)
-        # at the next height (punished at once); blocks come several a second, so the next few
-        # heights too, each punished by its strikes if the first is already behind the node
-        head = self.head()
-        at = [
-            data for h in range(head + 1, head + 11) for data in await asyncio.to_thread(junk_prepares, h, 40)
-        ]
-        await self.flood(peer, at, punished=True, timeout=5.0)
+        def proposals(head: int) -> list[bytes]:  # a validator's share of the future buffer: kept
+            return validator_proposals(self.signer, head, 100, 200_000)
+
+        def above(head: int) -> list[bytes]:  # strikes, then punished
+            return junk_prepares(head + 5, 48)
+
+        def at(head: int) -> list[bytes]:  # punished at once (and the next heights, should one land)
+            return [data for h in range(head + 1, head + 4) for data in junk_prepares(h, 40)]
+
+        for make, punished, timeout in ((proposals, False, 2.0), (above, True, 10.0), (at, True, 5.0)):
+            await self.flood(peer, make, punished, timeout)
 
 
 class EvidenceGossip(Attack):
