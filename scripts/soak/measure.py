@@ -111,15 +111,16 @@ class Phase:
         self._sampler.join(5)
 
     def result(self) -> dict:
-        """Per node: the honest client's p50/p99 (s), errors and answers, RSS first/peak/last
-        (MiB); for the whole phase: blocks per second and the longest wait for a block."""
+        """Per node: the honest client's p50/p99 (s), errors and answers, RSS first/half-time/peak/
+        last (MiB); for the whole phase: blocks per second and the longest wait for a block."""
         nodes = {}
         for name in self.names:
             probe, rss = self.probes.get(name, {}), self.rss[name] or [0.0]
             latencies = probe.get("latencies", [])
             nodes[name] = {"p50": percentile(latencies, 0.5), "p99": percentile(latencies, 0.99),
                            "answers": len(latencies), "errors": probe.get("errors", 0),
-                           "rss_first": rss[0], "rss_peak": max(rss), "rss_last": rss[-1],
+                           "rss_first": rss[0], "rss_half": rss[len(rss) // 2], "rss_peak": max(rss),
+                           "rss_last": rss[-1],
                            "died": name in self.died}  # fmt: skip
         heights = self.probes.get(self.names[0], {}).get("heights", [])
         gaps = [b[0] - a[0] for a, b in zip(heights, heights[1:], strict=False)]
