@@ -32,14 +32,16 @@ def hubao(*args: str, timeout: float = 150) -> subprocess.CompletedProcess:
 
 
 def start_network(
-    root: Path, members: int = 1, configure: Callable[[str, dict], None] | None = None, users: int = 4
-) -> ProxiedNet:
+    root: Path, members: int = 1, configure: Callable[[str, dict], None] | None = None, users: int = 4,
+    block_period: float = 0.5, extra: tuple[str, ...] = (),
+) -> ProxiedNet:  # fmt: skip
     """4 validators and `members` member nodes, every node dialling the others directly;
-    `configure(name, node_toml)` may edit each node.toml before the nodes start."""
+    `configure(name, node_toml)` may edit each node.toml before the nodes start; `extra`: more
+    `hubao net init` options (scripts/soak_hostile.py: the simulator's movable clock)."""
     init = hubao(
         "net", "init", "--validators", "4", "--members", str(members), "--dir", str(root),
-        "--base-port", str(free_base_port(4 + members)), "--block-period", "0.5",
-        "--empty-block-period", "1", "--users", str(users),
+        "--base-port", str(free_base_port(4 + members)), "--block-period", str(block_period),
+        "--empty-block-period", "1", "--users", str(users), *extra,
     )  # fmt: skip
     assert init.returncode == 0, init.stderr
     for path in sorted(root.glob("*/node.toml")):

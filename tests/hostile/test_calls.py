@@ -8,19 +8,15 @@ for 10-12 s; now p50 ~20 ms and p99 ~130 ms during the same call (docs/rpc.md).
 
 from __future__ import annotations
 
-import json
 import threading
 import time
-import urllib.request
 
 import pytest
 
+from tests.support.attacks import LOOP, batch
 from tests.support.hostile import LatencyProbe, rss_mib
 from tests.support.processes import DevNode, rpc
 
-# Init code run by a create-call (no deployment needed): count down from 2^23, ~40 gas a turn,
-# far more work than any gas cap lets finish.
-LOOP = "0x62" + (1 << 23).to_bytes(3, "big").hex() + "5b8015601157600190036004565b00"
 GAS_LEFT = "0x5a60005260206000f3"  # GAS PUSH1 0 MSTORE PUSH1 32 PUSH1 0 RETURN: the gas it was given
 
 
@@ -54,10 +50,7 @@ def test_a_heavy_call_is_capped_timed_out_and_leaves_the_loop_free(tmp_path):
 
 
 def _batch(url: str, calls: list[dict], out: list) -> None:
-    body = [{"jsonrpc": "2.0", "id": i, "method": "eth_call", "params": [c]} for i, c in enumerate(calls)]
-    request = urllib.request.Request(url, json.dumps(body).encode(), {"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=120) as reply:
-        out.extend(json.loads(reply.read()))
+    out.extend(batch(url, "eth_call", [[c] for c in calls], timeout=120))
 
 
 def test_a_batch_of_heavy_calls_does_not_stall_blocks_or_honest_clients(tmp_path):

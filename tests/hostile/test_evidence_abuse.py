@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import time
 from types import SimpleNamespace
 
 import pytest
@@ -28,9 +27,8 @@ from consortium.evidence.bundle import Bundle, open_readable
 from consortium.evidence.client import EvidenceClient
 from consortium.evidence.envelope import Envelope, public_key_of, seal
 from consortium.evidence.readers import account, open_filed
-from consortium.evidence.service import TOPIC_EVIDENCE
-from consortium.evidence.upload import Upload
 from tests.hostile.peernet import attacker, log_lines, pid, start_network
+from tests.support.attacks import Uploader, corrupted, gossip_junk, without_readers
 from tests.support.hostile import LatencyProbe, rss_mib, wait_for_blocks
 from tests.support.processes import rpc
 
@@ -53,19 +51,6 @@ def net(tmp_path_factory):
         net.down()
 
 
-class Uploader:
-    def __init__(self, net, index: int) -> None:
-        user = net.accounts["users"][index]
-        self.key, self.address, self.chain_id = (
-            bytes.fromhex(user["privateKey"][2:]),
-            user["address"],
-            net.chain_id,
-        )
-
-    def upload(self, root: bytes, envelope: bytes) -> dict:
-        return Upload.sign(self.key, self.chain_id, root, envelope).to_json()
-
-
 def refusal(url: str, upload: dict) -> tuple[int, str]:
     with pytest.raises(RuntimeError) as refused:
         rpc(url, "hubao_putEvidence", upload)
@@ -83,7 +68,7 @@ def sorting_first(make, before: str) -> bytes:
 def prepare(net) -> SimpleNamespace:
     """Everything the uploaders send, sealed and signed before the clock runs (the probe shares
     this process: its latency must be the node's, not the sealing's)."""
-    claimant, other, small, stranger = (Uploader(net, i) for i in range(4))
+    claimant, other, small, stranger = (Uploader(net.accounts["users"][i], net.chain_id) for i in range(4))
     investigator = os.urandom(32)
     readers = [public_key_of(investigator), public_key_of(claimant.key)]
     bundle = Bundle.of_named([("scan.bin", os.urandom(700_000))])
@@ -92,9 +77,7 @@ def prepare(net) -> SimpleNamespace:
     first = min("0x" + keccak(e).hex() for e in sealed)
     more = Bundle.of_named([("more.bin", os.urandom(700_000))])
     tiny = Bundle.of_named([("note.txt", b"small")])
-    body = json.loads(tiny.seal_for(readers))
-    body["readers"] = {}
-    empty = json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+    empty = without_readers(tiny.seal_for(readers))
     fake = Bundle.of_named([("scan.bin", b"forged")])
     forged = sorting_first(
         lambda: seal(fake_body(fake), [readers[0]], leaves_of(sealed[0])).to_bytes(), first
@@ -135,7 +118,8 @@ def test_quotas_schema_disk_guard_pages_and_readers(net):
         found["per root"] = refusal(v1, sends.tiny[4])  # a fifth under one root
         found["schema"] = refusal(v1, sends.schema)  # an envelope nobody can read
         found["disk"] = refusal(v3, sends.disk)  # the node whose disk is "full"
-        found["punished"] = asyncio.run(gossip_junk(net, sends.schema))  # a peer gossiping junk
+        peer = attacker(net, "member-0", dial="validator-0")
+        found["punished"] = asyncio.run(gossip_junk(peer, sends.schema))  # a peer gossiping junk
         for upload in sends.junk:  # a fake bundle (the real leaves) and a corrupt one, met first
             rpc(v1, "hubao_putEvidence", upload)
         net.wait(lambda: len(list(folder.glob("0x*"))) == 7, 20, "the copies on validator-0")
@@ -194,31 +178,3 @@ def fake_body(bundle: Bundle) -> bytes:
         "files": {n: base64.b64encode(d).decode() for n, d in bundle.files.items()},
         "salts": {n: s.hex() for n, s in bundle.salts.items()},
     }, sort_keys=True).encode()  # fmt: skip
-
-
-def corrupted(envelope: bytes) -> bytes:
-    """The same envelope with the reader's wrapped key replaced: well-formed, undecryptable."""
-    e = Envelope.from_bytes(envelope)
-    entry = {
-        "ephemeral": os.urandom(64).hex(),
-        "nonce": os.urandom(12).hex(),
-        "wrapped": os.urandom(48).hex(),
-    }
-    readers = {address: entry for address in e.readers}
-    return Envelope(readers, os.urandom(12), os.urandom(64), e.leaves).to_bytes()
-
-
-async def gossip_junk(net, upload: dict) -> bool:
-    peer = attacker(net, "member-0", dial="validator-0")
-    await peer.start()
-    deadline = time.monotonic() + 15
-    while not peer.peers():
-        assert time.monotonic() < deadline, "no link"
-        await asyncio.sleep(0.05)
-    peer.broadcast(TOPIC_EVIDENCE, json.dumps(upload, sort_keys=True).encode())
-    deadline = time.monotonic() + 5
-    while peer.peers() and time.monotonic() < deadline:
-        await asyncio.sleep(0.05)
-    dropped = not peer.peers()
-    await peer.stop()
-    return dropped

@@ -7,18 +7,15 @@ blocks keep coming at their rate.
 
 from __future__ import annotations
 
-import contextlib
-import json
 import multiprocessing
-import threading
 import time
-import urllib.request
 
 import pytest
 from eth_account import Account
 from websockets.sync.client import connect
 
 from tests.hostile.conftest import answered_honestly, honest_client
+from tests.support.attacks import batch, call, subscriber
 from tests.support.hostile import rss_mib, wait_for_blocks
 from tests.support.processes import DEV_ADDRESSES, DEV_KEYS, DevNode, rpc
 
@@ -41,21 +38,6 @@ def node(tmp_path_factory):
     dev.stop()
 
 
-def call(ws, method: str, *params, req_id: int = 1) -> dict:
-    ws.send(json.dumps({"jsonrpc": "2.0", "id": req_id, "method": method, "params": list(params)}))
-    while True:
-        msg = json.loads(ws.recv(timeout=30))
-        if msg.get("id") == req_id:
-            return msg
-
-
-def batch(url: str, method: str, count: int) -> list[dict]:
-    body = [{"jsonrpc": "2.0", "id": i, "method": method, "params": []} for i in range(count)]
-    request = urllib.request.Request(url, json.dumps(body).encode(), {"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return json.loads(response.read())
-
-
 def signed(key: str, **fields) -> str:
     tx = {"type": 2, "chainId": 1337, "maxFeePerGas": 10**10, "maxPriorityFeePerGas": 10**9, **fields}
     return Account.sign_transaction(tx, key).raw_transaction.to_0x_hex()
@@ -65,7 +47,7 @@ def test_filters_are_capped_and_idle_ones_expire_on_the_timer(node):
     before = rss_mib(node.proc.pid)
     with honest_client(node.url, after=False) as probe:  # the honest client runs to the end
         # in two batches: all of them well inside the timeout
-        answers = batch(node.url, "eth_newBlockFilter", 600) + batch(node.url, "eth_newBlockFilter", 600)
+        answers = [a for _ in range(2) for a in batch(node.url, "eth_newBlockFilter", [[]] * 600)]
         grown = rss_mib(node.proc.pid) - before
         created = [a["result"] for a in answers if "result" in a]
         # one filter is polled and lives; the others go quiet and the timer drops them, with no
@@ -94,28 +76,6 @@ def test_filters_are_capped_and_idle_ones_expire_on_the_timer(node):
     assert isinstance(rpc(node.url, "eth_newBlockFilter"), str)  # the cap has room again
 
 
-def subscriber(ws_url: str, connections: int, per_connection: int, received, ready) -> None:
-    """The attacker, in its own process (its reading must not slow the honest client's thread):
-    `connections` WebSockets, each with `per_connection` subscriptions to every log, all read."""
-
-    def drain(ws) -> None:
-        with contextlib.suppress(Exception):
-            while ws.recv(timeout=120):
-                with received.get_lock():
-                    received.value += 1
-
-    sockets = [connect(ws_url, max_size=None, compression=None) for _ in range(connections)]
-    for ws in sockets:
-        for i in range(per_connection):
-            assert "result" in call(ws, "eth_subscribe", "logs", {}, req_id=i + 1)
-    readers = [threading.Thread(target=drain, args=(ws,)) for ws in sockets]
-    for reader in readers:
-        reader.start()
-    ready.set()
-    for reader in readers:
-        reader.join()
-
-
 def over_cap(ws) -> dict:
     return call(ws, "eth_subscribe", "logs", {}, req_id=99)["error"]
 
@@ -127,15 +87,16 @@ def test_subscriptions_are_capped_and_matched_after_the_commit(node):
         assert over_cap(ws) == {"code": -32005, "message": limit}
         assert all(call(ws, "eth_unsubscribe", sub, req_id=200)["result"] for sub in ids)
     spawn = multiprocessing.get_context("spawn")
-    received, ready = spawn.Value("q", 0), spawn.Event()
+    counts, ready = spawn.Array("q", 3), spawn.Event()
     attacker = spawn.Process(
         target=subscriber,
-        args=(node.ws_url, MAX_SUBSCRIPTIONS // PER_CONNECTION, PER_CONNECTION, received, ready),
+        args=(node.ws_url, MAX_SUBSCRIPTIONS // PER_CONNECTION, PER_CONNECTION, counts, ready),
         daemon=True,
     )
     attacker.start()
     try:
         assert ready.wait(60), "the attacker could not subscribe"
+        assert (counts[1], counts[2]) == (MAX_SUBSCRIPTIONS, 0)  # every one made
         with connect(node.ws_url) as ws:  # the node's cap
             limit = f"too many subscriptions on this node (limit {MAX_SUBSCRIPTIONS})"
             assert over_cap(ws) == {"code": -32005, "message": limit}
@@ -156,8 +117,8 @@ def test_subscriptions_are_capped_and_matched_after_the_commit(node):
         assert answered_honestly(probe)
         assert busy < normal * 1.5 + 0.2, (normal, busy)
         deadline = time.monotonic() + 30
-        while received.value < LOGS * TXS * MAX_SUBSCRIPTIONS:  # every one delivered, after the commit
-            assert time.monotonic() < deadline, f"only {received.value} notifications delivered"
+        while counts[0] < LOGS * TXS * MAX_SUBSCRIPTIONS:  # every one delivered, after the commit
+            assert time.monotonic() < deadline, f"only {counts[0]} notifications delivered"
             time.sleep(0.2)
         assert node.log().count("refused eth_subscribe") == 2  # once per client connection
     finally:

@@ -18,13 +18,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
-import threading
 import time
 
 import aiohttp
 import pytest
 
 from node.abc import RpcNamespaceAPI
+from tests.support.attacks import SLOW_BODY, SLOW_HEADERS, drips
 from tests.support.hostile import LatencyProbe, rss_mib
 from tests.support.processes import DevNode, rpc
 
@@ -42,47 +42,6 @@ def node(tmp_path_factory):
         yield dev
 
 
-class Drip(threading.Thread):
-    """One slow client from `source`: sends `head`, then one more byte every DRIP seconds, until
-    the node closes the connection; `held` is how long it stayed open, `answer` what it got."""
-
-    def __init__(self, port: int, source: str, head: bytes) -> None:
-        super().__init__(daemon=True)
-        self.port, self.source, self.head = port, source, head
-        self.held: float | None = None
-        self.answer = b""
-
-    def run(self) -> None:
-        with socket.create_connection(
-            ("127.0.0.1", self.port), timeout=DRIP, source_address=(self.source, 0)
-        ) as s:
-            opened = time.monotonic()
-            s.sendall(self.head)
-            while time.monotonic() - opened < 60:
-                try:
-                    data = s.recv(4096)
-                    if not data:
-                        break
-                    self.answer += data
-                except TimeoutError:
-                    try:
-                        s.sendall(b"a")
-                    except OSError:
-                        break
-                except OSError:
-                    break
-            self.held = time.monotonic() - opened
-
-
-def drips(port: int, head: bytes, sources: list[str]) -> list[Drip]:
-    attackers = [Drip(port, source, head) for source in sources]
-    for attacker in attackers:
-        attacker.start()
-    for attacker in attackers:
-        attacker.join(70)
-    return attackers
-
-
 def honest(node) -> LatencyProbe:
     return LatencyProbe(node.url)
 
@@ -93,7 +52,7 @@ def assert_served(probe: LatencyProbe) -> None:
 
 def test_slow_headers_are_cut_at_the_header_timeout(node):
     with honest(node) as probe:
-        attackers = drips(node.port, b"POST / HTTP/1.1\r\nHost: localhost\r\nX-Slow: ", ["127.0.0.9"] * 4)
+        attackers = drips(node.port, SLOW_HEADERS, ["127.0.0.9"] * 4, DRIP)
     assert_served(probe)
     for attacker in attackers:
         assert HEADER_TIMEOUT - 0.5 < attacker.held < HEADER_TIMEOUT + SLACK, attacker.held
@@ -105,10 +64,8 @@ def test_slow_headers_are_cut_at_the_header_timeout(node):
 
 
 def test_a_slow_body_is_cut_at_the_read_timeout(node):
-    head = (b"POST / HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
-            b"Content-Length: 1000\r\n\r\n{")  # fmt: skip
     with honest(node) as probe:
-        attackers = drips(node.port, head, ["127.0.0.9", "127.0.0.10", "127.0.0.11"])
+        attackers = drips(node.port, SLOW_BODY, ["127.0.0.9", "127.0.0.10", "127.0.0.11"], DRIP)
     assert_served(probe)
     for attacker in attackers:
         assert READ_TIMEOUT - 0.5 < attacker.held < READ_TIMEOUT + SLACK, attacker.held
@@ -166,7 +123,7 @@ def test_memory_stays_flat_while_slow_clients_come_and_go(node):
     before = rss_mib(node.proc.pid)
     sources = [f"127.0.0.{40 + i % 10}" for i in range(TOTAL - 2)]
     for _ in range(3):
-        drips(node.port, b"POST / HTTP/1.1\r\nHost: localhost\r\nX-Slow: ", sources)
+        drips(node.port, SLOW_HEADERS, sources, DRIP)
     assert rss_mib(node.proc.pid) - before < 20
     with honest(node) as after:
         time.sleep(1)

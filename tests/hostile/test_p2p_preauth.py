@@ -13,14 +13,12 @@ gets in, JSON-RPC answers within 200 ms p99, blocks keep their rate and a transa
 from __future__ import annotations
 
 import asyncio
-import socket
-import ssl
 import time
 
 import pytest
 
-from consortium.network.config import load_config
 from tests.hostile.peernet import attacker, log_lines, pid, start_network
+from tests.support.attacks import idle_connections, oversized_hello, silent_after_tls, still_open, tls_context
 from tests.support.hostile import LatencyProbe, rss_mib, wait_for_blocks
 
 
@@ -34,72 +32,10 @@ def net(tmp_path_factory):
         net.down()
 
 
-def tls_context(net) -> ssl.SSLContext:
-    """A client context with member-0's pinned certificate: it passes TLS, nothing more."""
-    config = load_config(net.root / "member-0" / "node.toml")
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    ctx.check_hostname = False
-    ctx.load_cert_chain(config.tls_cert, config.tls_key, password=config.password())
-    ctx.load_verify_locations(cadata="".join(config.trusted.values()))
-    return ctx
-
-
-def idle_connections(target: tuple[str, int], source: str, count: int) -> list[socket.socket]:
-    return [socket.create_connection(target, timeout=5, source_address=(source, 0)) for _ in range(count)]
-
-
-def still_open(sockets: list[socket.socket]) -> int:
-    """How many the node has not closed (a closed one reads EOF or a reset at once)."""
-    alive = 0
-    for s in sockets:
-        s.setblocking(False)
-        try:
-            alive += s.recv(1) != b""
-        except BlockingIOError:
-            alive += 1
-        except OSError:
-            pass
-    return alive
-
-
-def oversized_hello(target: tuple[str, int], ctx: ssl.SSLContext) -> tuple[int, float]:
-    """TLS with a pinned certificate, then a frame header announcing 16 MiB and data streaming in:
-    (bytes the node sent back, seconds until it closed)."""
-    raw = socket.create_connection(target, timeout=5, source_address=("127.0.0.3", 0))
-    with raw, ctx.wrap_socket(raw) as tls:
-        started = time.monotonic()
-        received = b""
-        try:
-            tls.sendall((16 * 1024 * 1024 - 8).to_bytes(4, "big") + b"\x01\x00")
-            for _ in range(256):
-                tls.sendall(b"\x00" * 65536)
-        except OSError:
-            pass
-        try:
-            while chunk := tls.recv(4096):
-                received += chunk
-        except OSError:
-            pass
-        return len(received), time.monotonic() - started
-
-
-def silent_after_tls(target: tuple[str, int], ctx: ssl.SSLContext) -> float:
-    """Seconds from connecting until the node closes a TLS link that never says HELLO."""
-    started = time.monotonic()
-    raw = socket.create_connection(target, timeout=15, source_address=("127.0.0.4", 0))
-    with raw, ctx.wrap_socket(raw) as tls:
-        try:
-            while tls.recv(4096):
-                pass
-        except OSError:
-            pass
-    return time.monotonic() - started
-
-
 def test_strangers_before_auth_are_bounded_and_the_node_keeps_serving(net):
     v0 = net.by_name["validator-0"]
     target, url = (v0.host, v0.p2p_port), net.url("validator-0")
-    ctx = tls_context(net)
+    ctx = tls_context(net.root, "member-0")
     normal = wait_for_blocks(url, 3, 30) / 3
     rss_before = rss_mib(pid(net, "validator-0"))
     honest = attacker(net, "member-0", dial="validator-0")  # here an honest peer: it only connects

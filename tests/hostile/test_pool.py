@@ -20,11 +20,11 @@ from eth_account import Account
 from consortium.cli import main as cli_main
 from node.genesis import dev_accounts
 from tests.hostile.conftest import answered_honestly, honest_client
+from tests.support.attacks import GWEI, raw
 from tests.support.hostile import rss_mib
-from tests.support.processes import DEV_ADDRESSES, DevNode, rpc
+from tests.support.processes import DevNode, rpc
 
 ACCOUNT_SLOTS, GLOBAL_SLOTS, ACCOUNT_QUEUE, GLOBAL_QUEUE, LIFETIME = 4, 24, 6, 12, 2.0
-GWEI = 10**9
 MEMORY_BOUND_MIB = 40  # the 20 x 2.5 MB attack grew a node by 101 MiB before the size limit
 
 
@@ -44,17 +44,6 @@ def node(tmp_path_factory):
 @functools.cache
 def dev_key(i: int) -> str:
     return "0x" + dev_accounts(20)[i][1].hex()
-
-
-def raw(
-    key: str, nonce: int, tip: int = GWEI, data: bytes = b"", value: int = 1, fee: int = 20 * GWEI,
-    to: str = DEV_ADDRESSES[0],
-) -> str:  # fmt: skip
-    fields = {
-        "type": 2, "chainId": 1337, "nonce": nonce, "to": to, "value": value, "data": data,
-        "gas": 21_000 + 16 * len(data) + 40 * len(data), "maxFeePerGas": fee, "maxPriorityFeePerGas": tip,
-    }  # fmt: skip
-    return Account.sign_transaction(fields, key).raw_transaction.to_0x_hex()
 
 
 def send(node, tx: str) -> tuple[int, str] | str:

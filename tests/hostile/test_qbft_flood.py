@@ -12,17 +12,15 @@ p99, blocks keep their rate and a transaction sent during the attack commits.
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 
 import pytest
-import rlp
 
 from consortium.network.config import load_config
 from node.p2p.abc import TOPIC_QBFT
-from node.qbft import messages as m
 from node.qbft.keys import Signer
 from tests.hostile.peernet import attacker, log_lines, pid, start_network
+from tests.support.attacks import dropped, junk_prepares, linked, validator_proposals
 from tests.support.hostile import LatencyProbe, rss_mib, wait_for_blocks
 
 
@@ -37,39 +35,12 @@ def net(tmp_path_factory):
         net.down()
 
 
-async def linked(peer, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not peer.peers():
-        assert time.monotonic() < deadline, "the attacker never got a link"
-        await asyncio.sleep(0.05)
-
-
-async def dropped(peer, timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while peer.peers():
-        if time.monotonic() > deadline:
-            return False
-        await asyncio.sleep(0.05)
-    return True
-
-
 async def peak_rss(pid_: int, seconds: float) -> float:
     peak, deadline = 0.0, time.monotonic() + seconds
     while time.monotonic() < deadline:
         peak = max(peak, rss_mib(pid_))
         await asyncio.sleep(0.1)
     return peak
-
-
-def junk_prepares(height: int, count: int) -> list[bytes]:
-    return [m.encode(m.Prepare.create(m.RoundId(height, 0), os.urandom(32), Signer(os.urandom(32))))
-            for _ in range(count)]  # fmt: skip
-
-
-def validator_proposals(signer: Signer, head: int, count: int, size: int) -> list[bytes]:
-    """Block-sized proposals for heights a few above the next one, signed by a real validator."""
-    heights, block = range(head + 4, head + 8), rlp.encode([os.urandom(size)])
-    return [m.encode(m.Proposal.create(m.RoundId(heights[i % 4], i), block, signer)) for i in range(count)]
 
 
 def test_junk_signed_by_anyone_or_a_validator_is_bounded_and_punished(net):

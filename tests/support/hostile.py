@@ -25,11 +25,13 @@ def rss_mib(pid: int) -> float:
 
 
 class LatencyProbe:
-    """An honest client: `eth_blockNumber` every `interval` seconds, each answer's latency kept."""
+    """An honest client: `eth_blockNumber` every `interval` seconds, each answer's latency kept,
+    and `heights`: (time.monotonic() when answered, the height) whenever the height changed."""
 
     def __init__(self, url: str, interval: float = 0.05, timeout: float = 5.0) -> None:
         self.url, self.interval, self.timeout = url, interval, timeout
         self.latencies: list[float] = []
+        self.heights: list[tuple[float, int]] = []
         self.errors = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -38,8 +40,10 @@ class LatencyProbe:
         while not self._stop.is_set():
             started = time.perf_counter()
             try:
-                rpc(self.url, "eth_blockNumber", timeout=self.timeout)
+                height = int(rpc(self.url, "eth_blockNumber", timeout=self.timeout), 16)
                 self.latencies.append(time.perf_counter() - started)
+                if not self.heights or self.heights[-1][1] != height:
+                    self.heights.append((time.monotonic(), height))
             except Exception:
                 self.errors += 1
             self._stop.wait(self.interval)
