@@ -31,6 +31,7 @@ from consortium.client import (
     sign_attestation,
     sign_permit,
 )
+from consortium.client.money import rmb
 from consortium.evidence.bundle import Bundle
 from consortium.operator.enrollment import month_start
 from consortium.simulation.cli import months_option, scenario_option
@@ -38,10 +39,6 @@ from consortium.simulation.cli import months_option, scenario_option
 DEMO_RULES = Rules(cover_under_40=30_000, cover_40_to_59=10_000, case_cap=1_000)
 OTHERS = 49
 DEMO_FOUNDERS = 5_000  # `make demo`: founders through a year, in about ten minutes on 2 cores
-
-
-def rmb(fen: int) -> str:
-    return f"RMB {fen // 100:,}.{fen % 100:02d}"
 
 
 class Stage:

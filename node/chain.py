@@ -67,7 +67,6 @@ class Chain(ChainAPI):
     ) -> None:
         self.store = store
         self.clock = clock or SystemClock()  # stamps the child block that calls run in
-        self.genesis_config = genesis
         self.chain_id = genesis.chain_id
         self.gas_limit = genesis.gas_limit
         self.coinbase = genesis.coinbase

@@ -217,12 +217,6 @@ class Genesis:
         )
 
 
-def _check_system_contracts(alloc: dict[bytes, dict[str, Any]]) -> None:
-    for address, name in SYSTEM_CONTRACTS.items():
-        if alloc.get(address, {}).get("code"):
-            raise GenesisError(f"the {name} contract in alloc: Besu's QBFT never calls it, py-evm would")
-
-
 def _required(root: dict, *keys: str) -> Any:
     for key in keys:
         if key in root:

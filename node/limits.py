@@ -14,9 +14,38 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
+ZERO_IS_OFF = "zero_is_off"  # a field's metadata: 0 turns the bound off, so 0 is allowed
 
-def _limit(default: int | float, text: str) -> Any:
-    return field(default=default, metadata={"help": text})
+
+def read_numbers(cls: type, table: Mapping[str, Any], where: str, strict: bool = False) -> dict[str, Any]:
+    """The fields of `cls` (a dataclass of numeric bounds) that `table` sets, checked: a field whose
+    default is an int takes a whole number, a float field any number; each must be above 0, or at
+    least 0 where the field's metadata says 0 turns it off. Keys that are no field are refused when
+    `strict`, else left to the caller (a table that holds other settings too). Every refusal is one
+    line naming `where` and the key: "node.toml: [p2p] max_peers must be a positive whole number"."""
+    known = {f.name: f for f in fields(cls)}
+    if strict and (unknown := sorted(set(table) - set(known))):
+        raise ValueError(f"{where} has an unknown limit {unknown[0]!r} (known: {', '.join(known)})")
+    out: dict[str, Any] = {}
+    for key, value in table.items():
+        if key not in known:
+            continue
+        spec = known[key]
+        whole = isinstance(spec.default, int)
+        zero = spec.metadata.get(ZERO_IS_OFF, False)
+        number = not isinstance(value, bool) and isinstance(value, int if whole else int | float)
+        if not number or value < 0 or (value == 0 and not zero):
+            if zero:
+                kind = "a whole number >= 0 (0: off)" if whole else "a number >= 0 (0: off)"
+            else:
+                kind = "a positive whole number" if whole else "a positive number"
+            raise ValueError(f"{where} {key} must be {kind}, got {value!r}")
+        out[key] = type(spec.default)(value)
+    return out
+
+
+def _limit(default: int | float, text: str, zero_is_off: bool = False) -> Any:
+    return field(default=default, metadata={"help": text, ZERO_IS_OFF: zero_is_off})
 
 
 @dataclass(frozen=True)
@@ -25,6 +54,7 @@ class NodeLimits:
         5_000_000,
         "Gas one transaction may ask for, so a block of one executes inside QBFT's round timer on "
         "every validator (py-evm: 1.1-4.4 Mgas/s); 0: none (the dev node's default).",
+        zero_is_off=True,
     )
     txpool_max_tx_size: int = _limit(128 * 1024, "Bytes of one transaction (geth's txMaxSize).")
     txpool_account_slots: int = _limit(
@@ -44,34 +74,24 @@ class NodeLimits:
         64 * 1024, "LMDB map (address space, not disk) to start with; doubled whenever a block does not fit."
     )
     storage_min_free_mib: int = _limit(
-        512, "Free disk (MiB) below which the node stops cleanly instead of committing (geth's minfreedisk)."
+        512,
+        "Free disk (MiB) below which the node stops cleanly instead of committing (geth's minfreedisk); "
+        "0: no check.",
+        zero_is_off=True,
     )
-
-    @classmethod
-    def from_mapping(cls, values: Mapping[str, Any], where: str = "limits") -> NodeLimits:
-        """Limits from a `[limits]` table; unknown keys and bad values are refused in one line."""
-        known = {f.name: f for f in fields(cls)}
-        out: dict[str, Any] = {}
-        for key, value in values.items():
-            if key not in known:
-                raise ValueError(f"{where}: unknown limit {key!r} (known: {', '.join(known)})")
-            if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-                raise ValueError(f"{where}.{key} must be a number >= 0, got {value!r}")
-            if isinstance(known[key].default, int) and value != int(value):
-                raise ValueError(f"{where}.{key} must be a whole number, got {value!r}")
-            out[key] = type(known[key].default)(value)
-        return cls(**out)
 
     def updated(self, **changes: Any) -> NodeLimits:
         """These limits with some replaced (None: an option not given, the value stays)."""
         given = {k: v for k, v in changes.items() if v is not None}
-        checked = NodeLimits.from_mapping(given, "option")
-        return replace(self, **{k: getattr(checked, k) for k in given})
+        return replace(self, **read_numbers(NodeLimits, given, "option", strict=True))
 
 
-def limit_fields() -> list[tuple[str, type, Any, str]]:
-    """(name, type, default, help) of every limit, for the command line's options."""
-    return [(f.name, type(f.default), f.default, f.metadata["help"]) for f in fields(NodeLimits)]
+def limit_fields() -> list[tuple[str, type, Any, str, bool]]:
+    """(name, type, default, help, zero is off) of every limit, for the command line's options."""
+    return [
+        (f.name, type(f.default), f.default, f.metadata["help"], f.metadata[ZERO_IS_OFF])
+        for f in fields(NodeLimits)
+    ]
 
 
 class Refusals:

@@ -37,9 +37,7 @@ def _path(encoded: bytes) -> tuple[list[int], bool]:
     return nibbles[2 - (flag & 1) :], bool(flag & 2)
 
 
-def prove(
-    read_node: Callable[[bytes], bytes | None], root: bytes, key: bytes
-) -> tuple[list[bytes], bytes | None]:
+def prove(read_node: ReadNode, root: bytes, key: bytes) -> tuple[list[bytes], bytes | None]:
     """The proof of `key` (already hashed) in the trie at `root`, and its value (None if absent)."""
     proof: list[bytes] = []
     if root == BLANK_ROOT_HASH:
@@ -92,9 +90,7 @@ def _hex(nodes: list[bytes]) -> list[str]:
     return ["0x" + n.hex() for n in nodes]
 
 
-def get_proof(
-    read_node: Callable[[bytes], bytes | None], header: BlockHeaderAPI, address: Any, storage_keys: Any
-) -> dict:
+def get_proof(read_node: ReadNode, header: BlockHeaderAPI, address: Any, storage_keys: Any) -> dict:
     """geth's eth_getProof answer for `address` and `storage_keys` at `header`'s state."""
     account_address = params.address(address, "address")
     if not isinstance(storage_keys, list):

@@ -205,19 +205,11 @@ class StateOverlay(BaseDB):
     def __delitem__(self, key: bytes) -> None:
         self.writes.pop(key, None)
 
-    def _exists(self, key: bytes) -> bool:
+    def _exists(self, key: bytes) -> bool:  # py-evm's BaseDB answers `key in db` with this
         return key in self.writes or self.store.get("state", key) is not None
 
     def atomic(self) -> AtomicDB:
         return AtomicDB(self)
-
-
-def merge_writes(*parts: dict[str, dict[bytes, bytes]]) -> dict[str, dict[bytes, bytes]]:
-    merged: dict[str, dict[bytes, bytes]] = {}
-    for part in parts:
-        for db, items in part.items():
-            merged.setdefault(db, {}).update(items)
-    return merged
 
 
 def log_index_keys(number: int, logs: Iterable) -> set[bytes]:

@@ -65,6 +65,10 @@ class Governor(Bound):
     def approvals(self, proposal_id: int) -> int:
         return self.call("approvals", proposal_id)
 
+    def needed(self) -> int:
+        """Approvals a proposal needs: a strict majority of the organisations."""
+        return self.call("needed")
+
     def proposal(self, proposal_id: int):
         """(target, value, data, proposer, executed, expiresAt)."""
         return self.call("proposal", proposal_id)

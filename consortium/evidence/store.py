@@ -104,6 +104,3 @@ class EvidenceStore:
                     uploader = fh.read(20)
                 if len(uploader) == 20:
                     yield folder.name, to_checksum_address(uploader), path.stat().st_size - _HEAD
-
-    def roots(self) -> list[str]:
-        return sorted(p.name for p in self.directory.iterdir() if p.is_dir())

@@ -18,7 +18,7 @@ from pathlib import Path
 import tomli_w
 
 from consortium.evidence.quota import EvidenceLimits
-from node.limits import NodeLimits
+from node.limits import NodeLimits, read_numbers
 from node.p2p.config import P2PConfig, P2PLimits
 from node.qbft.limits import QbftLimits
 from node.rpc.access import DEFAULT_VHOSTS, RpcAccess
@@ -60,14 +60,16 @@ def read_password_file(path: Path) -> str:
 
 
 CONSORTIUM_API = ("eth", "net", "web3")  # what a consortium node serves unless its operator opens more
-_LIMITS = {f.name: f.type for f in dataclasses.fields(HttpLimits)}
+_LIMITS = {f.name for f in dataclasses.fields(HttpLimits)}
 
 
-def _limit(key: str, value: object) -> float | int:
-    kind = int if _LIMITS[key] == "int" else float
-    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-        raise ConfigError(f"[rpc] {key} must be a positive number")
-    return kind(value)
+def bounds(cls: type, table: dict, where: str, strict: bool = False):
+    """`cls` (a dataclass of numeric bounds, defaults in docs/nodes.md) with what a node.toml table
+    sets (node.limits.read_numbers: the one check of every table's numbers)."""
+    try:
+        return cls(**read_numbers(cls, table, where, strict))
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 @dataclass(frozen=True)
@@ -91,7 +93,7 @@ class RpcSettings:
         unknown = sorted(set(rpc) - known)
         if unknown:
             raise ConfigError(f"[rpc] has unknown settings: {', '.join(unknown)}")
-        limits = HttpLimits(**{k: _limit(k, v) for k, v in rpc.items() if k in _LIMITS})
+        limits = bounds(HttpLimits, rpc, "[rpc]")
         values = {k: v for k, v in rpc.items() if k not in _LIMITS}
         for key in ("api", "vhosts", "cors"):
             if key in values:
@@ -205,26 +207,11 @@ def load_config(path: str | Path) -> NodeConfig:
         tls_cert=folder / p2p.get("cert", TLS_CERT),
         tls_key=folder / p2p.get("key", TLS_KEY),
         rpc=RpcSettings.from_toml({**rpc, "port": int(rpc["port"])}, folder),
-        limits=NodeLimits.from_mapping(data.get("limits", {}), f"{path}: limits"),
-        p2p_limits=P2PLimits(**bounds(path, p2p, P2PLimits)),
-        qbft_limits=QbftLimits(**bounds(path, data.get("qbft", {}), QbftLimits)),
-        evidence_limits=EvidenceLimits(**bounds(path, data.get("evidence", {}), EvidenceLimits)),
+        limits=bounds(NodeLimits, data.get("limits", {}), f"{path}: [limits]", strict=True),
+        p2p_limits=bounds(P2PLimits, p2p, f"{path}: [p2p]"),
+        qbft_limits=bounds(QbftLimits, data.get("qbft", {}), f"{path}: [qbft]"),
+        evidence_limits=bounds(EvidenceLimits, data.get("evidence", {}), f"{path}: [evidence]"),
     )
-
-
-def bounds(path: Path, table: dict, cls: type) -> dict:
-    """The fields of `cls` (a dataclass of positive numbers, its defaults documented in
-    docs/nodes.md) that a node.toml table sets."""
-    found = {}
-    for f in dataclasses.fields(cls):
-        if f.name in table:
-            value = table[f.name]
-            whole = isinstance(f.default, int)
-            if isinstance(value, bool) or not isinstance(value, int if whole else int | float) or value <= 0:
-                kind = "a positive whole number" if whole else "a positive number"
-                raise ConfigError(f"{path}: {f.name} must be {kind}, got {value!r}")
-            found[f.name] = type(f.default)(value)
-    return found
 
 
 def node_toml(*, name: str, role: str, p2p_host: str, p2p_port: int, peers: list[str],

@@ -13,8 +13,9 @@ from node.limits import limit_fields
 
 def limit_options(command: Callable) -> Callable:
     """Add every limit as an option (default: node.toml's value, else the built-in default)."""
-    for name, kind, default, text in reversed(limit_fields()):
-        number = click.IntRange(min=0) if kind is int else click.FloatRange(min=0)
+    for name, kind, default, text, zero_is_off in reversed(limit_fields()):
+        low = 0 if zero_is_off else 1
+        number = click.IntRange(min=low) if kind is int else click.FloatRange(min=0, min_open=not zero_is_off)
         option = click.option(
             "--" + name.replace("_", "-"),
             name,

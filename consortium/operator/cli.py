@@ -23,6 +23,7 @@ from consortium.cli_types import (
     NewFile,
     OneOf,
 )
+from consortium.client.money import rmb
 from consortium.cliutil import (
     OneLineGroup,
     Output,
@@ -33,7 +34,7 @@ from consortium.cliutil import (
     read_password,
 )
 from consortium.wallet.keystore import DEFAULT_DIR, Keystore
-from consortium.wallet.words import PlanError, day, in_words, moment, rmb
+from consortium.wallet.words import PlanError, day, in_words, moment
 
 REGISTRY = Path.home() / ".hubao" / "enroller" / "registry.json"
 

@@ -6,8 +6,6 @@ node's own execution and commit of full blocks, the ceiling the consortium's val
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -30,7 +28,7 @@ from consortium.client import (
     sign_permit,
 )
 from consortium.client.rules import Rules
-from consortium.network.processes import free_port
+from consortium.network.processes import DevNode
 from consortium.operator.enrollment import enroll_signed, month_start
 from consortium.operator.settlement import fund_many
 
@@ -53,37 +51,11 @@ BLOCK_TIME = 0.1  # the demo's block period: blocks are full, so the node never 
 
 def one_node_per_core(rules: Rules, members: int = MEMBERS) -> dict:
     """Gas per second a lone dev node executes of the plan's enrolments and deposits."""
-    port = free_port()
-    with tempfile.TemporaryDirectory(prefix="hubao-alone-") as data:
-        node = subprocess.Popen(
-            [sys.executable, "-m", "consortium.cli", "node", "run", "--dev", "--port", str(port),
-             "--block-time", str(BLOCK_TIME), "--datadir", str(Path(data) / "chain")],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
-        )  # fmt: skip
-        try:
-            w3 = _wait_for(f"http://127.0.0.1:{port}", node)
-            return _measure(w3, rules, members)
-        finally:
-            node.terminate()
-            try:
-                node.wait(10)
-            except subprocess.TimeoutExpired:
-                node.kill()
-                node.wait(10)
-
-
-def _wait_for(url: str, node: subprocess.Popen, timeout: float = 60):
-    w3 = connect(url)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if node.poll() is not None:
-            raise RuntimeError(f"the dev node for the per-core measurement exited ({node.returncode})")
-        try:
-            _ = w3.eth.chain_id
-            return w3
-        except Exception:
-            time.sleep(0.2)
-    raise TimeoutError("the dev node for the per-core measurement did not answer")
+    with (
+        tempfile.TemporaryDirectory(prefix="hubao-alone-") as data,
+        DevNode.start(Path(data) / "chain", block_time=BLOCK_TIME) as node,
+    ):
+        return _measure(connect(node.url), rules, members)
 
 
 def _measure(w3, rules: Rules, members: int) -> dict:

@@ -10,7 +10,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from consortium.simulation.report import rmb
+from consortium.client.money import yuan
 
 console = Console()
 NARROW = not console.is_terminal
@@ -58,14 +58,14 @@ def show(result: dict, out: Path, as_json: bool) -> None:
     for head, _ in cols:
         table.add_column(head, justify="right")
     for row in result["periods"]:
-        table.add_row(*[rmb(row[k]) if k.endswith("_fen") else str(row[k]) for _, k in cols])
+        table.add_row(*[yuan(row[k]) if k.endswith("_fen") else str(row[k]) for _, k in cols])
     console.print(table)
     r, c = result["rules"], result["config"]
     console.print(
-        f"rules: waiting {r['waiting_period'] // 86_400} d; cover RMB {rmb(r['cover_under_40'])} under 40, "
-        f"RMB {rmb(r['cover_40_to_59'])} from 40 (real / k, k = {c['scale_k']}); "
+        f"rules: waiting {r['waiting_period'] // 86_400} d; cover RMB {yuan(r['cover_under_40'])} under 40, "
+        f"RMB {yuan(r['cover_40_to_59'])} from 40 (real / k, k = {c['scale_k']}); "
         f"fee {r['fee_bps'] / 100:g}%; "
-        f"year cap RMB {rmb(r['year_cap'])}, per-case cap off; notice {r['notice_period'] // 86_400} d; "
+        f"year cap RMB {yuan(r['year_cap'])}, per-case cap off; notice {r['notice_period'] // 86_400} d; "
         f"jury: {r['min_votes']} votes, {r['commit_duration'] // 86_400}+{r['reveal_duration'] // 86_400} d"
     )
     t = result["totals"]
@@ -92,9 +92,9 @@ def show(result: dict, out: Path, as_json: bool) -> None:
     rec = result["reconciliation"]
     mark = "[green]reconciled: true[/green]" if rec["reconciled"] else "[red]reconciled: false[/red]"
     console.print(
-        f"{mark} ({rec['members_checked']} members; every fen: paid in {rmb(rec['fen']['paid_in'])}, "
-        f"paid out {rmb(rec['fen']['paid_out'])}, fees {rmb(rec['fen']['fees'])}, "
-        f"pool {rmb(rec['fen']['pool_balance'])} RMB)"
+        f"{mark} ({rec['members_checked']} members; every fen: paid in {yuan(rec['fen']['paid_in'])}, "
+        f"paid out {yuan(rec['fen']['paid_out'])}, fees {yuan(rec['fen']['fees'])}, "
+        f"pool {yuan(rec['fen']['pool_balance'])} RMB)"
     )
     for problem in rec["problems"]:
         console.print(f"  [red]{problem}[/red]")

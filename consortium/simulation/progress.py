@@ -9,8 +9,9 @@ import sys
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+from consortium.client.money import yuan
 from consortium.simulation.params import SimConfig
-from consortium.simulation.report import day, rmb
+from consortium.simulation.report import day
 
 
 class Live:
@@ -66,5 +67,5 @@ def month_line(world, now: int) -> str:
     members = sum(1 for p in world.people if p.in_plan)
     return (
         f"{day(now)}  members {members:,}  claims {s.claims:,}  paid {s.paid:,}  "
-        f"share RMB {rmb(s.last_share)}  transactions {s.txs:,}"
+        f"share RMB {yuan(s.last_share)}  transactions {s.txs:,}"
     )

@@ -195,7 +195,3 @@ def write(out: Path, report: dict) -> None:
             "chain_gas_per_second",
         ):
             w.writerow({"period": key, "closed_on": t[key]})
-
-
-def rmb(fen: int) -> str:
-    return f"{fen / 100:,.2f}"

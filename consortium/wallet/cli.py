@@ -19,6 +19,7 @@ from consortium.cli_types import (
     OneOf,
     check_evidence,
 )
+from consortium.client.money import rmb
 from consortium.cliutil import (
     OneLineGroup,
     Output,
@@ -31,7 +32,7 @@ from consortium.cliutil import (
 )
 from consortium.wallet import plan
 from consortium.wallet.keystore import DEFAULT_DIR, Keystore, KeystoreError
-from consortium.wallet.words import PlanError, day, in_words, moment, rmb
+from consortium.wallet.words import PlanError, day, in_words, moment
 
 STATE_WORDS = {
     "None": "not a member",

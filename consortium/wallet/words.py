@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 from consortium.client import ContractRefusal
 from consortium.client.errors import decode_revert
+from consortium.client.money import rmb
 
 STATUS_WORDS = {
     0: "not a member",
@@ -37,12 +38,6 @@ def day(ts: int) -> str:
 
 def moment(ts: int) -> str:
     return datetime.fromtimestamp(int(ts), UTC).strftime("%Y-%m-%d %H:%M UTC")
-
-
-def rmb(fen: int) -> str:
-    fen = int(fen)
-    sign = "-" if fen < 0 else ""
-    return f"{sign}RMB {abs(fen) // 100:,}.{abs(fen) % 100:02d}"
 
 
 def _span(seconds: int) -> str:

@@ -102,13 +102,16 @@ def charts(blocks: list[BlockInfo]) -> dict:
 
 
 def governor_proposals(source: ChainSource) -> list[dict]:
-    """The suite governor's proposals not yet executed (approvals by current organisations)."""
+    """The suite governor's open proposals: not executed and not expired (the governor refuses to
+    approve or execute a proposal from its `expiresAt` on; the head's time is the chain's now)."""
     g = source.suite.governor
-    needed = g.call("needed")
+    needed = g.needed()
+    now = g.w3.eth.get_block("latest")["timestamp"]
     created = {e["args"]["id"]: e["args"] for e in g.events("ProposalCreated")}
     rows = []
     for pid, args in created.items():
-        if not g.call("proposal", pid).executed:
+        proposal = g.proposal(pid)
+        if not proposal.executed and now < proposal.expiresAt:
             rows.append(
                 {"id": pid, "target": args["target"], "description": args["description"],
                  "approvals": g.approvals(pid), "needed": needed}

@@ -17,7 +17,8 @@ import jinja2
 from aiohttp import web
 
 from consortium.client import MAX_ALLOWANCE
-from consortium.wallet.words import day, moment, rmb
+from consortium.client.money import rmb
+from consortium.wallet.words import day, moment
 from consortium.web import board as board_reads
 from consortium.web import member as member_reads
 from consortium.web.chain import ChainSource, Unavailable

@@ -1,7 +1,7 @@
 """An in-process peer network with the exact delivery contract of the TLS transport.
 
 For unit tests of consensus and sync: many engines in one event loop, with links that tests can
-cut (`partition`, `isolate`) and heal, and no sockets. Process-level tests use the real transport.
+cut (`partition`) and heal, and no sockets. Process-level tests use the real transport.
 """
 
 from __future__ import annotations
@@ -49,9 +49,6 @@ class MemoryHub:
                 for a in group:
                     for b in other:
                         self._cut.add(frozenset((a.lower(), b.lower())))
-
-    def isolate(self, node_id: str) -> None:
-        self.partition([node_id], [n for n in self.nodes if n != node_id.lower()])
 
     def heal(self) -> None:
         self._cut.clear()

@@ -32,6 +32,3 @@ class RoundState:
 
     def matching_prepares(self) -> list[Prepare]:
         return [p for p in self.prepares.values() if p.digest == self.digest]
-
-    def matching_commits(self) -> list[Commit]:
-        return [c for c in self.commits.values() if c.digest == self.digest]

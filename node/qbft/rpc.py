@@ -5,20 +5,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from node.abc import RpcNamespaceAPI
-from node.errors import INVALID_PARAMS, SERVER_ERROR, RpcError
+from node.errors import SERVER_ERROR, RpcError
 from node.qbft.extradata import ExtraData
+from node.rpc import blocks, params
 
 if TYPE_CHECKING:
     from node.qbft.engine import QbftEngine
-
-
-def _address(value: Any) -> bytes:
-    if not isinstance(value, str) or not value.startswith("0x") or len(value) != 42:
-        raise RpcError(INVALID_PARAMS, "invalid address: expected 0x and 40 hex digits")
-    try:
-        return bytes.fromhex(value[2:])
-    except ValueError as exc:
-        raise RpcError(INVALID_PARAMS, "invalid address: not hex") from exc
 
 
 def _hex(address: bytes) -> str:
@@ -41,40 +33,19 @@ def _methods(engine: QbftEngine) -> dict[str, Any]:
     def chain() -> Any:
         return engine.chain
 
-    def block_number(tag: Any) -> int:
-        head = chain().head.block_number
-        if tag in (None, "latest", "pending", "safe", "finalized"):
-            return head
-        if tag == "earliest":
-            return 0
-        if isinstance(tag, str) and tag.startswith("0x"):
-            try:
-                return int(tag, 16)
-            except ValueError:
-                pass
-        raise RpcError(INVALID_PARAMS, f"invalid block number {tag!r}")
-
     def validators_of(header: Any) -> list[str]:
         return [_hex(v) for v in ExtraData.decode(header.extra_data).validators]
 
     def get_validators_by_block_number(tag: Any = "latest") -> list[str]:
-        header = chain().get_header_by_number(block_number(tag))
-        if header is None:
-            raise RpcError(SERVER_ERROR, "header not found")
-        return validators_of(header)
+        return validators_of(blocks.header(chain(), tag))
 
     def get_validators_by_block_hash(block_hash: Any) -> list[str]:
-        if not isinstance(block_hash, str) or len(block_hash) != 66:
-            raise RpcError(INVALID_PARAMS, "invalid block hash")
-        header = chain().get_header_by_hash(bytes.fromhex(block_hash[2:]))
-        if header is None:
-            raise RpcError(SERVER_ERROR, "header not found")
-        return validators_of(header)
+        return validators_of(blocks.header_by_hash(chain(), params.hash32(block_hash, "block hash")))
 
     def propose_validator_vote(address: Any, add: Any) -> bool:
         if not isinstance(add, bool):
-            raise RpcError(INVALID_PARAMS, "second parameter must be true (add) or false (remove)")
-        recipient = _address(address)
+            raise params.bad("second parameter must be true (add) or false (remove)")
+        recipient = params.address(address)
         if add and not engine.may_add_validator(recipient):
             raise RpcError(
                 SERVER_ERROR,
@@ -84,7 +55,7 @@ def _methods(engine: QbftEngine) -> dict[str, Any]:
         return True
 
     def discard_validator_vote(address: Any) -> bool:
-        engine.votes.discard(_address(address))
+        engine.votes.discard(params.address(address))
         return True
 
     def get_pending_votes() -> dict[str, bool]:

@@ -11,9 +11,8 @@ from eth.vm.forks.prague.constants import BLOB_BASE_FEE_UPDATE_FRACTION_PRAGUE
 
 from node.abc import RpcBackendAPI, RpcHandler, RpcNamespaceAPI
 from node.calls.pending import pending_block
-from node.errors import SERVER_ERROR, RpcError
 from node.proof import get_proof
-from node.rpc import params
+from node.rpc import blocks, params
 from node.rpc.execution import CallMethods
 from node.rpc.fees import DEFAULT_TIP
 from node.rpc.filters import LogCriteria, get_logs
@@ -81,18 +80,7 @@ class EthNamespace(RpcNamespaceAPI):
 
     # -- helpers -------------------------------------------------------------------------------
     def header(self, block: Any, required: bool = True):
-        ident = params.block_id(block)
-        chain = self.chain
-        if ident in ("latest", "pending", "safe", "finalized"):
-            return chain.head
-        if ident == "earliest":
-            return chain.genesis
-        header = (
-            chain.get_header_by_hash(ident) if isinstance(ident, bytes) else chain.get_header_by_number(ident)
-        )
-        if header is None and required:
-            raise RpcError(SERVER_ERROR, "header not found")
-        return header
+        return blocks.header(self.chain, block, required)
 
     async def _estimate_latest(self, args) -> int:
         calls = self.chain.calls

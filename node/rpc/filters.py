@@ -12,7 +12,7 @@ from typing import Any
 from node.abc import ChainAPI, LogFiltersAPI
 from node.errors import LIMIT_EXCEEDED, SERVER_ERROR, RpcError
 from node.limits import NodeLimits
-from node.rpc import params
+from node.rpc import blocks, params
 from node.rpc.format import log_json
 
 log = logging.getLogger("node.rpc.filters")
@@ -72,26 +72,12 @@ class LogCriteria:
         return True
 
 
-def resolve_number(chain: ChainAPI, ident: Any) -> int:
-    head = chain.head.block_number
-    if ident in ("latest", "pending", "safe", "finalized"):
-        return head
-    if ident == "earliest":
-        return 0
-    if isinstance(ident, bytes):
-        header = chain.get_header_by_hash(ident)
-        if header is None:
-            raise RpcError(SERVER_ERROR, "header not found")
-        return header.block_number
-    return ident
-
-
 def resolve_range(chain: ChainAPI, crit: LogCriteria) -> tuple[int, int]:
     """eth_getLogs' [from, to] with geth's refusals (-32602): pending logs, from after to. A range
     past the head answers up to the head (geth refuses it; clients poll ahead of the head)."""
     if "pending" in (crit.from_block, crit.to_block):
         raise params.bad("pending logs are not supported")
-    lo, hi = resolve_number(chain, crit.from_block), resolve_number(chain, crit.to_block)
+    lo, hi = blocks.number(chain, crit.from_block), blocks.number(chain, crit.to_block)
     if lo > hi:
         raise params.bad("invalid block range params")
     return lo, hi
@@ -199,7 +185,7 @@ class FilterManager(LogFiltersAPI):
     def new_log_filter(self, crit: LogCriteria) -> str:
         start = self.chain.head.block_number + 1
         if crit.from_block not in ("latest", "pending") and crit.block_hash is None:
-            start = resolve_number(self.chain, crit.from_block)
+            start = blocks.number(self.chain, crit.from_block)
         return self._new(Filter("logs", crit, next_block=start))
 
     def new_block_filter(self) -> str:
@@ -221,7 +207,7 @@ class FilterManager(LogFiltersAPI):
             head = self.chain.head.block_number
             hi = head
             if flt.criteria.to_block not in ("latest", "pending", "safe", "finalized"):
-                hi = min(head, resolve_number(self.chain, flt.criteria.to_block))
+                hi = min(head, blocks.number(self.chain, flt.criteria.to_block))
             logs = get_logs(self.chain, flt.criteria, flt.next_block, hi) if flt.next_block <= hi else []
             flt.next_block = max(flt.next_block, head + 1)
             return logs

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from node.abc import RpcNamespaceAPI
 from node.errors import SERVER_ERROR, RpcError
-from node.rpc import params
+from node.rpc import blocks, params
 from node.trace import config as trace_config
 from node.trace.replay import trace_block, trace_call, trace_transaction
 
@@ -36,9 +36,8 @@ class DebugNamespace(RpcNamespaceAPI):
         ident = params.block_id(value)
         if isinstance(ident, bytes):
             return self._block_by_hash(ident)
-        chain = self.chain
-        number = {"earliest": 0}.get(ident, chain.head.block_number) if isinstance(ident, str) else ident
-        block = chain.get_block_by_number(number)
+        number = blocks.number(self.chain, ident)
+        block = self.chain.get_block_by_number(number)
         if block is None:
             raise RpcError(SERVER_ERROR, f"block #{number} not found")
         return block

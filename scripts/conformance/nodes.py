@@ -5,23 +5,17 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import socket
 import subprocess
-import sys
 import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+from consortium.network.processes import DevNode, free_port
+
 ROOT = Path(__file__).resolve().parents[2]
 ANVIL = ROOT / "node_modules" / ".bin" / "anvil"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _serving(url: str) -> bool:
@@ -66,11 +60,8 @@ def _process(args: list[str], port: int, log: Path) -> Iterator[str]:
 @contextlib.contextmanager
 def hubao(workdir: Path) -> Iterator[str]:
     """`hubao node run --dev` (instant sealing) on a fresh datadir."""
-    port = free_port()
-    args = [sys.executable, "-m", "consortium.cli", "node", "run", "--dev", "--port", str(port)]
-    args += ["--datadir", str(workdir / "hubao-data")]
-    with _process(args, port, workdir / "hubao.log") as url:
-        yield url
+    with DevNode.start(workdir / "hubao-data") as node:  # its log: hubao-data.log
+        yield node.url
 
 
 @contextlib.contextmanager

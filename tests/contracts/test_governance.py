@@ -1,11 +1,14 @@
 """No single key rules the suite: the governor is the only admin, and it needs a majority."""
 
+from types import SimpleNamespace
+
 from eth_utils import keccak
 
 from consortium.client import ContractRefusal
 from consortium.client.contracts import Governor
 from consortium.client.errors import decode_revert
 from consortium.wallet.words import explain
+from consortium.web.console import governor_proposals
 from tests.contracts.world import refused
 
 ADMIN = b"\0" * 32
@@ -140,7 +143,10 @@ def test_a_proposal_expires_and_its_old_approvals_pass_nothing(world):
     created = world.now()
     assert gov.proposal(pid).expiresAt == created + lifetime
     b.governor.approve(pid)  # a majority, gathered in time
+    console = SimpleNamespace(suite=a)  # what the web console lists as open proposals
+    assert pid in [row["id"] for row in governor_proposals(console)]
     world.advance(lifetime)
+    assert pid not in [row["id"] for row in governor_proposals(console)]  # expired: no longer open
     with refused("ProposalExpired") as err:
         gov.execute(pid)
     assert err.value.args_ == (pid, created + lifetime)

@@ -1,9 +1,17 @@
 """The network under test: real `hubao node run` processes on loopback, every p2p link through its
 own TCP proxy (tests/support/proxy.py) so that links can be cut and healed.
 
+    net = Network.up(root, NetworkSpec(members=0))   # init, proxies, start, wait for block 1
+    net.wait_height(5); net.kill("validator-3"); net.start("validator-3"); net.assert_one_chain()
+    net.split(["validator-0", "validator-1"]); net.heal(); net.byzantine("validator-2", ["bad_vote"])
+    net.down()
+
 It is written and started with the application's own pieces (`init_network`, `start_node`,
 `stop_node`, `wait_for_blocks`: what `hubao net init/up/down` use), and adds only what a fault
 scenario needs: kill -9, SIGSTOP/SIGCONT, splits, a byzantine stand-in, and a few RPC helpers.
+`Network(root)` takes a network another way started (`hubao net init/up` in tests/hostile), with
+its nodes dialling each other directly. The e2e runner, tests/hostile, tests/qbft and tests/besu
+all drive their process networks through this one class.
 """
 
 from __future__ import annotations
@@ -24,9 +32,10 @@ from eth_account import Account
 from eth_utils import to_checksum_address
 
 from consortium.network.genesis import QbftSettings
-from consortium.network.layout import free_base_port, init_network
+from consortium.network.layout import free_base_port, init_network, load_network
 from consortium.network.processes import pid_of, rpc, start_node, stop_node, stop_nodes, wait_for_blocks
 from tests.support.proxy import TcpProxy
+from tests.support.seals import assert_sealed
 
 ROOT = Path(__file__).resolve().parents[2]
 # a funded account that is not on the allowlist: every node must refuse it, a byzantine one uses it
@@ -46,28 +55,35 @@ class NetworkSpec:
 
 
 class Network:
-    def __init__(self, root: Path, spec: NetworkSpec) -> None:
+    def __init__(self, root: Path) -> None:
+        """The network `hubao net init` wrote in `root` (its nodes' folders, accounts.json)."""
         self.root = root
-        self.spec = spec
         self.proxies: dict[tuple[str, str], TcpProxy] = {}
         self.nonces: dict[str, int] = {}
         self.villains: dict[str, subprocess.Popen] = {}
         self.paused: set[str] = set()
+        self.entries = load_network(root)
+        self.by_name = {e.name: e for e in self.entries}
+        self.accounts = json.loads((root / "accounts.json").read_text())
+        self.chain_id = self.accounts["chainId"]
+
+    @classmethod
+    def init(cls, root: Path, spec: NetworkSpec) -> Network:
+        """Write the network `spec` describes, every link through its proxy; nothing started."""
         base = free_base_port(spec.validators + spec.members)
         qbft = QbftSettings(
             blockperiodseconds=spec.block_period,
             requesttimeoutseconds=spec.request_timeout,
             emptyblockperiodseconds=spec.empty_block_period,
         )
-        self.entries = init_network(root, spec.validators, spec.members, base_port=base, qbft=qbft)
-        self.by_name = {e.name: e for e in self.entries}
-        self.accounts = json.loads((root / "accounts.json").read_text())
-        self.chain_id = self.accounts["chainId"]
-        self._wire_proxies()
+        init_network(root, spec.validators, spec.members, base_port=base, qbft=qbft)
+        net = cls(root)
+        net._wire_proxies()
+        return net
 
     @classmethod
     def up(cls, root: Path, spec: NetworkSpec) -> Network:
-        net = cls(root, spec)
+        net = cls.init(root, spec)
         try:
             for entry in net.entries:
                 start_node(root, entry)
@@ -134,9 +150,12 @@ class Network:
     def log_path(self, name: str) -> Path:
         return self.root / self.by_name[name].folder / "node.log"
 
+    def url(self, name: str) -> str:
+        return self.by_name[name].rpc_url
+
     # -- JSON-RPC ------------------------------------------------------------------------------
     def call(self, name: str, method: str, *params, timeout: float = 10.0):
-        return rpc(self.by_name[name].rpc_url, method, list(params), timeout=timeout)
+        return rpc(self.url(name), method, list(params), timeout=timeout)
 
     def batch(self, name: str, calls: list[tuple[str, list]], timeout: float = 30.0) -> list:
         """Many calls in one HTTP request (JSON-RPC batch); results in order."""
@@ -144,7 +163,7 @@ class Network:
             return []  # an empty batch is an invalid request
         body = [{"jsonrpc": "2.0", "id": i, "method": m, "params": p} for i, (m, p) in enumerate(calls)]
         request = urllib.request.Request(
-            self.by_name[name].rpc_url, json.dumps(body).encode(), {"Content-Type": "application/json"}
+            self.url(name), json.dumps(body).encode(), {"Content-Type": "application/json"}
         )
         with urllib.request.urlopen(request, timeout=timeout) as response:
             replies = {r["id"]: r for r in json.loads(response.read())}
@@ -179,6 +198,24 @@ class Network:
     def wait_height(self, height: int, names: list[str] | None = None, timeout: float = 60.0) -> None:
         names = names or self.running()
         self.wait(lambda: all((self.height(n) or -1) >= height for n in names), timeout, f"height {height}")
+
+    def assert_one_chain(self, names: list[str] | None = None, sealed: set[str] | None = None) -> int:
+        """Every node of `names` (default: all) has the same block at every height up to the lowest
+        head, each with a quorum of valid seals; that height. `sealed`: hashes already verified
+        (skipped, and the ones verified now are added)."""
+        names = names or self.names()
+        sealed = set() if sealed is None else sealed
+        low = min(self.height(n) for n in names)
+        calls = [("eth_getBlockByNumber", [hex(h), False]) for h in range(low + 1)]
+        chains = {n: self.batch(n, calls) for n in names}
+        for height in range(low + 1):
+            hashes = {n: chains[n][height]["hash"] for n in names}
+            assert len(set(hashes.values())) == 1, f"two blocks at height {height}: {hashes}"
+        for block in chains[names[0]][1:]:
+            if block["hash"] not in sealed:
+                assert_sealed(block)
+                sealed.add(block["hash"])
+        return low
 
     def send_tx(self, via: str, key: str, to: str | None, value: int = 0, data: str = "0x",
                 gas: int = 21000) -> str:  # fmt: skip

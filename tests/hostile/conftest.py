@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import subprocess
 import time
 import tomllib
 
@@ -19,9 +18,9 @@ import pytest
 import tomli_w
 
 from consortium.network.layout import free_base_port
-from tests.support.consortium import ProxiedNet
+from tests.e2e.network import Network
 from tests.support.hostile import LatencyProbe
-from tests.support.processes import HUBAO
+from tests.support.processes import hubao
 
 BLOCK_PERIOD = 0.5
 LENIENT_GAS_CAP = 30_000_000  # member-0's [limits] tx_gas_cap
@@ -48,10 +47,6 @@ def answered_honestly(probe, errors_allowed: bool = False) -> bool:
     return True
 
 
-def hubao(*args: str, timeout: float = 150) -> subprocess.CompletedProcess:
-    return subprocess.run([*HUBAO, *args], capture_output=True, text=True, timeout=timeout)
-
-
 @pytest.fixture(scope="session")
 def consortium(tmp_path_factory):
     root = tmp_path_factory.mktemp("hostile-net")
@@ -66,7 +61,7 @@ def consortium(tmp_path_factory):
     config["limits"] = {"tx_gas_cap": LENIENT_GAS_CAP}
     member_toml.write_text(tomli_w.dumps(config))
     up = hubao("net", "up", "--dir", str(root), "--json", "--timeout", "90")
-    net = ProxiedNet(root)  # no proxies: every node dials the others directly
+    net = Network(root)  # no proxies: every node dials the others directly
     try:
         assert up.returncode == 0, up.stderr + (root / "validator-0" / "node.log").read_text()[-3000:]
         net.started = {row["name"]: row for row in json.loads(up.stdout)}

@@ -12,7 +12,6 @@ organisation's node turned hostile (or a removed one whose certificate is still 
 from __future__ import annotations
 
 import json
-import subprocess
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
@@ -23,18 +22,14 @@ from consortium.network.config import load_config
 from consortium.network.layout import free_base_port
 from consortium.network.processes import pid_of
 from node.p2p.transport import P2PConfig, TlsPeerNetwork  # the transport's own names, as before the split
-from tests.support.consortium import ProxiedNet
-from tests.support.processes import HUBAO
-
-
-def hubao(*args: str, timeout: float = 150) -> subprocess.CompletedProcess:
-    return subprocess.run([*HUBAO, *args], capture_output=True, text=True, timeout=timeout)
+from tests.e2e.network import Network
+from tests.support.processes import hubao
 
 
 def start_network(
     root: Path, members: int = 1, configure: Callable[[str, dict], None] | None = None, users: int = 4,
     block_period: float = 0.5, extra: tuple[str, ...] = (),
-) -> ProxiedNet:  # fmt: skip
+) -> Network:  # fmt: skip
     """4 validators and `members` member nodes, every node dialling the others directly;
     `configure(name, node_toml)` may edit each node.toml before the nodes start; `extra`: more
     `hubao net init` options (scripts/soak_hostile.py: the simulator's movable clock)."""
@@ -50,25 +45,25 @@ def start_network(
             configure(path.parent.name, doc)
             path.write_text(tomli_w.dumps(doc, multiline_strings=True))
     up = hubao("net", "up", "--dir", str(root), "--json", "--timeout", "90")
-    net = ProxiedNet(root)
+    net = Network(root)
     if up.returncode != 0:
         net.down()
         raise AssertionError(up.stderr + (root / "validator-0" / "node.log").read_text()[-3000:])
     return net
 
 
-def pid(net: ProxiedNet, name: str) -> int:
+def pid(net: Network, name: str) -> int:
     found = pid_of(net.root / name)
     assert found, f"{name} is not running"
     return found
 
 
-def p2p_address(net: ProxiedNet, name: str) -> str:
+def p2p_address(net: Network, name: str) -> str:
     entry = net.by_name[name]
     return f"{entry.host}:{entry.p2p_port}"
 
 
-def attacker(net: ProxiedNet, name: str, dial: str) -> TlsPeerNetwork:
+def attacker(net: Network, name: str, dial: str) -> TlsPeerNetwork:
     """A network speaking with `name`'s node key and pinned certificate (stop `name` first),
     dialling only node `dial`."""
     config = load_config(net.root / name / "node.toml")
@@ -80,7 +75,7 @@ def attacker(net: ProxiedNet, name: str, dial: str) -> TlsPeerNetwork:
     return TlsPeerNetwork(p2p, config.secret(), lambda _: True)
 
 
-def log_lines(net: ProxiedNet, name: str, *words: str) -> list[str]:
+def log_lines(net: Network, name: str, *words: str) -> list[str]:
     """Lines of a node's log holding every one of `words`."""
     text = (net.root / name / "node.log").read_text(errors="replace")
     return [line for line in text.splitlines() if all(w in line for w in words)]

@@ -19,23 +19,25 @@ from websockets.sync.client import connect
 
 from node.qbft.extradata import ExtraData
 from node.qbft.keys import recover
-from tests.support.consortium import ProxiedNet, seal_digest_of
+from tests.e2e.network import Network, NetworkSpec
 from tests.support.hostile import LatencyProbe, wait_for_blocks
+from tests.support.seals import seal_digest_of
 
 A, B, C, D = (f"validator-{i}" for i in range(4))
 
 
 @pytest.fixture(scope="module")
 def net(tmp_path_factory):
-    net = ProxiedNet.create(tmp_path_factory.mktemp("gossip"), 4, 0, "--block-period", "0.5",
-                            "--empty-block-period", "1")  # fmt: skip
+    net = Network.up(
+        tmp_path_factory.mktemp("gossip"), NetworkSpec(members=0, block_period=0.5, request_timeout=4)
+    )
     try:
         yield net
     finally:
         net.down()
 
 
-def cut(net: ProxiedNet, x: str, y: str) -> None:
+def cut(net: Network, x: str, y: str) -> None:
     net.proxies[(x, y)].set_mode("reset")
     net.proxies[(y, x)].set_mode("reset")
 
@@ -55,7 +57,7 @@ def pending_seen(url: str, found: list[str], ready: threading.Event, stop: threa
             found.append(message["params"]["result"])
 
 
-def sealers(net: ProxiedNet, name: str, number: int) -> tuple[str, set[str]]:
+def sealers(net: Network, name: str, number: int) -> tuple[str, set[str]]:
     """(proposer, sealers) of block `number` as node `name` keeps it."""
     block = net.call(name, "eth_getBlockByNumber", hex(number), False)
     digest = seal_digest_of(block)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
 import time
 
 import pytest
@@ -27,7 +26,7 @@ from node.permissioning import ALLOWLIST_ADDRESS
 from node.qbft.rules import QbftRules
 from node.storage import Store
 from node.timescale import ScaledClock
-from tests.support.processes import HUBAO, rpc
+from tests.support.processes import hubao, rpc
 
 DAY = 86_400
 CLOCK_KEY = CLOCK_ADDRESS.removeprefix("0x")
@@ -89,10 +88,6 @@ def test_the_scaled_clock_adds_the_offset():
 
 
 # ---- a running network --------------------------------------------------------------------------
-
-
-def hubao(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run([*HUBAO, *args], capture_output=True, text=True, timeout=timeout)
 
 
 @pytest.fixture(scope="module")

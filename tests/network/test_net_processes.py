@@ -13,7 +13,6 @@ import json
 import os
 import socket
 import ssl
-import subprocess
 import time
 from pathlib import Path
 
@@ -27,7 +26,7 @@ from consortium.network.layout import free_base_port
 from consortium.network.pki import create_node_certificate
 from node.p2p.identity import node_address
 from node.p2p.transport import P2PConfig, TlsPeerNetwork
-from tests.support.processes import HUBAO, rpc
+from tests.support.processes import hubao, rpc
 
 
 def running(pid: int) -> bool:
@@ -36,10 +35,6 @@ def running(pid: int) -> bool:
         return open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0] != "Z"
     except FileNotFoundError:
         return False
-
-
-def hubao(*args: str, timeout: float = 120, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([*HUBAO, *args], capture_output=True, text=True, timeout=timeout, cwd=cwd)
 
 
 @pytest.fixture(scope="module")

@@ -417,3 +417,34 @@ def test_node_toml_bounds_reach_the_network_engine_and_store(tmp_path):
     path.write_text(tomli_w.dumps(doc))
     with pytest.raises(ConfigError, match="max_peers must be a positive whole number"):
         load_config(path)
+
+
+@pytest.mark.parametrize(
+    ("table", "key", "value", "refusal"),
+    [
+        ("limits", "tx_gas_cap", 0, None),  # 0: no cap
+        ("limits", "storage_min_free_mib", 0, None),  # 0: no check
+        ("limits", "txpool_global_slots", 0, r"\[limits\] txpool_global_slots must be a positive whole"),
+        ("limits", "txpool_global_slot", 1, r"\[limits\] has an unknown limit 'txpool_global_slot'"),
+        ("rpc", "read_timeout", 0, r"\[rpc\] read_timeout must be a positive number, got 0"),
+        ("rpc", "max_connections", 2.5, r"\[rpc\] max_connections must be a positive whole number"),
+        ("qbft", "future_rounds", True, r"\[qbft\] future_rounds must be a positive whole number"),
+        ("evidence", "page_mib", -1, r"\[evidence\] page_mib must be a positive whole number"),
+    ],
+)
+def test_node_toml_numbers_are_checked_alike_in_every_table(tmp_path, table, key, value, refusal):
+    """[limits], [rpc], [p2p], [qbft] and [evidence] numbers pass one check: the key and what it
+    takes in the refusal, 0 only where it turns a bound off."""
+    import tomli_w
+
+    from consortium.network.config import ConfigError, load_config
+
+    doc = {"node": {"name": "n", "role": "validator"}, "p2p": {"port": 1}, "rpc": {"port": 2}}
+    doc.setdefault(table, {})[key] = value
+    path = tmp_path / "node.toml"
+    path.write_text(tomli_w.dumps(doc))
+    if refusal is None:
+        assert getattr(load_config(path).limits, key) == value
+    else:
+        with pytest.raises(ConfigError, match=refusal):
+            load_config(path)

@@ -28,15 +28,11 @@ import tomli_w
 from consortium.client.jwt import read_secret, token
 from consortium.network.layout import free_base_port, load_network
 from consortium.network.processes import node_status
-from tests.support.processes import HUBAO, free_port
+from tests.support.processes import HUBAO, free_port, hubao
 
 OUTSIDE = "127.0.0.9"  # the client's own address: another "host"
 CONSOLE = "http://console.example"  # the one origin validator-0's operator lets browsers call from
 VOTE = "qbft_proposeValidatorVote"
-
-
-def hubao(*args: str, timeout: float = 150) -> subprocess.CompletedProcess:
-    return subprocess.run([*HUBAO, *args], capture_output=True, text=True, timeout=timeout)
 
 
 def edit_rpc(path, **settings) -> None:

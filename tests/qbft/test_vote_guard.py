@@ -8,16 +8,14 @@ from __future__ import annotations
 import pytest
 
 from node.qbft.extradata import ExtraData
-from tests.support.byzantine import STRANGER, villain_process
-from tests.support.consortium import ProxiedNet
+from tests.e2e.network import Network, NetworkSpec
+from tests.support.byzantine import STRANGER
 
 pytestmark = pytest.mark.timeout(240)
 
 
 def test_votes_may_only_name_allowlisted_nodes(tmp_path):
-    net = ProxiedNet.create(
-        tmp_path / "net", 4, 1, "--block-period", "1", "--empty-block-period", "1", "--request-timeout", "2"
-    )
+    net = Network.up(tmp_path / "net", NetworkSpec())
     stranger = "0x" + STRANGER.hex()
     try:
         with pytest.raises(RuntimeError, match="not on the node allowlist"):
@@ -32,25 +30,27 @@ def test_votes_may_only_name_allowlisted_nodes(tmp_path):
         assert net.call("validator-0", "qbft_getPendingVotes") == {}
 
         honest = ["validator-0", "validator-1", "validator-2", "member-0"]
-        offsets = {n: (net.root / n / "node.log").stat().st_size for n in honest}
+        offsets = {n: net.log_path(n).stat().st_size for n in honest}
 
         def honest_logs() -> str:
             out = []
             for name in honest:
-                with open(net.root / name / "node.log", "rb") as f:
+                with open(net.log_path(name), "rb") as f:
                     f.seek(offsets[name])
                     out.append(f.read().decode(errors="replace"))
             return "".join(out)
 
-        with villain_process(net, "validator-3", "--attacks", "bad_vote") as sent:
-            net.wait(
-                lambda: (
-                    sent().get("bad_vote", 0) >= 1 and "which is not on the node allowlist" in honest_logs()
-                ),
-                150,
-                "the villain's proposal with a vote for a stranger, refused",
-            )
-            net.wait_height(net.top(honest) + 2, honest, timeout=60)
+        net.byzantine("validator-3", ["bad_vote"])
+        net.wait(
+            lambda: (
+                net.attacks_sent("validator-3").get("bad_vote", 0) >= 1
+                and "which is not on the node allowlist" in honest_logs()
+            ),
+            150,
+            "the villain's proposal with a vote for a stranger, refused",
+        )
+        net.wait_height(net.top(honest) + 2, honest, timeout=60)
+        net.restore()  # validator-3 honest again
         top = net.assert_one_chain(honest)
         for number in range(1, top + 1):
             block = net.call("validator-0", "eth_getBlockByNumber", hex(number), False)

@@ -15,13 +15,7 @@ message transmitter (`send`).
 
 from __future__ import annotations
 
-import ast
-import contextlib
 import os
-import subprocess
-import sys
-from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import rlp
@@ -148,37 +142,6 @@ def outsider_transfer(chain: Any, key: bytes) -> Any:
         "maxPriorityFeePerGas": 10**9,
     }
     return chain.decode_transaction(bytes(Account.sign_transaction(tx, key).raw_transaction))
-
-
-@contextlib.contextmanager
-def villain_process(net: Any, name: str, *args: str) -> Iterator[Callable[[], dict]]:
-    """Run node `name` of a process network (tests.support.consortium.ProxiedNet) as a byzantine
-    node with `args` (`--attacks ...`); yields a function that reads the attacks it sent so far. On
-    exit the villain is gone and the honest node runs again."""
-    net.stop(name)
-    folder = net.root / name
-    with open(folder / "byzantine.log", "ab") as log:
-        villain = subprocess.Popen(
-            [sys.executable, "-m", "tests.support.byzantine", "--config", str(folder / "node.toml"), *args],
-            cwd=Path(__file__).resolve().parents[2], stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-
-    def sent() -> dict:
-        text = (folder / "byzantine.log").read_text()
-        if "attacks so far: " not in text:
-            return {}
-        return ast.literal_eval(text.rsplit("attacks so far: ", 1)[1].splitlines()[0])
-
-    try:
-        yield sent
-    finally:
-        villain.terminate()
-        try:
-            villain.wait(20)
-        except subprocess.TimeoutExpired:
-            villain.kill()
-            villain.wait()
-        net.start(name)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -11,15 +11,21 @@ dev chain's accounts, and a JSON-RPC call that keeps the error's code for assert
 from __future__ import annotations
 
 import json
+import subprocess
 import urllib.request
 from pathlib import Path
 
 from consortium.network.processes import HUBAO, DevNode, NodeProcess, free_port, wait_for_rpc
 
-__all__ = ["DEV_ADDRESSES", "DEV_KEYS", "HUBAO", "ROOT", "DevNode", "NodeProcess", "free_port", "rpc",
-           "wait_for_rpc"]  # fmt: skip
+__all__ = ["DEV_ADDRESSES", "DEV_KEYS", "HUBAO", "ROOT", "DevNode", "NodeProcess", "free_port", "hubao",
+           "rpc", "wait_for_rpc"]  # fmt: skip
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def hubao(*args: str, timeout: float = 150, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """`hubao ARGS...` to its end, output captured as text."""
+    return subprocess.run([*HUBAO, *args], capture_output=True, text=True, timeout=timeout, cwd=cwd)
 
 
 def rpc(url: str, method: str, *params, timeout: float = 30.0):
