@@ -209,8 +209,8 @@ def load_config(path: str | Path) -> NodeConfig:
         rpc=RpcSettings.from_toml({**rpc, "port": int(rpc["port"])}, folder),
         limits=bounds(NodeLimits, data.get("limits", {}), f"{path}: [limits]", strict=True),
         p2p_limits=bounds(P2PLimits, p2p, f"{path}: [p2p]"),
-        qbft_limits=bounds(QbftLimits, data.get("qbft", {}), f"{path}: [qbft]"),
-        evidence_limits=bounds(EvidenceLimits, data.get("evidence", {}), f"{path}: [evidence]"),
+        qbft_limits=bounds(QbftLimits, data.get("qbft", {}), f"{path}: [qbft]", strict=True),
+        evidence_limits=bounds(EvidenceLimits, data.get("evidence", {}), f"{path}: [evidence]", strict=True),
     )
 
 

@@ -430,6 +430,8 @@ def test_node_toml_bounds_reach_the_network_engine_and_store(tmp_path):
         ("rpc", "max_connections", 2.5, r"\[rpc\] max_connections must be a positive whole number"),
         ("qbft", "future_rounds", True, r"\[qbft\] future_rounds must be a positive whole number"),
         ("evidence", "page_mib", -1, r"\[evidence\] page_mib must be a positive whole number"),
+        ("qbft", "message_queue_limt", 5, r"\[qbft\] has an unknown limit 'message_queue_limt'"),  # a typo
+        ("evidence", "per_roots", 5, r"\[evidence\] has an unknown limit 'per_roots'"),
     ],
 )
 def test_node_toml_numbers_are_checked_alike_in_every_table(tmp_path, table, key, value, refusal):
