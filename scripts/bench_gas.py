@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import subprocess
 import time
+from collections import defaultdict
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,10 +59,10 @@ RULES = Rules(min_votes=3)
 
 
 @contextmanager
-def anvil():
+def anvil(*extra: str):
     port = free_port()
     proc = subprocess.Popen(
-        [str(ROOT / "node_modules/.bin/anvil"), "--port", str(port), "--silent", "--gas-limit", "60000000"],
+        [str(ROOT / "node_modules/.bin/anvil"), "--port", str(port), "--silent", "--gas-limit", "60000000", *extra],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -232,24 +233,108 @@ def claim_steps(b: Bench) -> dict[str, int]:
     return out
 
 
+CALLS = {"CALL", "STATICCALL", "DELEGATECALL", "CALLCODE"}
+PRECOMPILES = {1: "ecrecover"}
+
+
+def breakdown(w3: Web3, tx_hash, names: dict[str, str]) -> dict[tuple[str, str], int]:
+    """Where a transaction's gas goes, from the node's struct-log trace: each step's own cost
+    (a call's cost without what its callee spent) by (contract, kind), plus the intrinsic part."""
+    trace = w3.provider.make_request(
+        "debug_traceTransaction", [tx_hash, {"disableStorage": True, "disableMemory": True}]
+    )["result"]
+    tx = w3.eth.get_transaction(tx_hash)
+    data = bytes(tx["input"])
+    out: dict[tuple[str, str], int] = defaultdict(int)
+    out[("transaction", "intrinsic (21,000 + calldata)")] = 21_000 + sum(4 if b == 0 else 16 for b in data)
+    steps = trace["structLogs"]
+    where = {1: names.get(tx["to"].lower(), tx["to"])}
+    open_calls: list[tuple[int, int, str, str]] = []  # (step, depth, contract, callee) awaiting return
+    inner: list[int] = [0]  # gas spent inside each open call
+    for i, s in enumerate(steps):
+        d, op = s["depth"], s["op"]
+        nxt = steps[i + 1] if i + 1 < len(steps) else None
+        kind = _kind(op, s)
+        if op in CALLS and nxt is not None and nxt["depth"] > d:
+            callee = "0x" + s["stack"][-2].removeprefix("0x").rjust(40, "0")[-40:]
+            where[d + 1] = names.get(callee.lower(), callee)
+            open_calls.append((i, d, where[d], where[d + 1]))
+            inner.append(0)
+            continue
+        if nxt is not None and nxt["depth"] == d:
+            cost = s["gas"] - nxt["gas"]
+            if op in CALLS:
+                target = int(s["stack"][-2], 16)
+                kind = PRECOMPILES.get(target, "call to an account without code")
+        else:
+            cost = s["gasCost"]
+        out[(where[d], kind)] += cost
+        inner[-1] += cost
+        while open_calls and nxt is not None and nxt["depth"] == open_calls[-1][1]:
+            j, _, caller, callee = open_calls.pop()
+            spent = inner.pop()
+            own = steps[j]["gas"] - nxt["gas"] - spent
+            out[(caller, f"call into {callee}")] += own
+            inner[-1] += spent + own
+    return out
+
+
+def _kind(op: str, step: dict) -> str:
+    if op == "SSTORE":
+        return "SSTORE"
+    if op == "SLOAD":
+        return "SLOAD"
+    if op.startswith("LOG"):
+        return "events (LOG)"
+    if op == "KECCAK256":
+        return "KECCAK256 (hashing, mapping keys)"
+    if op in ("CALLDATACOPY", "CALLDATALOAD"):
+        return "reading calldata"
+    return "other opcodes (stack, memory, jumps, checks)"
+
+
+def trace_enrolment(w3: Web3, console: Console, members: int = 20) -> None:
+    """One enrollBatch of `members` founders, traced: gas per founder by contract and kind."""
+    b = deploy(w3)
+    enroll_population(b, 100, console)
+    batch = [founder(b, 100, -1 - i) for i in range(members)]
+    receipt = b.ops.membership.enroll_batch(batch, gas=members * 160_000 + 200_000)
+    names = {v.lower(): k for k, v in b.deployment.addresses.items()}
+    parts = breakdown(w3, receipt["transactionHash"].hex(), names)
+    total = sum(parts.values())
+    table = Table(title=f"enrollBatch of {members}: gas per founder ({receipt['gasUsed'] // members:,} in all)")
+    for col in ("contract", "what", "gas per founder", "share"):
+        table.add_column(col, justify="right" if col in ("gas per founder", "share") else "left")
+    for (contract, kind), gas_ in sorted(parts.items(), key=lambda kv: -kv[1]):
+        if gas_:
+            table.add_row(contract, kind, f"{gas_ / members:,.0f}", f"{gas_ / total:.1%}")
+    console.print(table)
+    console.print(f"trace total {total:,} vs receipt {receipt['gasUsed']:,} (refunds and the Prague floor aside)")
+
+
 @click.command()
 @click.option("--members", default="100,1000,10000", help="Comma-separated member counts.")
 @click.option("--rpc", default=None, help="A dev node with anvil's accounts; default: start anvil.")
-def main(members: str, rpc: str | None) -> None:
+@click.option("--trace", is_flag=True, help="Instead: where one founder's enrolment gas goes (a trace).")
+def main(members: str, rpc: str | None, trace: bool) -> None:
     counts = [int(x.replace("_", "")) for x in members.split(",") if x.strip()]
     console = Console()
     results: dict[int, dict[str, int]] = {}
 
     def run(url: str) -> None:
         w3 = Web3(HTTPProvider(url, request_kwargs={"timeout": 120}))
+        if trace:
+            return trace_enrolment(w3, console)
         for n in counts:
             results[n] = measure(w3, n, console)
 
     if rpc:
         run(rpc)
     else:
-        with anvil() as url:
+        with anvil(*(["--steps-tracing"] if trace else [])) as url:
             run(url)
+    if trace:
+        return
 
     table = Table(title="Gas per step by number of members")
     table.add_column("step")
