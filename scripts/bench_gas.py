@@ -62,7 +62,8 @@ RULES = Rules(min_votes=3)
 def anvil(*extra: str):
     port = free_port()
     proc = subprocess.Popen(
-        [str(ROOT / "node_modules/.bin/anvil"), "--port", str(port), "--silent", "--gas-limit", "60000000", *extra],
+        [str(ROOT / "node_modules/.bin/anvil"), "--port", str(port), "--silent", "--gas-limit", "60000000"]
+        + list(extra),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -302,14 +303,15 @@ def trace_enrolment(w3: Web3, console: Console, members: int = 20) -> None:
     names = {v.lower(): k for k, v in b.deployment.addresses.items()}
     parts = breakdown(w3, receipt["transactionHash"].hex(), names)
     total = sum(parts.values())
-    table = Table(title=f"enrollBatch of {members}: gas per founder ({receipt['gasUsed'] // members:,} in all)")
+    per = receipt["gasUsed"] // members
+    table = Table(title=f"enrollBatch of {members}: gas per founder ({per:,} in all)")
     for col in ("contract", "what", "gas per founder", "share"):
         table.add_column(col, justify="right" if col in ("gas per founder", "share") else "left")
     for (contract, kind), gas_ in sorted(parts.items(), key=lambda kv: -kv[1]):
         if gas_:
             table.add_row(contract, kind, f"{gas_ / members:,.0f}", f"{gas_ / total:.1%}")
     console.print(table)
-    console.print(f"trace total {total:,} vs receipt {receipt['gasUsed']:,} (refunds and the Prague floor aside)")
+    console.print(f"trace total {total:,}, receipt {receipt['gasUsed']:,}")
 
 
 @click.command()
