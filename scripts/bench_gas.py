@@ -7,7 +7,7 @@ change with the number of members.
     scripts/bench_gas.py --members 100,100000  # any counts
     scripts/bench_gas.py --rpc http://...      # any dev node whose first accounts are the anvil ones
 
-Populations are built with Membership.enrollBatch, each founder with the auto-debit permit they
+Populations are built with Membership.enrollBatch, each founder with the auto-debit mandate they
 signed off chain (no member transaction); the first row is a further batch of 100 founders' gas per
 member. The last line is the figure that matters: max/min gas ratio across member counts (must stay
 at or under 1.02)."""
@@ -41,7 +41,7 @@ from consortium.client import (
     Suite,
     deploy_suite,
     sign_attestation,
-    sign_permit,
+    sign_mandate,
     vote_commitment,
 )
 from consortium.network.processes import free_port
@@ -52,7 +52,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 BATCH = 250
 ENROLL_MEASURED = 100  # founders in the batch whose gas per member is measured
-STEPS = ["enrol in a batch, with permit (per member)", "join (with permit)", "claim submit",
+STEPS = ["enrol in a batch, with mandate (per member)", "join (with mandate)", "claim submit",
          "claim approve", "claim finalize", "settle a period", "pay a share", "auto-debit one member",
          "vote commit", "vote reveal"]  # fmt: skip
 RULES = Rules(min_votes=3)
@@ -118,18 +118,11 @@ class Bench:
         )
         return a, sign_attestation(self.keys["ops"], a, self.chain, self.deployment.addresses["membership"])
 
-    def permit(self, name: str, deadline: int):
-        d = self.deployment
-        owner = Account.from_key(self.keys[name]).address
-        return sign_permit(
-            self.keys[name],
-            owner,
-            d.addresses["pool"],
-            MAX_ALLOWANCE,
-            0,
-            deadline,
-            self.chain,
-            d.addresses["token"],
+    def mandate(self, key: str, deadline: int):
+        """The member's own signature on an unlimited auto-debit mandate."""
+        member = Account.from_key(key).address
+        return sign_mandate(
+            key, member, MAX_ALLOWANCE, deadline, self.chain, self.deployment.addresses["membership"]
         )
 
 
@@ -149,13 +142,13 @@ def deploy(w3: Web3) -> Bench:
 
 
 def enroll_population(b: Bench, members: int, console: Console) -> None:
-    """The actors first (with permits), so they wait out their waiting period with everybody else;
+    """The actors first (with mandates), so they wait out their waiting period with everybody else;
     then the rest of the population in batches."""
     for s in b.actors.values():
         b.ops.token.mint(s.address, 10_000_000)
     deadline = b.now + 365 * DAY
     b.ops.membership.enroll_batch(
-        [(*b.attestation(s.address), b.permit(n, deadline)) for n, s in b.actors.items()]
+        [(b.attestation(s.address)[0], b.mandate(b.keys[n], deadline)) for n, s in b.actors.items()]
     )
     b.ops.jury.qualify([b.actors[j].address for j in ("juror1", "juror2", "juror3")])
     population = members - len(b.actors)
@@ -169,7 +162,7 @@ def enroll_population(b: Bench, members: int, console: Console) -> None:
 
 
 def enroll_measured(b: Bench, members: int) -> int:
-    """Gas per member of one more batch of founders with their permits, once `members` are in."""
+    """Gas per member of one more batch of founders with their mandates, once `members` are in."""
     batch = [founder(b, members, -1 - i) for i in range(ENROLL_MEASURED)]
     receipt = b.ops.membership.enroll_batch(batch, gas=ENROLL_MEASURED * 160_000 + 200_000)
     assert b.ops.pool.book().sharing == members + ENROLL_MEASURED
@@ -177,14 +170,10 @@ def enroll_measured(b: Bench, members: int) -> int:
 
 
 def founder(b: Bench, members: int, i: int) -> tuple:
-    """A founder's attestation and the auto-debit permit they signed off chain with their own key."""
+    """A founder's attestation and the auto-debit mandate they signed off chain with their own key."""
     key = keccak(text=f"bench member {members} {i}")
     member = to_checksum_address(Account.from_key(key).address)
-    d = b.deployment
-    permit = sign_permit(
-        key, member, d.addresses["pool"], MAX_ALLOWANCE, 0, b.now + 365 * DAY, b.chain, d.addresses["token"]
-    )
-    return (*b.attestation(member), permit)
+    return b.attestation(member)[0], b.mandate(key, b.now + 365 * DAY)
 
 
 def measure(w3: Web3, members: int, console: Console) -> dict[str, int]:
@@ -193,11 +182,11 @@ def measure(w3: Web3, members: int, console: Console) -> dict[str, int]:
     enroll_population(b, members, console)
     enrolled = enroll_measured(b, members)
     advance(w3, RULES.waiting_period + 1)
-    out: dict[str, int] = {"enrol in a batch, with permit (per member)": enrolled}
+    out: dict[str, int] = {"enrol in a batch, with mandate (per member)": enrolled}
     newcomer = Suite(w3, b.deployment, b.keys["newcomer"])
     now = w3.eth.get_block("latest")["timestamp"]
     a, sig = b.attestation(newcomer.address, expiry=now + DAY)
-    out["join (with permit)"] = gas(newcomer.membership.join(a, sig, b.permit("newcomer", now + DAY)))
+    out["join (with mandate)"] = gas(newcomer.membership.join(a, sig, MAX_ALLOWANCE))
     out |= claim_steps(b)
     advance(w3, RULES.notice_period)
     out["claim finalize"] = gas(b.ops.claims.finalize(b.claim_id))
