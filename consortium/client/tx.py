@@ -20,6 +20,14 @@ FEE_TTL = 1.0  # seconds a fee quote is reused
 # search; there transactions go out with this flat allowance and a refusal is found by replaying
 # the failed transaction on the block before it (exact, as that block held nothing else).
 IN_PROCESS_GAS = 12_000_000
+# The gas one transaction may ask of a consortium node (its default `tx_gas_cap`, node/limits.py):
+# a batch the platform sends (enrolments, debits, mints) holds as many items as fit under it.
+TX_GAS_CAP = 5_000_000
+
+
+def per_transaction(base: int, each: int, most: int) -> int:
+    """How many items of `each` gas, on top of `base`, one transaction holds (at most `most`)."""
+    return max(1, min(most, (TX_GAS_CAP - base) // each))
 
 
 @dataclass

@@ -30,6 +30,7 @@ from consortium.client import (
     identity_commitment,
     sign_attestation,
 )
+from consortium.client.tx import per_transaction
 from consortium.operator.settlement import members
 from consortium.wallet.attestation import attestation_to_json
 from consortium.wallet.words import PlanError, day
@@ -248,9 +249,9 @@ def describe(content: dict) -> str:
     )
 
 
-ENROLL_CHUNK = 100  # people per enrollBatch: two chunks fill a 30-million-gas block
 ENROLL_GAS = 80_000  # sent without an estimate: a base and, per person, what an enrolment uses
 ENROLL_GAS_PER_MEMBER = 110_000  # measured about 88,600 with a mandate (scripts/bench_gas.py)
+ENROLL_CHUNK = per_transaction(ENROLL_GAS, ENROLL_GAS_PER_MEMBER, 100)  # people per enrollBatch
 
 
 def enroll_signed(suite, items: list[tuple], wait: bool = True) -> list:

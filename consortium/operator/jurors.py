@@ -5,8 +5,11 @@ from __future__ import annotations
 from eth_utils import is_address, to_checksum_address
 
 from consortium.client import Suite
+from consortium.client.tx import per_transaction
 from consortium.evidence.readers import member_public_key
 from consortium.wallet.words import PlanError
+
+QUALIFY_BATCH = per_transaction(60_000, 30_000, 200)  # jurors per qualify (a slot and an event each)
 
 
 def qualify(suite: Suite, addresses: list[str]) -> dict:
@@ -14,11 +17,13 @@ def qualify(suite: Suite, addresses: list[str]) -> dict:
     if bad:
         raise PlanError(f"not an account address: {', '.join(bad)}")
     jurors = [to_checksum_address(a) for a in addresses]
-    receipt = suite.jury.qualify(jurors)
+    receipts = [
+        suite.jury.qualify(jurors[i : i + QUALIFY_BATCH]) for i in range(0, len(jurors), QUALIFY_BATCH)
+    ]
     return {
         "jurors": jurors,
         "eligible_at": suite.jury.eligible_at(jurors[0]) if jurors else None,
-        "tx": receipt["transactionHash"].hex(),
+        "tx": receipts[-1]["transactionHash"].hex() if receipts else None,
     }
 
 

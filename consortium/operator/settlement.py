@@ -5,8 +5,8 @@ leavers' unused credit, remove defaulters. The treasurer mints money in."""
 from __future__ import annotations
 
 from consortium.client import Suite, Transactor
+from consortium.client.tx import per_transaction
 
-COLLECT_BATCH = 100
 OWED_CHUNK = 500
 AHEAD_PERIODS = 24  # collect up to a year ahead (within the year cap): about one debit a member-year
 REFUND_GAS = 120_000
@@ -16,6 +16,10 @@ CLOSE_GAS = 400_000  # sent without an estimate: the later closes' estimates wou
 # Batches are sent without waiting, so each gets a gas limit from its size rather than an estimate.
 # (A debit starved of gas reverts the whole call, see GasGuard, so a tight limit cannot skip debits.)
 GAS_PER_DEBIT = 30_000  # a debit uses about 16,000 (and 50,000 a batch); blocks fill by limits, not use
+COLLECT_GAS = 100_000
+COLLECT_BATCH = per_transaction(COLLECT_GAS, GAS_PER_DEBIT, 100)  # members per collect
+# a removal stops the member's sharing and ends the membership: estimated, with room for GAS_MARGIN
+REMOVE_BATCH = per_transaction(100_000, 80_000, 100)
 
 
 def members(suite: Suite) -> list[str]:
@@ -123,7 +127,7 @@ def collect(suite: Suite, who: list[str] | None = None, ahead: int | None = None
     suite.pool.collect(debtors[:1], ahead, estimate=True)  # a refusal surfaces here
     batches = [debtors[i : i + COLLECT_BATCH] for i in range(0, len(debtors), COLLECT_BATCH)]
     pending = [
-        suite.pool.collect(b, ahead, gas=100_000 + GAS_PER_DEBIT * len(b), wait=False) for b in batches
+        suite.pool.collect(b, ahead, gas=COLLECT_GAS + GAS_PER_DEBIT * len(b), wait=False) for b in batches
     ]
     result["paid_up_to"] = {}
     for receipt in Transactor.wait_all(pending):
@@ -204,13 +208,13 @@ def remove_defaulters(suite: Suite, who: list[str] | None = None) -> list[str]:
     candidates = who if who is not None else members(suite)
     flags = suite.pool.is_defaulter_each(candidates)
     defaulters = [m for m, flag in zip(candidates, flags, strict=True) if flag]
-    for i in range(0, len(defaulters), COLLECT_BATCH):
-        suite.pool.remove_defaulters(defaulters[i : i + COLLECT_BATCH])
+    for i in range(0, len(defaulters), REMOVE_BATCH):
+        suite.pool.remove_defaulters(defaulters[i : i + REMOVE_BATCH])
     return defaulters
 
 
-FUND_BATCH = 200  # accounts per mintEach: one sender's transactions must stay under the pool's limit
 MINT_GAS, MINT_GAS_EACH = 60_000, 32_000  # a mint uses about 25,000 a holder (blocks fill by limits)
+FUND_BATCH = per_transaction(MINT_GAS, MINT_GAS_EACH, 200)  # accounts per mintEach
 
 
 def fund_many(suite: Suite, accounts: list[str], amount: int, wait: bool = True) -> list:
