@@ -110,6 +110,7 @@ REFUSALS: dict[str, Callable[[tuple], str]] = {
     "AlreadyCommitted": lambda a: f"you already voted on claim #{a[0]}; a vote cannot be changed",
     "NothingCommitted": lambda a: f"you did not vote on claim #{a[0]}",
     "AlreadyRevealed": lambda a: f"you already revealed your vote on claim #{a[0]}",
+    "NotACommitment": lambda a: "that is not a vote commitment (compute it with the wallet's `vote`)",
     "CommitmentMismatch": lambda a: (
         f"this reveal does not match the vote you committed on claim #{a[0]} (wrong vote or salt)"
     ),
