@@ -29,7 +29,7 @@ from consortium.client import (
     deploy_suite,
     identity_commitment,
     sign_attestation,
-    sign_permit,
+    sign_mandate,
 )
 from consortium.client.money import rmb
 from consortium.evidence.bundle import Bundle
@@ -122,7 +122,8 @@ class Walk:
         self.out.print(f"[bold cyan]{next(self.steps):>2}.[/] {text}")
 
     def ticket(self, who: Suite, key: str, national_id: str):
-        """An attestation for the person and their permit for auto-debit, both signed off chain."""
+        """An attestation for the person (the platform signs) and their auto-debit mandate (they sign,
+        for the platform to enroll them with), both off chain."""
         now, d, chain = self.stage.now(), self.deployment, self.deployment.chain_id
         a = Attestation(
             who.address,
@@ -132,9 +133,8 @@ class Walk:
             now + DAY,
         )
         sig = sign_attestation(self.keys["platform"], a, chain, d.addresses["membership"])
-        pool, token = d.addresses["pool"], d.addresses["token"]
-        permit = sign_permit(key, who.address, pool, MAX_ALLOWANCE, 0, now + DAY, chain, token)
-        return a, sig, permit
+        mandate = sign_mandate(key, who.address, MAX_ALLOWANCE, now + DAY, chain, d.addresses["membership"])
+        return a, sig, mandate
 
 
 def walk(members: int) -> None:
@@ -186,7 +186,8 @@ def alice_joins(w: Walk) -> None:
     alice_key = w.stage.key("alice")
     alice = w.alice = Suite(w.stage.w3, w.deployment, alice_key)
     w.treasurer.token.mint(alice.address, 5_000)
-    alice.membership.join(*w.ticket(alice, alice_key, "alice's ID card"))
+    a, sig, _ = w.ticket(alice, alice_key, "alice's ID card")
+    alice.membership.join(a, sig, MAX_ALLOWANCE)
     ends = alice.membership.waiting_ends_at(alice.address)
     w.say(
         f"Alice, 32, gets an attestation from the platform and joins in [bold]one transaction[/], free of "
@@ -201,7 +202,8 @@ def others_enrolled(w: Walk, count: int) -> None:
         k = "0x" + keccak(text=f"hubao demo member {i}").hex()
         m = Suite(w.stage.w3, w.deployment, k)
         w.treasurer.token.mint(m.address, 5_000)
-        items.append(w.ticket(m, k, f"member {i}'s ID card"))
+        a, _, mandate = w.ticket(m, k, f"member {i}'s ID card")
+        items.append((a, mandate))
         w.others.append(m)
     w.platform.membership.enroll_batch(items)
     w.say(f"The platform enrolls {count} more people in one batch transaction; they send nothing themselves.")

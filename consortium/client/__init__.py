@@ -11,10 +11,10 @@ from consortium.client.signing import (
     TIER_40_TO_59,
     TIER_UNDER_40,
     Attestation,
-    PermitSig,
+    Mandate,
     identity_commitment,
     sign_attestation,
-    sign_permit,
+    sign_mandate,
     vote_commitment,
 )
 from consortium.client.suite import CONTRACTS, Deployment, Suite
@@ -30,9 +30,9 @@ __all__ = [
     "ChainClock",
     "ContractRefusal",
     "Deployment",
+    "Mandate",
     "Params",
     "Pending",
-    "PermitSig",
     "Roles",
     "Rules",
     "Suite",
@@ -44,6 +44,6 @@ __all__ = [
     "is_deployed",
     "load_params",
     "sign_attestation",
-    "sign_permit",
+    "sign_mandate",
     "vote_commitment",
 ]

@@ -9,7 +9,7 @@ import os
 from typing import Any
 
 from consortium.client.bound import Bound
-from consortium.client.signing import NO_PERMIT, Attestation, PermitSig, vote_commitment
+from consortium.client.signing import NO_MANDATE, Attestation, Mandate, vote_commitment
 
 
 class Token(Bound):
@@ -35,9 +35,6 @@ class Token(Bound):
 
     def allowance(self, owner: str, spender: str) -> int:
         return self.call("allowance", owner, spender)
-
-    def permit_nonce(self, owner: str) -> int:
-        return self.call("nonces", owner)
 
     def total_supply(self) -> int:
         return self.call("totalSupply")
@@ -83,19 +80,20 @@ class Membership(Bound):
     STATES = ("None", "Waiting", "Active", "CoverExpired", "Exited", "Removed", "PaidOut",
               "EndedInWaitingPeriod", "CoverEnded")  # fmt: skip
 
-    def join(self, a: Attestation, signature: bytes, permit: PermitSig | None = None, **kw):
-        if permit is None:
-            return self.send("join", a.as_tuple(), signature, **kw)
-        return self.send("joinWithPermit", a.as_tuple(), signature, permit.as_tuple(), **kw)
+    def join(self, a: Attestation, signature: bytes, mandate: int = 0, **kw):
+        """The member's own join; the pool may auto-debit up to `mandate` fen (0: pay by hand)."""
+        return self.send("join", a.as_tuple(), signature, mandate, **kw)
 
-    def enroll_batch(self, items: list[tuple[Attestation, bytes, PermitSig | None]], **kw):
-        """The enroller's one transaction for many attested people (each with their own off-chain
-        permit, or none): no member sends anything."""
-        with_permits = any(p is not None for _, _, p in items)
-        permits = [(p or NO_PERMIT).as_tuple() for _, _, p in items] if with_permits else []
-        return self.send(
-            "enrollBatch", [a.as_tuple() for a, _, _ in items], [s for _, s, _ in items], permits, **kw
-        )
+    def enroll_batch(self, items: list[tuple[Attestation, Mandate | None]], **kw):
+        """The enroller's one transaction for many people (each with the mandate they signed off
+        chain, or none): no member sends anything, and the enroller signs nothing but the
+        transaction (the attestations' expiry does not apply)."""
+        rows = []
+        for a, m in items:
+            m = m or NO_MANDATE
+            member = a.as_tuple()[0]
+            rows.append((member, a.tier, a.cover_ends_at, a.identity, m.limit, m.deadline, m.r, m.vs))
+        return self.send("enrollBatch", rows, **kw)
 
     def exit(self, **kw):
         return self.send("exit", **kw)
@@ -129,6 +127,9 @@ class Membership(Bound):
 
     def attestation_digest(self, a: Attestation) -> bytes:
         return self.call("attestationDigest", a.as_tuple())
+
+    def mandate_digest(self, member: str, limit: int, deadline: int) -> bytes:
+        return self.call("mandateDigest", member, limit, deadline)
 
 
 class Claims(Bound):
@@ -241,6 +242,17 @@ class CostSharing(Bound):
 
     def prepay(self, amount: int, **kw):
         return self.send("prepay", amount, **kw)
+
+    def set_mandate(self, limit: int, **kw):
+        """The member's own auto-debit limit from now on, in fen (0 stops auto-debit)."""
+        return self.send("setMandate", limit, **kw)
+
+    def mandate_of(self, member: str) -> int:
+        """Fen auto-debit may still take from the member (MAX_ALLOWANCE: no limit)."""
+        return self.call("mandateOf", member)
+
+    def mandate_each(self, members: list[str]) -> list[int]:
+        return self.read_each("mandateOf", [(m,) for m in members])
 
     def refund(self, member: str, **kw):
         return self.send("refund", member, **kw)

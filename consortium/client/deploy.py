@@ -75,13 +75,14 @@ def deploy_suite(
     c = {name: w3.eth.contract(address=addr[name], abi=artifacts[CONTRACTS[name]]["abi"]) for name in ORDER}
 
     calls = [
-        c["membership"].functions.connect(addr["pool"], addr["token"]),
+        c["membership"].functions.connect(addr["pool"]),
         c["pool"].functions.connect(addr["membership"]),
         c["claims"].functions.connect(addr["membership"], addr["pool"], addr["jury"]),
         c["jury"].functions.connect(addr["membership"]),
     ]
     grants = [
         ("token", "TREASURER_ROLE", roles.treasurer),
+        ("token", "COLLECTOR_ROLE", addr["pool"]),
         ("membership", "ENROLLER_ROLE", roles.enroller),
         ("membership", "SUITE_ROLE", addr["claims"]),
         ("membership", "SUITE_ROLE", addr["pool"]),

@@ -1,6 +1,7 @@
-"""Off-chain signatures the suite verifies: an enroller's attestation (EIP-712), a member's ERC-20
-permit for auto-debit (EIP-2612), and a juror's vote commitment. Hashing is done here, in the
-same way as the contracts, and signed with coincurve directly (fast enough for 10,000 members)."""
+"""Off-chain signatures the suite verifies: an enroller's attestation (EIP-712), a member's
+auto-debit mandate for being enrolled in a batch (EIP-712, a compact EIP-2098 signature), and a
+juror's vote commitment. Hashing is done here, in the same way as the contracts, and signed with
+coincurve directly (fast enough for 10,000 members)."""
 
 from __future__ import annotations
 
@@ -12,12 +13,11 @@ from eth_abi import encode
 from eth_utils import keccak, to_checksum_address
 
 ATTESTATION_TYPE = b"Attestation(address member,bytes32 identity,uint8 tier,uint64 coverEndsAt,uint64 expiry)"
-PERMIT_TYPE = b"Permit(address owner,address spender,uint256 value,uint256 nonce,uint256 deadline)"
+MANDATE_TYPE = b"Mandate(address member,uint256 limit,uint256 deadline)"
 DOMAIN_TYPE = b"EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"
 MEMBERSHIP_DOMAIN = ("Hubao Membership", "1")
-TOKEN_DOMAIN = ("Hubao RMB", "1")
 TIER_UNDER_40, TIER_40_TO_59 = 1, 2
-MAX_ALLOWANCE = 2**256 - 1
+MAX_ALLOWANCE = 2**88 - 1  # a mandate (or allowance) with no limit: the pool's UNLIMITED
 
 
 @dataclass(frozen=True)
@@ -33,18 +33,17 @@ class Attestation:
 
 
 @dataclass(frozen=True)
-class PermitSig:
-    value: int
+class Mandate:
+    """A member's word that the pool may auto-debit up to `limit` fen, for an enroller to enroll them
+    with by `deadline`: signed over Membership's domain, r and vs as EIP-2098 packs them."""
+
+    limit: int
     deadline: int
-    v: int
     r: bytes
-    s: bytes
-
-    def as_tuple(self) -> tuple:
-        return (self.value, self.deadline, self.v, self.r, self.s)
+    vs: bytes
 
 
-NO_PERMIT = PermitSig(0, 0, 0, b"\0" * 32, b"\0" * 32)
+NO_MANDATE = Mandate(0, 0, b"\0" * 32, b"\0" * 32)
 
 
 def identity_commitment(national_id: str, salt: bytes | None = None) -> bytes:
@@ -88,18 +87,20 @@ def sign_attestation(enroller_key, a: Attestation, chain_id: int, membership: st
     return r + s + bytes([v])
 
 
-def sign_permit(
-    owner_key, owner: str, spender: str, value: int, nonce: int, deadline: int, chain_id: int, token: str
-) -> PermitSig:
+def mandate_digest(member: str, limit: int, deadline: int, chain_id: int, membership: str) -> bytes:
     struct_hash = keccak(
-        encode(
-            ["bytes32", "address", "address", "uint256", "uint256", "uint256"],
-            [keccak(PERMIT_TYPE), owner, spender, value, nonce, deadline],
-        )
+        encode(["bytes32", "address", "uint256", "uint256"], [keccak(MANDATE_TYPE), member, limit, deadline])
     )
-    digest = typed_digest(domain_separator(*TOKEN_DOMAIN, chain_id, token), struct_hash)
-    v, r, s = sign_digest(owner_key, digest)
-    return PermitSig(value, deadline, v, r, s)
+    return typed_digest(domain_separator(*MEMBERSHIP_DOMAIN, chain_id, membership), struct_hash)
+
+
+def sign_mandate(
+    member_key, member: str, limit: int, deadline: int, chain_id: int, membership: str
+) -> Mandate:
+    """The member's own key signs; the enroller carries it in `enrollBatch`."""
+    v, r, s = sign_digest(member_key, mandate_digest(member, limit, deadline, chain_id, membership))
+    vs = ((v - 27) << 255 | int.from_bytes(s, "big")).to_bytes(32, "big")
+    return Mandate(limit, deadline, r, vs)
 
 
 def vote_commitment(claim_id: int, juror: str, in_favour: bool, salt: bytes) -> bytes:

@@ -249,16 +249,17 @@ def describe(content: dict) -> str:
     )
 
 
-ENROLL_GAS = 80_000  # sent without an estimate: a base and, per person, what a permit's enrolment uses
-ENROLL_GAS_PER_MEMBER = 160_000  # measured about 140,000 (scripts/bench_gas.py)
+ENROLL_GAS = 80_000  # sent without an estimate: a base and, per person, what an enrolment uses
+ENROLL_GAS_PER_MEMBER = 110_000  # measured about 88,600 with a mandate (scripts/bench_gas.py)
 ENROLL_CHUNK = per_transaction(ENROLL_GAS, ENROLL_GAS_PER_MEMBER, 100)  # people per enrollBatch
 
 
 def enroll_signed(suite, items: list[tuple], wait: bool = True) -> list:
     """Put attested people on chain in the enroller's own transactions (`enrollBatch`), each with
-    the auto-debit permit they signed off chain: the members send nothing. `items` are
-    (Attestation, enroller's signature, PermitSig or None); sent in chunks at once, and awaited
-    together (receipts), or with wait=False returned pending, one per chunk of ENROLL_CHUNK."""
+    the auto-debit mandate they signed off chain: the members send nothing, and the enroller's
+    transaction is its attestation. `items` are (Attestation, Mandate or None); sent in chunks at
+    once, and awaited together (receipts), or with wait=False returned pending, one per chunk of
+    ENROLL_CHUNK."""
     chunks = [items[i : i + ENROLL_CHUNK] for i in range(0, len(items), ENROLL_CHUNK)]
     pending = [
         suite.membership.enroll_batch(c, gas=ENROLL_GAS + ENROLL_GAS_PER_MEMBER * len(c), wait=False)

@@ -1,6 +1,6 @@
 """What one node executes per core, measured in the same run: a dev node (one process, so one core:
 py-evm runs under one interpreter lock) started beside the network, given the plan's own heaviest
-work back to back (the enroller's batches of members with their permits, and the treasurer's
+work back to back (the enroller's batches of members with their mandates, and the treasurer's
 deposits), timed from the first of its blocks to the last. No consensus, no peers, no driver: the
 node's own execution and commit of full blocks, the ceiling the consortium's validators share."""
 
@@ -24,8 +24,7 @@ from consortium.client import (
     Transactor,
     connect,
     deploy_suite,
-    sign_attestation,
-    sign_permit,
+    sign_mandate,
 )
 from consortium.client.rules import Rules
 from consortium.network.processes import DevNode
@@ -73,10 +72,8 @@ def _measure(w3, rules: Rules, members: int) -> dict:
         a = Attestation(
             member, keccak(text=f"person {i}"), TIER_UNDER_40, month_start(now + 30 * 365 * DAY), now + DAY
         )
-        signature = sign_attestation(keys["staff"], a, d.chain_id, d.addresses["membership"])
-        pool, token = d.addresses["pool"], d.addresses["token"]
-        permit = sign_permit(key, member, pool, MAX_ALLOWANCE, 0, now + DAY, d.chain_id, token)
-        items.append((a, signature, permit))
+        mandate = sign_mandate(key, member, MAX_ALLOWANCE, now + DAY, d.chain_id, d.addresses["membership"])
+        items.append((a, mandate))
         accounts.append(member)
     first = w3.eth.block_number + 1
     started = time.monotonic()
@@ -86,7 +83,7 @@ def _measure(w3, rules: Rules, members: int) -> dict:
     last = max(r["blockNumber"] for r in receipts)
     gas = sum(w3.eth.get_block(n)["gasUsed"] for n in range(first, last + 1))
     return {
-        "what": f"{members:,} members enrolled with permits and funded, on a lone dev node",
+        "what": f"{members:,} members enrolled with mandates and funded, on a lone dev node",
         "blocks": last - first + 1,
         "gas": gas,
         "seconds": round(seconds, 2),

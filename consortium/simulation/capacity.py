@@ -8,7 +8,7 @@ Counts for the real year (documented assumptions, printed with the table):
   reviews, objections, disputes and finalizations per aided case; a dispute needs 1,000 valid votes
   (the real plan's), this run's min_votes scaled up;
 - per member-year as in this run: deposits, debits, exits and refunds, revocations, removals,
-  age-outs; joins 0.1 per member-year (the steady scenario's churn), each a `joinWithPermit`;
+  age-outs; joins 0.1 per member-year (the steady scenario's churn), each a `join` with a mandate;
 - closes and payout runs: 24 a year;
 - the launch months: 50 million joined in 182 days (interpolated linearly), enrolled in batches with
   their deposits; a collection day: one close's share of the year's debits.
@@ -43,7 +43,7 @@ CLAIM_OPS = ("claims.submit", "claims.approve", "claims.reject", "claims.object"
              "claims.finalize", "claims.resolveDispute")  # fmt: skip
 VOTE_OPS = ("jury.commit", "jury.reveal")
 PER_CLOSE = ("pool.closePeriod", "pool.disburse")
-JOINS = ("membership.enrollBatch", "membership.joinWithPermit", "membership.join")
+JOINS = ("membership.enrollBatch", "membership.join")
 
 
 def per_operation(chain: Chain) -> dict[str, dict]:
@@ -104,7 +104,7 @@ def real_year(chain: Chain, ops: dict[str, dict], member_years: float, config: S
             year[name] = JOIN_CHURN * MEMBERS
         elif name not in JOINS and member_years:
             year[name] = op["units"] / member_years * MEMBERS
-    join = next((n for n in ("membership.joinWithPermit", "membership.enrollBatch") if n in ops), None)
+    join = next((n for n in ("membership.join", "membership.enrollBatch") if n in ops), None)
     if join:
         year[join] = JOIN_CHURN * MEMBERS
     return {n: {"units": units, **_cost(ops[n], units)} for n, units in year.items()}

@@ -1,10 +1,10 @@
 """Members' actions of a step, each signed by the member: joining (after the enroller's
-attestation, with a permit for auto-debit), filing a claim with its evidence, stopping payment,
+attestation, with a mandate for auto-debit), filing a claim with its evidence, stopping payment,
 leaving; and what the driver learns when they land."""
 
 from __future__ import annotations
 
-from consortium.client import MAX_ALLOWANCE, sign_permit
+from consortium.client import MAX_ALLOWANCE, sign_mandate
 from consortium.evidence.bundle import Bundle
 from consortium.evidence.envelope import public_key_of
 from consortium.evidence.store import EvidenceError
@@ -16,7 +16,7 @@ from consortium.simulation.world import Action, Wave, World
 from consortium.wallet.attestation import attestation_from_json
 
 GAS = {  # limits, not costs: a block is filled by the sum of limits, so keep them near the real use
-    "join": 260_000,
+    "join": 160_000,
     "submit": 350_000,
     "object": 150_000,
     "dispute": 350_000,
@@ -48,23 +48,23 @@ def members_act(world: World, wave: Wave) -> None:
 
 def join(world: World, people: list[Person], wave: Wave, by_enroller: bool = False) -> None:
     """The enroller attests everyone eligible through the operator's enrollment (one registry,
-    batched reads); the treasurer funds them with the wave. Each signs a permit for auto-debit and
-    joins with their attestation in a transaction of their own, or (`by_enroller`, the founding
-    cohorts) hands attestation and permit to the enroller, who enrolls them in batches."""
+    batched reads); the treasurer funds them with the wave. Each joins with their attestation and an
+    unlimited auto-debit mandate in a transaction of their own, or (`by_enroller`, the founding
+    cohorts) signs the mandate off chain for the enroller, who enrolls them in batches."""
     eligible = attest(world, people)
     wave.to_fund += [p.address for p, _, _ in eligible]
     staff = world.staff
     d = staff.read.deployment
-    pool, token = d.addresses["pool"], d.addresses["token"]
     signed = []
     for p, a, signature in eligible:
-        permit = sign_permit(p.key, p.address, pool, MAX_ALLOWANCE, 0, a.expiry, d.chain_id, token)
         p.cover_ends_at = a.cover_ends_at
         if by_enroller:
-            signed.append((p, (a, signature, permit)))
+            membership = d.addresses["membership"]
+            mandate = sign_mandate(p.key, p.address, MAX_ALLOWANCE, a.expiry, d.chain_id, membership)
+            signed.append((p, (a, mandate)))
             continue
         sender = wave.batch.by(world.signers[p.index])
-        ticket = staff.read.membership.join(a, signature, permit, sender=sender, gas=GAS["join"])
+        ticket = staff.read.membership.join(a, signature, MAX_ALLOWANCE, sender=sender, gas=GAS["join"])
         wave.actions.append(Action("join", p, ticket))
     if signed:
         world.clock.ready(stamped=False)
@@ -128,9 +128,9 @@ def file_evidence(world: World, p: Person, bundle: Bundle) -> None:
 
 
 def stop_paying(world: World, p: Person, wave: Wave) -> None:
-    """The member revokes the pool's auto-debit allowance."""
+    """The member revokes their auto-debit mandate."""
     read = world.staff.read
-    read.token.approve(read.pool.address, 0, sender=wave.batch.by(world.signers[p.index]), gas=GAS["revoke"])
+    read.pool.set_mandate(0, sender=wave.batch.by(world.signers[p.index]), gas=GAS["revoke"])
 
 
 def leave(world: World, p: Person, wave: Wave) -> None:

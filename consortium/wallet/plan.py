@@ -8,7 +8,7 @@ from pathlib import Path
 
 from eth_utils import to_checksum_address
 
-from consortium.client import ContractRefusal, Suite, sign_permit, vote_commitment
+from consortium.client import ContractRefusal, Suite, vote_commitment
 from consortium.evidence.bundle import Bundle
 from consortium.evidence.client import EvidenceClient
 from consortium.evidence.envelope import public_key_of
@@ -38,26 +38,14 @@ def join(suite: Suite, attestation_path: str | Path, allowance: int | None = Non
         )
     if allowance is None:
         allowance = suite.deployment.rules.year_cap
-    permit = None
-    if allowance > 0:
-        permit = sign_permit(
-            suite.tx.account.key,
-            me,
-            suite.pool.address,
-            allowance,
-            suite.token.permit_nonce(me),
-            a.expiry,
-            suite.tx.chain_id,
-            suite.token.address,
-        )
-    receipt = suite.membership.join(a, signature, permit)
+    receipt = suite.membership.join(a, signature, allowance)
     joined = suite.membership.in_receipt(receipt, "MemberJoined")[0]["args"]
     return {
         "member": me,
         "cover": joined["coverAmount"],
         "waiting_ends_at": joined["waitingEndsAt"],
         "cover_ends_at": joined["coverEndsAt"],
-        "auto_debit_allowance": suite.token.allowance(me, suite.pool.address),  # what the permit gave
+        "auto_debit_allowance": suite.pool.mandate_of(me),  # the mandate the pool recorded
         "tx": receipt["transactionHash"].hex(),
     }
 
@@ -66,7 +54,7 @@ def allow(suite: Suite, amount: int | None = None) -> dict:
     """Renew auto-debit: let the pool debit shares up to `amount` (default: the year cap). With
     joining, this is the member's one transaction a year."""
     amount = suite.deployment.rules.year_cap if amount is None else amount
-    receipt = suite.token.approve(suite.pool.address, amount)
+    receipt = suite.pool.set_mandate(amount)
     return {"member": suite.address, "auto_debit_allowance": amount, "tx": receipt["transactionHash"].hex()}
 
 
@@ -103,14 +91,14 @@ def status(suite: Suite, member: str) -> dict:
         "overdue": pool.is_defaulter(member),
         "next_settlement_at": pool.period_end(closed),
         "balance": suite.token.balance_of(member),
-        "auto_debit_allowance": suite.token.allowance(member, pool.address),
+        "auto_debit_allowance": pool.mandate_of(member),
         "open_claim": open_claim_of(suite, member),
         "now": suite.now(),
     }
 
 
 def pay(suite: Suite) -> dict:
-    """Pays every share owed from the member's balance (allowing the pool first if needed)."""
+    """Pays every share owed from the member's balance (their own transaction: no allowance)."""
     me = suite.address
     owed = suite.pool.owed(me)
     if owed == 0:
@@ -118,9 +106,6 @@ def pay(suite: Suite) -> dict:
     balance = suite.token.balance_of(me)
     if balance < owed:
         raise _refuse("ERC20InsufficientBalance", me, balance, owed)
-    allowance = suite.token.allowance(me, suite.pool.address)
-    if allowance < owed:  # allow this payment on top, so what is left for auto-debit stays as it was
-        suite.token.approve(suite.pool.address, allowance + owed)
     receipt = suite.pool.pay()
     return {"member": me, "paid": owed, "tx": receipt["transactionHash"].hex()}
 

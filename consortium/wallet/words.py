@@ -105,6 +105,7 @@ REFUSALS: dict[str, Callable[[tuple], str]] = {
     "AlreadyCommitted": lambda a: f"you already voted on claim #{a[0]}; a vote cannot be changed",
     "NothingCommitted": lambda a: f"you did not vote on claim #{a[0]}",
     "AlreadyRevealed": lambda a: f"you already revealed your vote on claim #{a[0]}",
+    "NotACommitment": lambda a: "that is not a vote commitment (compute it with the wallet's `vote`)",
     "CommitmentMismatch": lambda a: (
         f"this reveal does not match the vote you committed on claim #{a[0]} (wrong vote or salt)"
     ),
@@ -123,15 +124,19 @@ REFUSALS: dict[str, Callable[[tuple], str]] = {
     "AlreadySharing": lambda a: "this account already shares costs",
     "ERC20InsufficientBalance": lambda a: f"not enough money: you hold {rmb(a[1])} and need {rmb(a[2])}",
     "ERC20InsufficientAllowance": lambda a: (
-        f"the pool may only debit {rmb(a[1])} and needs {rmb(a[2])}: allow more (`hubao wallet pay`)"
+        f"{a[0]} may only spend {rmb(a[1])} of this holder's money and needs {rmb(a[2])}"
     ),
     "AccessControlUnauthorizedAccount": lambda a: f"account {a[0]} does not hold the role this needs",
     "AccessControlBadConfirmation": lambda a: "an account may renounce only its own role",
     "SafeERC20FailedOperation": lambda a: "the settlement token refused the transfer",
     "ZeroAddress": lambda a: "the zero address is nobody's account",
     "AlreadyConnected": lambda a: "the plan's contracts are wired together once, at deployment",
-    "InnerCallOutOfGas": lambda a: (
-        "the transaction was given too little gas for its debits: send it with more"
+    "SafeCastOverflowedUintDowncast": lambda a: f"the amount is more than the plan's books hold ({a[0]} bit)",
+    "MandateExpired": lambda a: (
+        f"{a[0]}'s auto-debit mandate expired on {moment(a[1])}: they must sign a new one"
+    ),
+    "MandateNotSignedByMember": lambda a: (
+        f"the auto-debit mandate for {a[0]} was signed by {a[1]}, not by them"
     ),
     # the consortium's votes
     "NotAnOrganisation": lambda a: f"{a[0]} is not one of the consortium's organisations",

@@ -4,7 +4,9 @@ pragma solidity ^0.8.28;
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
-import {GasGuard, ICostSharing, IMembership, Rules, Wired} from "./Rules.sol";
+import {IERC20Errors} from "@openzeppelin/contracts/interfaces/draft-IERC6093.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+import {ICollectable, ICostSharing, IMembership, Rules, Wired} from "./Rules.sol";
 
 /// The pool. Costs are shared through one cumulative per-member index (Batog, Boca and Johnson
 /// 2018): closing a period adds that period's share to `index`; a member owes what the index rose
@@ -20,10 +22,13 @@ import {GasGuard, ICostSharing, IMembership, Rules, Wired} from "./Rules.sol";
 /// A member may pay ahead: `paidUpTo` above the index is credit, which later closes use up with no
 /// transaction at all. The operator's auto-debit tops members up several periods ahead, so a member
 /// needs one debit every few periods rather than one per period; unused credit is refunded when
-/// the member stops sharing. Payouts never exceed the shares levied and not written off; while a
+/// the member stops sharing. Auto-debit draws under the member's mandate, the fen they let the pool
+/// take, kept in the same storage slot as the rest of their account (not in ERC-20 allowances), and
+/// a member's own `pay` or `prepay` is their word for that payment. Payouts never exceed the shares levied and not written off; while a
 /// levied share is within its grace period its payout may be advanced from the pool's float.
-contract CostSharing is ICostSharing, AccessControl, Wired, GasGuard {
+contract CostSharing is ICostSharing, AccessControl, Wired {
     using SafeERC20 for IERC20;
+    using SafeCast for uint256;
 
     bytes32 public constant OPERATOR_ROLE = keccak256("OPERATOR_ROLE");
     bytes32 public constant SUITE_ROLE = keccak256("SUITE_ROLE");
@@ -32,12 +37,16 @@ contract CostSharing is ICostSharing, AccessControl, Wired, GasGuard {
     uint8 private constant SHARING = 1;
     uint8 private constant LEAVING_AT_CLOSE = 2; // stops at the close of `stopPeriod`
     uint8 private constant STOPPED = 3; // stopped at index value `stop`
+    /// A mandate this large has no limit: debits do not use it up.
+    uint88 public constant UNLIMITED = type(uint88).max;
 
+    /// One storage slot per member: what they paid, where they stopped, and their mandate.
     struct Account {
-        uint96 paidUpTo;
-        uint96 stop;
+        uint64 paidUpTo;
+        uint64 stop;
         uint32 stopPeriod;
         uint8 mode;
+        uint88 mandate; // fen auto-debit may still take
     }
 
     /// Hot state in one slot, so every close and every join touches the same words.
@@ -131,7 +140,8 @@ contract CostSharing is ICostSharing, AccessControl, Wired, GasGuard {
         uint256 shortfall,
         uint64 dueAt
     );
-    event SharingStarted(address indexed member, uint96 index);
+    event SharingStarted(address indexed member, uint96 index, uint256 mandate);
+    event MandateSet(address indexed member, uint256 mandate);
     event SharingStopped(address indexed member, uint32 period, bool atClose);
     event SharePaid(address indexed member, uint256 amount, uint96 paidUpTo);
     event CreditRefunded(address indexed member, uint256 amount);
@@ -172,14 +182,26 @@ contract CostSharing is ICostSharing, AccessControl, Wired, GasGuard {
 
     // ---- who shares (called by Membership and Claims) ----
 
-    function enter(address member) external onlyRole(SUITE_ROLE) {
+    /// Membership vouches for the mandate: the member sent the join, or signed it for the enroller.
+    function enter(address member, uint256 mandate) external onlyRole(SUITE_ROLE) {
         Account storage a = _accounts[member];
         if (a.mode != NOT_SHARING) revert AlreadySharing(member);
         uint96 index = book.index;
-        a.paidUpTo = index;
-        a.mode = SHARING;
+        uint88 m = _mandate(mandate);
+        _accounts[member] = Account(uint64(index), 0, 0, SHARING, m);
         ++book.sharing;
-        emit SharingStarted(member, index);
+        emit SharingStarted(member, index, m);
+    }
+
+    /// The member's own change of their auto-debit mandate (0 stops auto-debit).
+    function setMandate(uint256 mandate) external {
+        uint88 m = _mandate(mandate);
+        _accounts[msg.sender].mandate = m;
+        emit MandateSet(msg.sender, m);
+    }
+
+    function mandateOf(address member) external view returns (uint256) {
+        return _accounts[member].mandate;
     }
 
     function leaveNow(address member) external onlyRole(SUITE_ROLE) {
@@ -296,22 +318,20 @@ contract CostSharing is ICostSharing, AccessControl, Wired, GasGuard {
     function pay() external {
         uint256 amount = owed(msg.sender);
         if (amount == 0) revert NothingOwed(msg.sender);
-        _credit(msg.sender, amount);
-        token.safeTransferFrom(msg.sender, address(this), amount);
+        _draw(msg.sender, amount);
     }
 
     /// Pays what the member owes and `amount` ahead, as credit for the coming closes.
     function prepay(uint256 amount) external {
         if (amount == 0) revert ZeroAmount();
         if (_accounts[msg.sender].mode != SHARING) revert NotSharing(msg.sender);
-        amount += owed(msg.sender);
-        _credit(msg.sender, amount);
-        token.safeTransferFrom(msg.sender, address(this), amount);
+        _draw(msg.sender, amount + owed(msg.sender));
     }
 
-    /// Auto-debit, like XHB's: pulls each member's dues under their permit, and tops members still
-    /// sharing up to `ahead` fen of credit. A member whose balance cannot cover the top-up is debited
-    /// just their dues; a failed debit is reported and skipped, never fatal to the batch. `ahead` is
+    /// Auto-debit, like XHB's: pulls each member's dues under their mandate, and tops members still
+    /// sharing up to `ahead` fen of credit. A member whose balance or mandate cannot cover the top-up
+    /// is debited just their dues; a failed debit is reported and skipped, never fatal to the batch
+    /// (a debit short of gas reverts the whole batch: nothing is caught). `ahead` is
     /// at most the year cap: a year's closes draw no more than that, so credit beyond it would sit in
     /// the pool for over a year, money the member was never asked to lend.
     function collect(address[] calldata members, uint256 ahead) external onlyRole(OPERATOR_ROLE) {
@@ -322,12 +342,8 @@ contract CostSharing is ICostSharing, AccessControl, Wired, GasGuard {
             uint256 due = _stopIndex(a);
             if (due <= a.paidUpTo) continue; // nothing owed: credit left, or not a member
             uint256 amount = due - a.paidUpTo;
-            uint256 gasBefore = gasleft();
-            if (a.mode == SHARING && ahead != 0 && _debit(member, amount + ahead)) continue;
-            if (!_debit(member, amount)) {
-                _revertIfStarved(gasBefore);
-                emit DebitFailed(member, amount);
-            }
+            if (a.mode == SHARING && ahead != 0 && _debit(member, a, amount + ahead)) continue;
+            if (!_debit(member, a, amount)) emit DebitFailed(member, amount);
         }
     }
 
@@ -340,7 +356,7 @@ contract CostSharing is ICostSharing, AccessControl, Wired, GasGuard {
         uint256 stop = _stopIndex(a);
         if (a.paidUpTo <= stop) revert NoCredit(member);
         uint256 amount = a.paidUpTo - stop;
-        a.paidUpTo = uint96(stop);
+        a.paidUpTo = uint64(stop); // below paidUpTo, so it fits
         totals.refunded += uint128(amount);
         emit CreditRefunded(member, amount);
         token.safeTransfer(member, amount);
@@ -468,7 +484,7 @@ contract CostSharing is ICostSharing, AccessControl, Wired, GasGuard {
         } else if (mode != LEAVING_AT_CLOSE) {
             revert NotSharing(member);
         }
-        a.stop = uint96(_stopIndex(a));
+        a.stop = _stopIndex(a).toUint64();
         a.mode = STOPPED;
     }
 
@@ -481,16 +497,34 @@ contract CostSharing is ICostSharing, AccessControl, Wired, GasGuard {
         return held < levied ? held : levied;
     }
 
-    function _debit(address member, uint256 amount) private returns (bool) {
-        if (!token.trySafeTransferFrom(member, address(this), amount)) return false;
-        _credit(member, amount);
+    function _mandate(uint256 mandate) private pure returns (uint88) {
+        return mandate >= UNLIMITED ? UNLIMITED : uint88(mandate);
+    }
+
+    /// Auto-debit under the mandate: false, changing nothing, when the mandate or balance is short.
+    function _debit(address member, Account memory a, uint256 amount) private returns (bool) {
+        if (a.mandate < amount) return false;
+        if (!ICollectable(address(token)).collectFrom(member, amount)) return false;
+        if (a.mandate != UNLIMITED) a.mandate -= uint88(amount);
+        a.paidUpTo = (a.paidUpTo + amount).toUint64();
+        _accounts[member] = a;
+        _paidIn(member, amount, a.paidUpTo);
         return true;
     }
 
-    function _credit(address member, uint256 amount) private {
+    /// The member's own payment (their transaction is their word; no mandate used).
+    function _draw(address member, uint256 amount) private {
+        if (!ICollectable(address(token)).collectFrom(member, amount)) {
+            revert IERC20Errors.ERC20InsufficientBalance(member, token.balanceOf(member), amount);
+        }
         Account storage a = _accounts[member];
-        a.paidUpTo += uint96(amount);
-        totals.paidIn += uint128(amount);
-        emit SharePaid(member, amount, a.paidUpTo);
+        uint64 paidUpTo = (a.paidUpTo + amount).toUint64();
+        a.paidUpTo = paidUpTo;
+        _paidIn(member, amount, paidUpTo);
+    }
+
+    function _paidIn(address member, uint256 amount, uint64 paidUpTo) private {
+        totals.paidIn += amount.toUint128();
+        emit SharePaid(member, amount, paidUpTo);
     }
 }

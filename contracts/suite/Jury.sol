@@ -31,8 +31,9 @@ contract Jury is IJury, AccessControl, Wired {
 
     mapping(address => uint64) public qualifiedAt;
     mapping(uint256 => Case) private _cases;
+    /// A juror's commitment, replaced by REVEALED once revealed: one slot per juror and case, not two.
     mapping(uint256 => mapping(address => bytes32)) public commitments;
-    mapping(uint256 => mapping(address => bool)) public revealed;
+    bytes32 private constant REVEALED = bytes32(uint256(1));
 
     error NotAQualifiedJuror(address account);
     error JurorNotYetEligible(uint64 eligibleAt);
@@ -47,6 +48,7 @@ contract Jury is IJury, AccessControl, Wired {
     error NothingCommitted(uint256 claimId, address juror);
     error AlreadyRevealed(uint256 claimId, address juror);
     error CommitmentMismatch(uint256 claimId, address juror);
+    error NotACommitment(bytes32 commitment);
     error VoteNotOver(uint64 revealEndsAt);
     error ZeroAddress();
 
@@ -96,6 +98,10 @@ contract Jury is IJury, AccessControl, Wired {
         emit CaseOpened(claimId, c.commitEndsAt, c.revealEndsAt);
     }
 
+    function revealed(uint256 claimId, address juror) external view returns (bool) {
+        return commitments[claimId][juror] == REVEALED;
+    }
+
     /// What a juror commits to; computed off chain in the same way (the client library does).
     function commitmentFor(uint256 claimId, address juror, bool inFavour, bytes32 salt)
         public
@@ -114,6 +120,7 @@ contract Jury is IJury, AccessControl, Wired {
         if (block.timestamp < since + jurorDelay) revert JurorNotYetEligible(since + jurorDelay);
         if (!membership.isActive(msg.sender)) revert JurorNotActiveMember(msg.sender);
         if (commitments[claimId][msg.sender] != bytes32(0)) revert AlreadyCommitted(claimId, msg.sender);
+        if (commitment == bytes32(0) || commitment == REVEALED) revert NotACommitment(commitment);
         commitments[claimId][msg.sender] = commitment;
         emit VoteCommitted(claimId, msg.sender);
     }
@@ -125,11 +132,11 @@ contract Jury is IJury, AccessControl, Wired {
         }
         bytes32 committed = commitments[claimId][msg.sender];
         if (committed == bytes32(0)) revert NothingCommitted(claimId, msg.sender);
-        if (revealed[claimId][msg.sender]) revert AlreadyRevealed(claimId, msg.sender);
+        if (committed == REVEALED) revert AlreadyRevealed(claimId, msg.sender);
         if (committed != commitmentFor(claimId, msg.sender, inFavour, salt)) {
             revert CommitmentMismatch(claimId, msg.sender);
         }
-        revealed[claimId][msg.sender] = true;
+        commitments[claimId][msg.sender] = REVEALED;
         if (inFavour) ++c.inFavour;
         else ++c.against;
         emit VoteRevealed(claimId, msg.sender, inFavour);

@@ -2,23 +2,26 @@
 pragma solidity ^0.8.28;
 
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
-import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Permit.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
-import {GasGuard, ICostSharing, IMembership, MemberStatus, Rules, Wired} from "./Rules.sol";
+import {ICostSharing, IMembership, MemberStatus, Rules, Wired} from "./Rules.sol";
 
 /// Who is in the plan. A person joins free with an enroller's EIP-712 attestation that binds their
 /// address to a commitment of their identity (one person, one membership; never the ID in clear),
 /// their coverage tier and when their cover ends: the end of the month in which they turn 60
 /// (00:00 UTC on the 1st of the next month), never the birthday itself, so the chain every
-/// organisation reads holds no member's date of birth. Joining can carry an ERC-20 permit so the pool
-/// may auto-debit shares: the member's whole year then needs no further transaction.
-contract Membership is IMembership, AccessControl, EIP712, Wired, GasGuard {
+/// organisation reads holds no member's date of birth. Joining can carry an auto-debit mandate, the
+/// fen the pool may debit for the member's shares, kept in the pool's own record of the member: the
+/// member's whole year then needs no further transaction. An enroller may instead put many people
+/// on chain in one `enrollBatch`, each with the mandate they signed off chain: no member transaction.
+contract Membership is IMembership, AccessControl, EIP712, Wired {
     bytes32 public constant ENROLLER_ROLE = keccak256("ENROLLER_ROLE");
     /// Held by the other contracts of the suite (claims, cost sharing).
     bytes32 public constant SUITE_ROLE = keccak256("SUITE_ROLE");
     bytes32 public constant ATTESTATION_TYPEHASH =
         keccak256("Attestation(address member,bytes32 identity,uint8 tier,uint64 coverEndsAt,uint64 expiry)");
+    /// What a member signs off chain to be enrolled with auto-debit: up to `limit` fen, by `deadline`.
+    bytes32 public constant MANDATE_TYPEHASH = keccak256("Mandate(address member,uint256 limit,uint256 deadline)");
 
     /// tier 1: under 40 (coverUnder40); tier 2: 40 to 59 (cover40to59).
     struct Attestation {
@@ -29,13 +32,18 @@ contract Membership is IMembership, AccessControl, EIP712, Wired, GasGuard {
         uint64 expiry;
     }
 
-    /// An ERC-20 permit for the pool; value 0 means none.
-    struct Permit {
-        uint256 value;
+    /// One person of an `enrollBatch`: the enroller's own word (it sends the batch, so it needs no
+    /// signature of its own) and the member's mandate, signed by the member (EIP-2098 r, vs);
+    /// `mandate` 0 means none, and then no signature.
+    struct Enrolment {
+        address member;
+        uint8 tier;
+        uint64 coverEndsAt;
+        bytes32 identity;
+        uint256 mandate;
         uint256 deadline;
-        uint8 v;
         bytes32 r;
-        bytes32 s;
+        bytes32 vs;
     }
 
     struct Member {
@@ -63,7 +71,6 @@ contract Membership is IMembership, AccessControl, EIP712, Wired, GasGuard {
     uint64 public immutable cover40to59;
 
     ICostSharing public pool;
-    IERC20Permit public token;
     uint256 public memberCount;
 
     mapping(address => Member) private _members;
@@ -80,7 +87,8 @@ contract Membership is IMembership, AccessControl, EIP712, Wired, GasGuard {
     error NotAMember(address account);
     error NotInPlan(address member, MemberStatus status);
     error CoverNotEnded(uint64 coverEndsAt);
-    error LengthMismatch(uint256 attestations, uint256 signatures, uint256 permits);
+    error MandateExpired(address member, uint256 deadline);
+    error MandateNotSignedByMember(address member, address signer);
     error ZeroAddress();
 
     event MemberJoined(
@@ -92,7 +100,7 @@ contract Membership is IMembership, AccessControl, EIP712, Wired, GasGuard {
         uint64 coverEndsAt
     );
     event MembershipEnded(address indexed member, MemberStatus reason);
-    event Connected(address pool, address token);
+    event Connected(address pool);
 
     constructor(Rules memory rules, address admin) EIP712("Hubao Membership", "1") {
         waitingPeriod = rules.waitingPeriod;
@@ -101,39 +109,37 @@ contract Membership is IMembership, AccessControl, EIP712, Wired, GasGuard {
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
     }
 
-    function connect(ICostSharing pool_, IERC20Permit token_) external onlyRole(DEFAULT_ADMIN_ROLE) connectsOnce {
-        if (address(pool_) == address(0) || address(token_) == address(0)) revert ZeroAddress();
+    function connect(ICostSharing pool_) external onlyRole(DEFAULT_ADMIN_ROLE) connectsOnce {
+        if (address(pool_) == address(0)) revert ZeroAddress();
         pool = pool_;
-        token = token_;
-        emit Connected(address(pool_), address(token_));
+        emit Connected(address(pool_));
     }
 
     // ---- joining ----
 
-    function join(Attestation calldata a, bytes calldata signature) external {
+    /// The member's one transaction: join and let the pool auto-debit shares up to `mandate` fen
+    /// (0: none, pay by hand; 2^88 - 1 or more: no limit). The member sends it, so it is their word.
+    function join(Attestation calldata a, bytes calldata signature, uint256 mandate) external {
         if (a.member != msg.sender) revert AttestationForAnotherMember(a.member, msg.sender);
-        _enroll(a, signature);
+        if (block.timestamp > a.expiry) revert AttestationExpired(a.expiry);
+        address signer = ECDSA.recover(attestationDigest(a), signature);
+        if (!hasRole(ENROLLER_ROLE, signer)) revert NotSignedByEnroller(signer);
+        _enroll(a.member, a.identity, a.tier, a.coverEndsAt, mandate);
     }
 
-    /// The member's one transaction: join and let the pool auto-debit shares up to `permit.value`.
-    function joinWithPermit(Attestation calldata a, bytes calldata signature, Permit calldata permit) external {
-        if (a.member != msg.sender) revert AttestationForAnotherMember(a.member, msg.sender);
-        _enroll(a, signature);
-        _permit(a.member, permit);
+    /// Onboarding at scale: many people in one transaction of an enroller. The sender holds
+    /// ENROLLER_ROLE, so its attestation is the transaction itself (a signature would only repeat
+    /// it); each mandate is the member's own signature, checked here.
+    function enrollBatch(Enrolment[] calldata es) external onlyRole(ENROLLER_ROLE) {
+        for (uint256 i; i < es.length; ++i) {
+            Enrolment calldata e = es[i];
+            if (e.mandate != 0) _checkMandate(e);
+            _enroll(e.member, e.identity, e.tier, e.coverEndsAt, e.mandate);
+        }
     }
 
-    /// Onboarding at scale: many attested members in one transaction; `permits` may be empty.
-    function enrollBatch(Attestation[] calldata as_, bytes[] calldata signatures, Permit[] calldata permits)
-        external
-        onlyRole(ENROLLER_ROLE)
-    {
-        if (signatures.length != as_.length || (permits.length != 0 && permits.length != as_.length)) {
-            revert LengthMismatch(as_.length, signatures.length, permits.length);
-        }
-        for (uint256 i; i < as_.length; ++i) {
-            _enroll(as_[i], signatures[i]);
-            if (permits.length != 0) _permit(as_[i].member, permits[i]);
-        }
+    function mandateDigest(address member, uint256 limit, uint256 deadline) public view returns (bytes32) {
+        return _hashTypedDataV4(keccak256(abi.encode(MANDATE_TYPEHASH, member, limit, deadline)));
     }
 
     function attestationDigest(Attestation calldata a) public view returns (bytes32) {
@@ -220,28 +226,26 @@ contract Membership is IMembership, AccessControl, EIP712, Wired, GasGuard {
 
     // ---- internals ----
 
-    function _enroll(Attestation calldata a, bytes calldata signature) private {
-        if (block.timestamp > a.expiry) revert AttestationExpired(a.expiry);
-        address signer = ECDSA.recover(attestationDigest(a), signature);
-        if (!hasRole(ENROLLER_ROLE, signer)) revert NotSignedByEnroller(signer);
-        if (a.tier != 1 && a.tier != 2) revert UnknownTier(a.tier);
-        if (block.timestamp >= a.coverEndsAt) revert CoverAlreadyEnded(a.coverEndsAt);
-        if (!_isMonthStart(a.coverEndsAt)) revert CoverEndNotAtMonthEnd(a.coverEndsAt);
-        if (_members[a.member].status != MemberStatus.None) revert AlreadyAMember(a.member);
-        if (identityHolder[a.identity] != address(0)) revert IdentityAlreadyUsed(a.identity);
-        identityHolder[a.identity] = a.member;
-        _members[a.member] = Member(uint64(block.timestamp), a.coverEndsAt, a.tier, MemberStatus.InPlan);
+    function _checkMandate(Enrolment calldata e) private view {
+        if (block.timestamp > e.deadline) revert MandateExpired(e.member, e.deadline);
+        address signer = ECDSA.recover(mandateDigest(e.member, e.mandate, e.deadline), e.r, e.vs);
+        if (signer != e.member) revert MandateNotSignedByMember(e.member, signer);
+    }
+
+    function _enroll(address member, bytes32 identity, uint8 tier, uint64 coverEnds, uint256 mandate) private {
+        if (tier != 1 && tier != 2) revert UnknownTier(tier);
+        if (block.timestamp >= coverEnds) revert CoverAlreadyEnded(coverEnds);
+        if (!_isMonthStart(coverEnds)) revert CoverEndNotAtMonthEnd(coverEnds);
+        if (_members[member].status != MemberStatus.None) revert AlreadyAMember(member);
+        if (identityHolder[identity] != address(0)) revert IdentityAlreadyUsed(identity);
+        identityHolder[identity] = member;
+        _members[member] = Member(uint64(block.timestamp), coverEnds, tier, MemberStatus.InPlan);
         unchecked {
             ++memberCount;
         }
-        pool.enter(a.member);
+        pool.enter(member, mandate);
         emit MemberJoined(
-            a.member,
-            a.identity,
-            a.tier,
-            a.tier == 1 ? coverUnder40 : cover40to59,
-            uint64(block.timestamp) + waitingPeriod,
-            a.coverEndsAt
+            member, identity, tier, tier == 1 ? coverUnder40 : cover40to59, uint64(block.timestamp) + waitingPeriod, coverEnds
         );
     }
 
@@ -254,15 +258,6 @@ contract Membership is IMembership, AccessControl, EIP712, Wired, GasGuard {
         uint256 doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
         uint256 mp = (5 * doy + 2) / 153;
         return doy == (153 * mp + 2) / 5;
-    }
-
-    /// A permit that fails (e.g. someone submitted it first) is not fatal: the allowance may exist.
-    function _permit(address member, Permit calldata p) private {
-        if (p.value == 0) return;
-        uint256 gasBefore = gasleft();
-        try token.permit(member, address(pool), p.value, p.deadline, p.v, p.r, p.s) {} catch {
-            _revertIfStarved(gasBefore);
-        }
     }
 
     function _end(address member, MemberStatus reason) private {

@@ -46,11 +46,16 @@ interface IMembership {
 }
 
 interface ICostSharing {
-    function enter(address member) external;
+    function enter(address member, uint256 mandate) external;
     function leaveNow(address member) external;
     function leaveAtClose(address member) external;
     function queuePayout(uint256 claimId, address claimant, uint256 amount) external;
     function isDefaulter(address member) external view returns (bool);
+}
+
+/// The settlement token as the pool draws on it (SettlementToken.collectFrom, COLLECTOR_ROLE).
+interface ICollectable {
+    function collectFrom(address from, uint256 amount) external returns (bool);
 }
 
 /// Outcome of closing a jury vote.
@@ -79,15 +84,3 @@ abstract contract Wired {
         _;
     }
 }
-
-/// A caught inner call that failed for lack of gas must not pass as a refusal: gas estimation would
-/// then settle on a limit at which every debit or permit silently fails. After a failed call, EIP-150
-/// leaves at most 1/64 of the gas it had; finding that little means the call ran out of gas.
-abstract contract GasGuard {
-    error InnerCallOutOfGas();
-
-    function _revertIfStarved(uint256 gasBefore) internal view {
-        if (gasleft() <= gasBefore / 63) revert InnerCallOutOfGas();
-    }
-}
-

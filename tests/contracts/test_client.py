@@ -82,15 +82,16 @@ def test_the_treasurer_funds_many_accounts_in_one_transaction_and_nobody_else_ca
 def test_calls_are_encoded_as_web3_encodes_them(world):
     """The client encodes calls itself (web3's encoders are too slow for thousands of members):
     the same bytes as web3's for plain, array and struct arguments, and reads decode alike."""
-    from consortium.client import Attestation, PermitSig
+    from consortium.client import Attestation, Mandate
     from consortium.client.bound import _functions
 
     m = world.join()
     a = Attestation(m.address, b"\x01" * 32, 1, 2**40, 2**39)
-    permit = PermitSig(5, 6, 27, b"\x02" * 32, b"\x03" * 32)
+    mandate = Mandate(5, 6, b"\x02" * 32, b"\x03" * 32)
+    row = (m.address, 1, 2**40, b"\x01" * 32, mandate.limit, mandate.deadline, mandate.r, mandate.vs)
     cases = [
-        (m.membership, "joinWithPermit", (a.as_tuple(), b"\x04" * 65, permit.as_tuple())),
-        (m.membership, "enrollBatch", ([a.as_tuple()], [b"\x04" * 65], [permit.as_tuple()])),
+        (m.membership, "join", (a.as_tuple(), b"\x04" * 65, 2**88 - 1)),
+        (m.membership, "enrollBatch", ([row],)),
         (m.pool, "collect", ([m.address, world.admin.address], 7)),
         (m.claims, "submit", (3, True, b"\x05" * 32)),
         (m.jury, "commit", (1, b"\x06" * 32)),

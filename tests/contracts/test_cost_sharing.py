@@ -63,7 +63,7 @@ def test_auto_debit_and_payout_only_from_collected_money(world, eight):
 
 
 def test_a_member_can_pay_their_own_share(world):
-    payer = world.join(permit=False)
+    payer = world.join(mandate=False)
     claimant = world.join()
     world.advance(world.rules.waiting_period + 1)
     with refused("NothingOwed"):
@@ -71,10 +71,9 @@ def test_a_member_can_pay_their_own_share(world):
     world.accept_claim(claimant)
     world.close_open_period()
     owed = payer.pool.owed(payer.address)
-    world.operator.pool.collect([payer.address])  # no allowance: the debit fails, reported
+    world.operator.pool.collect([payer.address])  # no mandate: the debit fails, reported
     assert world.operator.pool.events("DebitFailed", member=payer.address)[0]["args"]["amount"] == owed
-    payer.token.approve(payer.pool.address, owed)
-    payer.pool.pay()
+    payer.pool.pay()  # their own transaction is their word: no approval first
     assert payer.pool.owed(payer.address) == 0
     check_books(world)
 

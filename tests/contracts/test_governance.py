@@ -97,7 +97,7 @@ def test_failing_proposal_reports_the_inner_refusal(world):
         failing_vote(world, gov.address, gov.contract.encode_abi("addOrganisation", [a]))
         == "AlreadyAnOrganisation"
     )
-    wiring = membership.contract.encode_abi("connect", [pool.address, world.admin.token.address])
+    wiring = membership.contract.encode_abi("connect", [pool.address])
     assert failing_vote(world, membership.address, wiring) == "AlreadyConnected"  # wired once, for good
 
 

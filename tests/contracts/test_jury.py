@@ -115,7 +115,11 @@ def test_a_qualified_juror_must_be_an_active_member(world):
 
 def test_commit_reveal_refusals(world, dispute):
     claimant, jurors, cid = dispute
+    for mark in (b"\0" * 32, (1).to_bytes(32, "big")):  # nothing, and the mark a revealed vote leaves
+        with refused("NotACommitment"):
+            jurors[0].jury.commit_hash(cid, mark)
     salt = jurors[0].jury.commit(cid, True)
+    assert not jurors[0].jury.revealed(cid, jurors[0].address)
     with refused("NotInRevealWindow"):
         jurors[0].jury.reveal(cid, True, salt)
     with refused("VoteNotOver"):
@@ -128,7 +132,7 @@ def test_commit_reveal_refusals(world, dispute):
     jurors[0].jury.reveal(cid, True, salt)
     with refused("AlreadyRevealed"):
         jurors[0].jury.reveal(cid, True, salt)
-    assert jurors[0].jury.case(cid).inFavour == 1
+    assert jurors[0].jury.case(cid).inFavour == 1 and jurors[0].jury.revealed(cid, jurors[0].address)
     world.advance(DAY * 2)
     with refused("NotInRevealWindow"):
         jurors[0].jury.reveal(cid, True, salt)

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, seed, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from consortium.client import DAY, MAX_ALLOWANCE, ContractRefusal, Rules, Suite, sign_permit
+from consortium.client import DAY, MAX_ALLOWANCE, ContractRefusal, Rules, Suite
 from tests.contracts.world import ROOT, TEST_RULES, World, make_world
 
 RULES = Rules(**{**TEST_RULES.to_dict(), "min_votes": 2, "waiting_period": 20 * DAY, "juror_delay": 5 * DAY})
@@ -29,17 +29,7 @@ class Base:
         for i, p in enumerate(self.people):
             w.treasurer.token.mint(p.address, 5_000 if i < 2 else 400_000)
             a, sig = w.attest(p.address, cover_ends_in=50 * 365 * DAY, expiry=far)
-            permit = sign_permit(
-                p.tx.account.key,
-                p.address,
-                p.pool.address,
-                MAX_ALLOWANCE,
-                0,
-                far,
-                w.w3.eth.chain_id,
-                p.token.address,
-            )
-            self.tickets.append((a, sig, permit))
+            self.tickets.append((a, sig))
         w.registrar.jury.qualify([p.address for p in self.people])
         self.snapshot = w.tester.take_snapshot()
 
@@ -136,8 +126,8 @@ class Plan(RuleBasedStateMachine):
         p = self.pick(i)
         if p.address in self.entry:
             return
-        a, sig, permit = self.tickets[i]
-        self.track(p.membership.join(a, sig, permit))
+        a, sig = self.tickets[i]
+        self.track(p.membership.join(a, sig, MAX_ALLOWANCE))
         self.entry[p.address] = self.closed()
 
     @rule(days=st.integers(1, 30))

@@ -24,7 +24,7 @@ from consortium.client import (
     deploy_suite,
     identity_commitment,
     sign_attestation,
-    sign_permit,
+    sign_mandate,
 )
 from consortium.operator.enrollment import month_start
 
@@ -111,26 +111,18 @@ class World:
         )
         return a, sig
 
-    def permit(self, member: Suite, value: int = MAX_ALLOWANCE):
-        t = member.token
-        return sign_permit(
-            member.tx.account.key,
-            member.address,
-            member.pool.address,
-            value,
-            t.permit_nonce(member.address),
-            self.now() + DAY,
-            self.w3.eth.chain_id,
-            t.address,
-        )
+    def mandate(self, member: Suite, limit: int = MAX_ALLOWANCE):
+        """The member's signed auto-debit mandate, for an enroller's batch."""
+        chain, membership = self.w3.eth.chain_id, member.membership.address
+        return sign_mandate(member.tx.account.key, member.address, limit, self.now() + DAY, chain, membership)
 
-    def join(self, balance: int = 1_000_000, permit: bool = True, **attest) -> Suite:
-        """A member who joined with an auto-debit permit and holds `balance` fen."""
+    def join(self, balance: int = 1_000_000, mandate: bool = True, **attest) -> Suite:
+        """A member who joined with an unlimited auto-debit mandate and holds `balance` fen."""
         m = self.admin.as_(self.new_key())
         if balance:
             self.treasurer.token.mint(m.address, balance)
         a, sig = self.attest(m.address, **attest)
-        m.membership.join(a, sig, self.permit(m) if permit else None)
+        m.membership.join(a, sig, MAX_ALLOWANCE if mandate else 0)
         self.members.append(m)
         return m
 

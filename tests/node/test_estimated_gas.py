@@ -1,19 +1,18 @@
-"""A caught inner call (the auto-debit permit in joinWithPermit) must not fail silently because a
-gas estimate was too tight: sent with exactly the node's eth_estimateGas, the permit takes effect."""
+"""Joining sent with exactly the node's eth_estimateGas (as ethers and cast send do: no margin)
+lands and records the member's auto-debit mandate in the pool."""
 
 from __future__ import annotations
 
 from tests.support.members import applicant
 
 
-def test_join_with_permit_on_estimated_gas_grants_the_allowance(w3, tmp_path):
+def test_join_with_a_mandate_on_estimated_gas_records_the_mandate(w3, tmp_path):
     joining = applicant(w3, tmp_path / "deployment.json")
     me = joining.me
-    call = me.membership.contract.functions.joinWithPermit(
-        joining.attestation.as_tuple(), joining.signature, joining.permit.as_tuple()
+    call = me.membership.contract.functions.join(
+        joining.attestation.as_tuple(), joining.signature, joining.mandate
     )
     estimate = call.estimate_gas({"from": joining.address})
-    # as ethers and cast send: no margin
-    me.membership.join(joining.attestation, joining.signature, joining.permit, gas=estimate)
+    me.membership.join(joining.attestation, joining.signature, joining.mandate, gas=estimate)
 
-    assert me.token.allowance(joining.address, me.pool.address) == me.deployment.rules.year_cap
+    assert me.pool.mandate_of(joining.address) == me.deployment.rules.year_cap

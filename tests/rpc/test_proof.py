@@ -58,7 +58,7 @@ def member_record(w3, tmp_path_factory):
     matching the contract's own getter) and the block it is proven at."""
     joining = applicant(w3, tmp_path_factory.mktemp("suite") / "deployment.json")
     me, member = joining.me, joining.address
-    me.membership.join(joining.attestation, joining.signature, joining.permit)
+    me.membership.join(joining.attestation, joining.signature, joining.mandate)
     joined_at, cover_ends, tier, status = me.membership.member(member)
     packed = joined_at | cover_ends << 64 | tier << 128 | status << 136
     address = me.membership.address

@@ -1,5 +1,5 @@
 """A member's way in, for tests that need one on a real node: the suite deployed by an operator,
-a fresh member funded, and the operator's attestation and the member's auto-debit permit signed."""
+a fresh member funded, and the operator's attestation and the member's auto-debit mandate."""
 
 from __future__ import annotations
 
@@ -16,7 +16,6 @@ from consortium.client import (
     deploy_suite,
     identity_commitment,
     sign_attestation,
-    sign_permit,
 )
 from consortium.operator.enrollment import month_start
 from node.genesis import dev_accounts
@@ -29,11 +28,11 @@ class Applicant:
     address: str
     attestation: Attestation
     signature: bytes
-    permit: object
+    mandate: int  # fen the member lets the pool auto-debit
 
 
 def applicant(w3: Web3, deployment_path: Path) -> Applicant:
-    """Everything `membership.join(attestation, signature, permit)` needs, not yet sent."""
+    """Everything `membership.join(attestation, signature, mandate)` needs, not yet sent."""
     operator_key = dev_accounts(9)[8][1]
     operator = Suite(w3, deploy_suite(w3, operator_key, out=deployment_path), operator_key)
     member = Account.create()
@@ -43,6 +42,4 @@ def applicant(w3: Web3, deployment_path: Path) -> Applicant:
                               month_start(now + 20 * 365 * 86400), now + 86400)  # fmt: skip
     signature = sign_attestation(operator_key, attestation, operator.tx.chain_id, operator.membership.address)
     me = operator.as_(member.key)
-    permit = sign_permit(member.key, member.address, me.pool.address, me.deployment.rules.year_cap, 0,
-                         now + 86400, me.tx.chain_id, me.token.address)  # fmt: skip
-    return Applicant(operator, me, member.address, attestation, signature, permit)
+    return Applicant(operator, me, member.address, attestation, signature, me.deployment.rules.year_cap)

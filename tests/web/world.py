@@ -25,7 +25,6 @@ from consortium.client import (
     deploy_suite,
     identity_commitment,
     sign_attestation,
-    sign_permit,
 )
 from consortium.operator import settlement
 from consortium.operator.enrollment import month_start
@@ -88,10 +87,7 @@ class World:
         ends = month_start(now + 20 * 365 * DAY)
         a = Attestation(suite.address, identity_commitment(who), tier, ends, now + DAY)
         signature = sign_attestation(self.ops.tx.account.key, a, chain, d.addresses["membership"])
-        permit = sign_permit(
-            key, suite.address, d.addresses["pool"], MAX_ALLOWANCE, 0, now + DAY, chain, d.addresses["token"]
-        )
-        suite.membership.join(a, signature, permit)
+        suite.membership.join(a, signature, MAX_ALLOWANCE)
         self.members[who] = suite
 
     def settle_until(self, when: int) -> None:
