@@ -14,7 +14,8 @@ LEAVING_AT_CLOSE, STOPPED = 2, 3  # CostSharing's account modes
 MAX_CLOSES = 400
 CLOSE_GAS = 400_000  # sent without an estimate: the later closes' estimates would see the earlier open
 # Batches are sent without waiting, so each gets a gas limit from its size rather than an estimate.
-# (A debit starved of gas reverts the whole call: no contract catches an inner failure, so a tight limit cannot skip debits.)
+# (A debit starved of gas reverts the whole call: no contract catches an inner failure, so a tight
+# limit cannot skip debits.)
 GAS_PER_DEBIT = 30_000  # a debit uses about 16,000 (and 50,000 a batch); blocks fill by limits, not use
 COLLECT_GAS = 100_000
 COLLECT_BATCH = per_transaction(COLLECT_GAS, GAS_PER_DEBIT, 100)  # members per collect
