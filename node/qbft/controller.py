@@ -85,6 +85,7 @@ class QbftController:
         self.future = FutureMessages(limits)
         self.refusals = Refusals(log)
         self._height_task: asyncio.Task | None = None
+        self._stopped = False
         self._queue: deque[tuple[str, bytes, bool]] = deque()  # (peer, data, counted in its share)
         self._queued: dict[str, int] = {}
         self._ready = asyncio.Event()
@@ -95,6 +96,8 @@ class QbftController:
 
     def new_height(self) -> None:
         """The head moved (or we started): decide the height above it."""
+        if self._stopped:  # a block committed while the engine stops (sync's last import)
+            return
         head = self.chain.head
         height = head.block_number + 1
         if self.height_manager is not None and self.height_manager.height == height:
@@ -115,7 +118,7 @@ class QbftController:
 
     async def _start_when_due(self, hm: HeightManager, parent_timestamp: int) -> None:
         await self.block_timer.wait(parent_timestamp)
-        if hm is self.height_manager:
+        if hm is self.height_manager and not self._stopped:
             hm.on_block_timer_expiry()
 
     def start_round_timer(self, round_: int) -> None:
@@ -127,6 +130,8 @@ class QbftController:
             hm.on_timeout(round_)
 
     def stop(self) -> None:
+        """Nothing more is proposed or signed (the engine closes the sign log next)."""
+        self._stopped = True
         self.round_timer.cancel()
         for task in (self._height_task, self._worker):
             if task:
