@@ -11,7 +11,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from consortium.client.money import yuan
 from consortium.simulation.params import SimConfig
-from consortium.simulation.report import day
+from consortium.wallet.words import day
 
 
 class Live:

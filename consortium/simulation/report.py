@@ -6,12 +6,12 @@ from __future__ import annotations
 import bisect
 import csv
 import json
-from datetime import UTC, datetime
 from pathlib import Path
 
 from consortium.simulation.chainlog import Chain
 from consortium.simulation.ledger import ENDED
 from consortium.simulation.params import REAL, SimConfig
+from consortium.wallet.words import day
 
 COLUMNS = [
     "period",
@@ -55,10 +55,6 @@ COUNTED = {
     "ClaimDenied": "denied",
     "DefaulterRemoved": "removed",
 }
-
-
-def day(ts: int) -> str:
-    return datetime.fromtimestamp(ts, UTC).date().isoformat()
 
 
 def period_rows(chain: Chain) -> list[dict]:
