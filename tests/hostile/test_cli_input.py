@@ -17,24 +17,9 @@ from pathlib import Path
 import click
 import pytest
 from click.testing import CliRunner
-from web3 import Web3
 
 from consortium.cli import main
-from consortium.client import (
-    DAY,
-    TIER_UNDER_40,
-    Attestation,
-    Params,
-    Roles,
-    Suite,
-    deploy_suite,
-    identity_commitment,
-    sign_attestation,
-)
-from consortium.evidence.envelope import public_key_of
-from consortium.evidence.readers import publish_reader
-from consortium.operator.enrollment import month_start
-from consortium.wallet.keystore import Keystore
+from tests.support.members import claim_under_notice
 from tests.support.processes import DEV_ADDRESSES, DEV_KEYS, HUBAO, ROOT, DevNode
 
 PASSWORD = "member password"
@@ -52,25 +37,8 @@ class Chain:
 
     def __init__(self, root: Path, node: DevNode) -> None:
         self.root, self.node = root, node
-        self.w3 = Web3(Web3.HTTPProvider(node.url))
-        self.deployment = root / "deployment.json"
-        params = Params(roles=Roles(investigator=DEV_ADDRESSES[1]))
-        ops = Suite(self.w3, deploy_suite(self.w3, DEV_KEYS[0], params, out=self.deployment), DEV_KEYS[0])
-        publish_reader(self.deployment, public_key_of(bytes.fromhex(DEV_KEYS[1][2:])))
-        self.wallet = root / "wallet"
-        self.member = Keystore(self.wallet).create(PASSWORD, light=True).address
-        member_key = Keystore(self.wallet).unlock(None, PASSWORD)[1]
-        ops.tx.transfer_eth(self.member, 10**18)
-        for key in (member_key, DEV_KEYS[3]):
-            me = ops.as_(key)
-            now = ops.now()
-            a = Attestation(me.address, identity_commitment(f"id of {me.address}"), TIER_UNDER_40,
-                            month_start(now + 20 * 365 * DAY), now + DAY)  # fmt: skip
-            me.membership.join(a, sign_attestation(DEV_KEYS[0], a, ops.tx.chain_id, ops.membership.address))
-        node.rpc("evm_increaseTime", 91 * DAY)
-        node.rpc("evm_mine")
-        ops.as_(DEV_KEYS[3]).claims.submit(5, False, os.urandom(32))
-        ops.as_(DEV_KEYS[1]).claims.approve(0, os.urandom(32))  # claim 0 is under public notice
+        n = claim_under_notice(node, root, PASSWORD)  # claim 0 is under public notice
+        self.w3, self.deployment, self.wallet, self.member = n.w3, n.deployment, n.wallet, n.member
         self.files = self._files()
 
     def _files(self) -> dict[str, str]:

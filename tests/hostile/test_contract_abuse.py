@@ -10,25 +10,12 @@ import subprocess
 
 import pytest
 from eth_utils import keccak
-from web3 import Web3
 
 from consortium.client import (
-    DAY,
-    TIER_UNDER_40,
-    Attestation,
     ContractRefusal,
-    Params,
-    Roles,
-    Suite,
-    deploy_suite,
-    identity_commitment,
-    sign_attestation,
 )
-from consortium.evidence.envelope import public_key_of
-from consortium.evidence.readers import publish_reader
-from consortium.operator.enrollment import month_start
-from consortium.wallet.keystore import Keystore
 from consortium.wallet.words import explain
+from tests.support.members import claim_under_notice
 from tests.support.processes import DEV_ADDRESSES, DEV_KEYS, HUBAO, ROOT, DevNode
 
 PASSWORD = "member password"
@@ -41,23 +28,8 @@ def plan(tmp_path_factory):
     claimant's claim under public notice."""
     root = tmp_path_factory.mktemp("abuse")
     with DevNode.start(root / "node") as node:
-        w3 = Web3(Web3.HTTPProvider(node.url))
-        deployment = root / "deployment.json"
-        params = Params(roles=Roles(investigator=DEV_ADDRESSES[1]))
-        ops = Suite(w3, deploy_suite(w3, DEV_KEYS[0], params, out=deployment), DEV_KEYS[0])
-        publish_reader(deployment, public_key_of(bytes.fromhex(DEV_KEYS[1][2:])))
-        wallet = root / "wallet"
-        member = Keystore(wallet).create(PASSWORD, light=True).address
-        ops.tx.transfer_eth(member, 10**18)
-        for key in (Keystore(wallet).unlock(None, PASSWORD)[1], DEV_KEYS[3]):
-            me, now = ops.as_(key), ops.now()
-            a = Attestation(me.address, identity_commitment(f"id of {me.address}"), TIER_UNDER_40,
-                            month_start(now + 20 * 365 * DAY), now + DAY)  # fmt: skip
-            me.membership.join(a, sign_attestation(DEV_KEYS[0], a, ops.tx.chain_id, ops.membership.address))
-        node.rpc("evm_increaseTime", 91 * DAY)
-        node.rpc("evm_mine")
-        claim = ops.as_(DEV_KEYS[3]).claims.submit(5, False, os.urandom(32))
-        ops.as_(DEV_KEYS[1]).claims.approve(claim, os.urandom(32))
+        n = claim_under_notice(node, root, PASSWORD)
+        w3, ops, member, claim, deployment, wallet = n.w3, n.ops, n.member, n.claim, n.deployment, n.wallet
         (root / "password").write_text(PASSWORD + "\n")
         (root / "objection.txt").write_text("I saw the claimant at work yesterday")
         yield {"root": root, "node": node, "w3": w3, "ops": ops, "member": member, "claim": claim,
