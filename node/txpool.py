@@ -41,15 +41,20 @@ class TxPool(TxPoolAPI):
         self._book_head: bytes | None = chain.head.hash
 
     # -- state at head (cached per head) -----------------------------------------------------
-    def _head_state(self):
+    def _follow_head(self) -> None:
+        """The state at the head, read once per head; when the head moved without a commit (a dev
+        rewind), every account's executable run is recounted from its nonce there."""
         head = self.chain.head
         if self._state_head != head.hash:
             self._state = self.chain.state_at(head)
             self._state_head = head.hash
-        if self._book_head != head.hash:  # the head moved without a commit (a dev rewind)
+        if self._book_head != head.hash:
             self._book_head = head.hash
             for sender in list(self.book.accounts):
                 self.book.recount(sender, self._state.get_nonce(sender))
+
+    def _head_state(self):
+        self._follow_head()
         return self._state
 
     def next_base_fee(self) -> int:
@@ -205,7 +210,7 @@ class TxPool(TxPoolAPI):
 
     # -- selection ---------------------------------------------------------------------------
     def pending(self, gas_limit: int | None = None) -> list[SignedTransactionAPI]:
-        self._head_state()
+        self._follow_head()
         base_fee = self.next_base_fee()
         budget = self.chain.gas_limit if gas_limit is None else gas_limit
         runs: dict[bytes, list[SignedTransactionAPI]] = {}
@@ -303,7 +308,7 @@ class TxPool(TxPoolAPI):
 
     def content(self) -> tuple[dict[bytes, list], dict[bytes, list]]:
         """(executable, waiting behind a nonce gap) transactions by sender, in nonce order."""
-        self._head_state()
+        self._follow_head()
         pending: dict[bytes, list] = {}
         queued: dict[bytes, list] = {}
         for sender, acct in self.book.accounts.items():
