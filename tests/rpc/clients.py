@@ -7,7 +7,9 @@ import json
 import subprocess
 from pathlib import Path
 
-from tests.support.processes import ROOT
+import pytest
+
+from tests.support.processes import ROOT, DevNode
 from tests.support.solidity import compile_source
 
 HERE = Path(__file__).parent
@@ -38,13 +40,21 @@ def calls_artifact() -> dict:
     return compile_source((HERE / "Calls.sol").read_text(), "Calls")
 
 
-def own_node(tmp_path_factory, name: str):
-    """A dev node for one test module (a module that changes what others read gets its own)."""
-    from tests.support.processes import DevNode
+def own_node(name: str):
+    """The `node` and `w3` fixtures of a test module with a dev node of its own (a module that
+    changes what others read): `node, w3 = own_node("reads")` at module level."""
 
-    node = DevNode.start(tmp_path_factory.mktemp(name) / "data")
-    yield node
-    node.stop()
+    @pytest.fixture(scope="module", name="node")
+    def node_fixture(tmp_path_factory):
+        node = DevNode.start(tmp_path_factory.mktemp(name) / "data")
+        yield node
+        node.stop()
+
+    @pytest.fixture(scope="module", name="w3")
+    def w3_fixture(node):
+        return web3_for(node)
+
+    return node_fixture, w3_fixture
 
 
 def web3_for(node):

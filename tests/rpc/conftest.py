@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from web3 import Web3
 
+from tests.rpc.clients import web3_for
 from tests.rpc.history import History, make_history
 from tests.support.processes import DevNode
 
@@ -18,7 +19,7 @@ def node(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def w3(node) -> Web3:
-    return Web3(Web3.HTTPProvider(node.url, request_kwargs={"timeout": 60}))
+    return web3_for(node)
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,7 @@ from eth_abi import decode
 from web3 import Web3
 from web3.exceptions import ContractPanicError, Web3RPCError
 
-from tests.rpc.clients import cast, deploy_calls, ethers, own_node, web3_for
+from tests.rpc.clients import cast, deploy_calls, ethers, own_node
 from tests.support.processes import DEV_ADDRESSES
 
 A, B, C, D = DEV_ADDRESSES
@@ -18,14 +18,7 @@ GWEI = 10**9
 CONTEXT = ["uint256", "uint256", "address", "uint256", "uint256", "uint256"]
 
 
-@pytest.fixture(scope="module")
-def node(tmp_path_factory):
-    yield from own_node(tmp_path_factory, "calls")
-
-
-@pytest.fixture(scope="module")
-def w3(node) -> Web3:
-    return web3_for(node)
+node, w3 = own_node("calls")
 
 
 @pytest.fixture(scope="module")

@@ -9,10 +9,9 @@ import asyncio
 import json
 import subprocess
 
-import pytest
 from web3 import AsyncHTTPProvider, AsyncWeb3, Web3
 
-from tests.rpc.clients import cast, own_node, web3_for
+from tests.rpc.clients import cast, own_node
 from tests.rpc.test_proof import verify_account, verify_slots
 from tests.support.processes import DEV_ADDRESSES, HUBAO, ROOT, DevNode, free_port
 
@@ -23,14 +22,7 @@ CODE = "0x6001600055"
 WORD = "0x" + "00" * 31 + "07"
 
 
-@pytest.fixture(scope="module")
-def node(tmp_path_factory):
-    yield from own_node(tmp_path_factory, "dev")
-
-
-@pytest.fixture(scope="module")
-def w3(node) -> Web3:
-    return web3_for(node)
+node, w3 = own_node("dev")
 
 
 def test_state_edits_are_blocks_that_prove_and_last(w3, node):

@@ -11,21 +11,14 @@ from eth_account import Account
 from web3 import Web3
 from web3.exceptions import Web3RPCError
 
-from tests.rpc.clients import cast, deploy_calls, ethers, own_node, web3_for
+from tests.rpc.clients import cast, deploy_calls, ethers, own_node
 from tests.support.processes import DEV_ADDRESSES, DEV_KEYS
 
 A, B, C, D = DEV_ADDRESSES
 GWEI = 10**9
 
 
-@pytest.fixture(scope="module")
-def node(tmp_path_factory):
-    yield from own_node(tmp_path_factory, "reads")
-
-
-@pytest.fixture(scope="module")
-def w3(node) -> Web3:
-    return web3_for(node)
+node, w3 = own_node("reads")
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ from eth_account.messages import encode_defunct, encode_typed_data
 from web3 import AsyncHTTPProvider, AsyncWeb3, Web3
 from web3.exceptions import Web3RPCError
 
-from tests.rpc.clients import cast, deploy_calls, ethers, own_node, web3_for
+from tests.rpc.clients import cast, deploy_calls, ethers, own_node
 from tests.support.processes import DEV_ADDRESSES, DEV_KEYS
 
 GWEI = 10**9
@@ -21,14 +21,7 @@ A, B, C, D = DEV_ADDRESSES
 SLOT = "0x" + "00" * 32
 
 
-@pytest.fixture(scope="module")
-def node(tmp_path_factory):
-    yield from own_node(tmp_path_factory, "send")
-
-
-@pytest.fixture(scope="module")
-def w3(node) -> Web3:
-    return web3_for(node)
+node, w3 = own_node("send")
 
 
 @pytest.fixture(scope="module")
