@@ -76,7 +76,9 @@ def test_junk_signed_by_anyone_or_a_validator_is_bounded_and_punished(net):
         for one, two in zip(junk_prepares(head + 1, 1000), junk_prepares(head + 2, 1000), strict=True):
             a.broadcast(TOPIC_QBFT, one)  # the next height (or, once a block lands, the one after):
             a.broadcast(TOPIC_QBFT, two)  # the first one costs the link
-        found["dropped at once"] = await dropped(a, timeout=3)
+        # "at once": on the first one the node processes, which on a busy machine may wait behind
+        # the validator flood still queued on this link (the single punishment is checked below)
+        found["dropped at once"] = await dropped(a, timeout=15)
         found["during"] = await asyncio.to_thread(wait_for_blocks, url, 3, 30) / 3
         found["receipt"] = await asyncio.to_thread(net.receipt, "validator-1", tx)
         await a.stop()
