@@ -9,11 +9,6 @@ scripts/conformance/cases/ (see scripts/conformance/runner.py for the options).
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-sys.path.insert(1, str(Path(__file__).resolve().parents[1]))  # the repository, for consortium
-
 from conformance.runner import main  # noqa: E402 (scripts/conformance/, next to this file)
 
 if __name__ == "__main__":

@@ -9,13 +9,13 @@ floods, pool floods with oversized, nonce-gap and over-cap transactions, heavy e
 strangers before p2p authentication, QBFT junk and future floods, evidence abuse over JSON-RPC
 and gossip) and the same seed runs again, start four years later each time, until `--seconds`
 have passed (at least once; starts stay before 2100, so the leap years fall alike). Each run's
-committed outcome (tests/support/reports.py, as tests/simulation/test_simulate.py compares it) must
+committed outcome (harness/reports.py, as tests/simulation/test_simulate.py compares it) must
 equal the calm one's. Meanwhile an honest client asks every running node `eth_blockNumber` every
 50 ms and each node's memory is sampled every second, calm and attacked alike.
 
 Exit code 1 if a report differs, a node died, an attack got an answer its bound does not allow,
 or a bound below was missed; the table says which. Ctrl-C stops everything and takes the network
-down. The attacks' code is the hostile tests' (tests/support/attacks.py, tests/hostile/peernet.py).
+down. The attacks' code is the hostile tests' (harness/attacks.py, harness/peernet.py).
 
     .venv/bin/python scripts/soak_hostile.py [--seconds 180] [--seed 7] [--members 12] [--json-out F]
 """
@@ -48,8 +48,8 @@ from soak.rpc_attacks import (
 from consortium.network.processes import HUBAO
 from consortium.simulation.params import SimConfig
 from consortium.simulation.population import joiners
-from tests.hostile.peernet import start_network
-from tests.support.reports import differences
+from harness.peernet import start_network
+from harness.reports import differences
 
 HONEST_P99 = 0.2  # s: issue 16's bound for an honest eth_blockNumber, on every node, under attack
 RSS_GROWTH_MIB = 150  # MiB a node may grow over the attacked phase (the future buffer alone: 64)

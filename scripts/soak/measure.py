@@ -18,7 +18,7 @@ import threading
 import time
 
 from consortium.network.processes import pid_of
-from tests.support.hostile import LatencyProbe, rss_mib
+from harness.probes import LatencyProbe, rss_mib
 
 PROBE_INTERVAL = 0.05  # seconds between one honest client's eth_blockNumber calls
 

@@ -13,12 +13,7 @@ import time
 from consortium.evidence.bundle import Bundle
 from consortium.evidence.envelope import public_key_of
 from consortium.network.config import load_config
-from node.p2p.abc import TOPIC_QBFT
-from node.p2p.config import P2PLimits
-from node.qbft.keys import Signer
-from soak.base import Attack
-from tests.hostile.peernet import attacker
-from tests.support.attacks import (
+from harness.attacks import (
     Uploader,
     dropped,
     gossip_junk,
@@ -31,6 +26,11 @@ from tests.support.attacks import (
     validator_proposals,
     without_readers,
 )
+from harness.peernet import attacker
+from node.p2p.abc import TOPIC_QBFT
+from node.p2p.config import P2PLimits
+from node.qbft.keys import Signer
+from soak.base import Attack
 
 P2P = P2PLimits()
 HELLO = 66  # the node's own HELLO frame: all it sends before the peer's AUTH

@@ -17,10 +17,7 @@ from consortium.evidence.bundle import Bundle
 from consortium.evidence.envelope import public_key_of
 from consortium.evidence.store import MAX_BLOB
 from consortium.evidence.upload import Upload
-from node.limits import NodeLimits
-from node.rpc.listener import HttpLimits
-from soak.base import Attack
-from tests.support.attacks import (
+from harness.attacks import (
     LOOP,
     SLOW_BODY,
     SLOW_HEADERS,
@@ -32,6 +29,9 @@ from tests.support.attacks import (
     subscriber,
     without_readers,
 )
+from node.limits import NodeLimits
+from node.rpc.listener import HttpLimits
+from soak.base import Attack
 
 HTTP, LIMITS = HttpLimits(), NodeLimits()  # the soak's nodes run with the defaults
 CLAIM_SUBMITTED = "0x" + keccak(b"ClaimSubmitted(uint256,address,uint8,bool,bytes32,uint256)").hex()

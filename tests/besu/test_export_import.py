@@ -9,6 +9,8 @@ import shutil
 import pytest
 import rlp
 
+from harness.network import Network, NetworkSpec
+from harness.processes import hubao
 from node.archive import read_blocks
 from node.chain import Chain
 from node.genesis import Genesis
@@ -16,8 +18,6 @@ from node.qbft.extradata import ExtraData
 from node.qbft.rules import QbftRules
 from node.storage import Store
 from node.vm import BlockClass
-from tests.e2e.network import Network, NetworkSpec
-from tests.support.processes import hubao
 
 pytestmark = pytest.mark.timeout(240)
 

@@ -12,7 +12,7 @@ from eth_utils import keccak
 from web3 import HTTPProvider, Web3
 
 from consortium.client import ContractRefusal, Deployment, Suite, is_deployed
-from tests.support.processes import DEV_ADDRESSES, DEV_KEYS, free_port, wait_for_rpc
+from harness.processes import DEV_ADDRESSES, DEV_KEYS, free_port, wait_for_rpc
 
 ROOT = Path(__file__).resolve().parents[2]
 ANVIL = ROOT / "node_modules" / ".bin" / "anvil"

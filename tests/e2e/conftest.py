@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from harness.network import Network, NetworkSpec
 from tests.e2e.manifest import Manifest, load_all
-from tests.e2e.network import Network, NetworkSpec
 from tests.e2e.runner import Runner
 
 HERE = Path(__file__).parent

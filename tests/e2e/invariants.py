@@ -9,7 +9,7 @@ runner on every node of the network:
 
 from __future__ import annotations
 
-from tests.e2e.network import Network
+from harness.network import Network
 
 
 class Invariants:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from tests.e2e.network import NetworkSpec
+from harness.network import NetworkSpec
 
 # verb -> the options it takes (besides `after`)
 VERBS: dict[str, set[str]] = {

@@ -8,9 +8,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from harness.network import Network
 from tests.e2e.invariants import Invariants
 from tests.e2e.manifest import PLACEHOLDER, Manifest, Step
-from tests.e2e.network import Network
 
 SINK = "0x" + "22" * 20  # where test transfers go
 NODE_VERBS = ("kill", "stop", "start", "restart", "pause", "resume")  # Network methods, one node each

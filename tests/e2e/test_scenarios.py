@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pytest
 
+from harness.network import NetworkSpec
 from tests.e2e.manifest import Manifest
-from tests.e2e.network import NetworkSpec
 
 pytestmark = pytest.mark.timeout(300)
 

@@ -18,9 +18,9 @@ import pytest
 import tomli_w
 
 from consortium.network.layout import free_base_port
-from tests.e2e.network import Network
-from tests.support.hostile import LatencyProbe
-from tests.support.processes import hubao
+from harness.network import Network
+from harness.probes import LatencyProbe
+from harness.processes import hubao
 
 BLOCK_PERIOD = 0.5
 LENIENT_GAS_CAP = 30_000_000  # member-0's [limits] tx_gas_cap

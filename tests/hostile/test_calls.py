@@ -13,9 +13,9 @@ import time
 
 import pytest
 
-from tests.support.attacks import LOOP, batch
-from tests.support.hostile import LatencyProbe, rss_mib
-from tests.support.processes import DevNode, rpc
+from harness.attacks import LOOP, batch
+from harness.probes import LatencyProbe, rss_mib
+from harness.processes import DevNode, rpc
 
 GAS_LEFT = "0x5a60005260206000f3"  # GAS PUSH1 0 MSTORE PUSH1 32 PUSH1 0 RETURN: the gas it was given
 

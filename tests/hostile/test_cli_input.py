@@ -19,8 +19,8 @@ import pytest
 from click.testing import CliRunner
 
 from consortium.cli import main
+from harness.processes import DEV_ADDRESSES, DEV_KEYS, HUBAO, ROOT, DevNode
 from tests.support.members import claim_under_notice
-from tests.support.processes import DEV_ADDRESSES, DEV_KEYS, HUBAO, ROOT, DevNode
 
 PASSWORD = "member password"
 A = DEV_ADDRESSES[1]  # a well-formed checksummed address

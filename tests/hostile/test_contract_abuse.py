@@ -15,8 +15,8 @@ from consortium.client import (
     ContractRefusal,
 )
 from consortium.wallet.words import explain
+from harness.processes import DEV_ADDRESSES, DEV_KEYS, HUBAO, ROOT, DevNode
 from tests.support.members import claim_under_notice
-from tests.support.processes import DEV_ADDRESSES, DEV_KEYS, HUBAO, ROOT, DevNode
 
 PASSWORD = "member password"
 

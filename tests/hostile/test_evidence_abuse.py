@@ -27,10 +27,10 @@ from consortium.evidence.bundle import Bundle, open_readable
 from consortium.evidence.client import EvidenceClient
 from consortium.evidence.envelope import Envelope, public_key_of, seal
 from consortium.evidence.readers import account, open_filed
-from tests.hostile.peernet import attacker, log_lines, pid, start_network
-from tests.support.attacks import Uploader, corrupted, gossip_junk, without_readers
-from tests.support.hostile import LatencyProbe, rss_mib, wait_for_blocks
-from tests.support.processes import rpc
+from harness.attacks import Uploader, corrupted, gossip_junk, without_readers
+from harness.peernet import attacker, log_lines, pid, start_network
+from harness.probes import LatencyProbe, rss_mib, wait_for_blocks
+from harness.processes import rpc
 
 FULL_DISK = 100_000_000  # MiB: validator-3's floor, more than any disk has
 

@@ -14,10 +14,10 @@ import pytest
 from eth_account import Account
 from websockets.sync.client import connect
 
+from harness.attacks import batch, call, subscriber
+from harness.probes import rss_mib, wait_for_blocks
+from harness.processes import DEV_ADDRESSES, DEV_KEYS, DevNode, rpc
 from tests.hostile.conftest import answered_honestly, honest_client
-from tests.support.attacks import batch, call, subscriber
-from tests.support.hostile import rss_mib, wait_for_blocks
-from tests.support.processes import DEV_ADDRESSES, DEV_KEYS, DevNode, rpc
 
 FILTER_TIMEOUT, MAX_FILTERS = 2.0, 1000  # the default cap, a short timeout
 HOUSEKEEPING = 1.0  # node.core.HOUSEKEEPING_INTERVAL

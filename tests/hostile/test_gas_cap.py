@@ -11,10 +11,10 @@ import time
 import pytest
 from eth_account import Account
 
+from harness.probes import wait_for_blocks
+from harness.processes import DEV_ADDRESSES, DEV_KEYS, DevNode, rpc
 from node.limits import NodeLimits
 from tests.hostile.conftest import answered_honestly, honest_client
-from tests.support.hostile import wait_for_blocks
-from tests.support.processes import DEV_ADDRESSES, DEV_KEYS, DevNode, rpc
 
 BURN = "0x5b600056"  # init code JUMPDEST PUSH1 0 JUMP: loops until its gas is gone
 HEAVY_GAS = 20_000_000  # ~6 s of py-evm on every validator, had it been admitted (member-0 allows 30M)

@@ -17,11 +17,11 @@ import threading
 import pytest
 from websockets.sync.client import connect
 
+from harness.network import Network, NetworkSpec
+from harness.probes import LatencyProbe, wait_for_blocks
+from harness.seals import seal_digest_of
 from node.qbft.extradata import ExtraData
 from node.qbft.keys import recover
-from tests.e2e.network import Network, NetworkSpec
-from tests.support.hostile import LatencyProbe, wait_for_blocks
-from tests.support.seals import seal_digest_of
 
 A, B, C, D = (f"validator-{i}" for i in range(4))
 

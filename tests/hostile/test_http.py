@@ -23,10 +23,10 @@ import time
 import aiohttp
 import pytest
 
+from harness.attacks import SLOW_BODY, SLOW_HEADERS, drips
+from harness.probes import LatencyProbe, rss_mib
+from harness.processes import DevNode, rpc
 from node.abc import RpcNamespaceAPI
-from tests.support.attacks import SLOW_BODY, SLOW_HEADERS, drips
-from tests.support.hostile import LatencyProbe, rss_mib
-from tests.support.processes import DevNode, rpc
 
 HEADER_TIMEOUT, READ_TIMEOUT = 3.0, 6.0
 PER_IP, TOTAL = 6, 20

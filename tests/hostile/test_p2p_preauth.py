@@ -17,9 +17,9 @@ import time
 
 import pytest
 
-from tests.hostile.peernet import attacker, log_lines, pid, start_network
-from tests.support.attacks import idle_connections, oversized_hello, silent_after_tls, still_open, tls_context
-from tests.support.hostile import LatencyProbe, rss_mib, wait_for_blocks
+from harness.attacks import idle_connections, oversized_hello, silent_after_tls, still_open, tls_context
+from harness.peernet import attacker, log_lines, pid, start_network
+from harness.probes import LatencyProbe, rss_mib, wait_for_blocks
 
 
 @pytest.fixture(scope="module")

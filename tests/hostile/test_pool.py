@@ -18,11 +18,11 @@ from click.testing import CliRunner
 from eth_account import Account
 
 from consortium.cli import main as cli_main
+from harness.attacks import GWEI, raw
+from harness.probes import rss_mib
+from harness.processes import DevNode, rpc
 from node.genesis import dev_accounts
 from tests.hostile.conftest import answered_honestly, honest_client
-from tests.support.attacks import GWEI, raw
-from tests.support.hostile import rss_mib
-from tests.support.processes import DevNode, rpc
 
 ACCOUNT_SLOTS, GLOBAL_SLOTS, ACCOUNT_QUEUE, GLOBAL_QUEUE, LIFETIME = 4, 24, 6, 12, 2.0
 MEMORY_BOUND_MIB = 40  # the 20 x 2.5 MB attack grew a node by 101 MiB before the size limit

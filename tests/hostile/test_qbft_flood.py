@@ -17,11 +17,11 @@ import time
 import pytest
 
 from consortium.network.config import load_config
+from harness.attacks import dropped, junk_prepares, linked, validator_proposals
+from harness.peernet import attacker, log_lines, pid, start_network
+from harness.probes import LatencyProbe, rss_mib, wait_for_blocks
 from node.p2p.abc import TOPIC_QBFT
 from node.qbft.keys import Signer
-from tests.hostile.peernet import attacker, log_lines, pid, start_network
-from tests.support.attacks import dropped, junk_prepares, linked, validator_proposals
-from tests.support.hostile import LatencyProbe, rss_mib, wait_for_blocks
 
 
 @pytest.fixture(scope="module")

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 from eth_account import Account
 
+from harness.processes import DEV_ADDRESSES, DEV_KEYS, DevNode, rpc
 from node.files import atomic_write
 from tests.hostile.conftest import answered_honestly, honest_client
-from tests.support.processes import DEV_ADDRESSES, DEV_KEYS, DevNode, rpc
 
 CHUNK = 50_000  # zero bytes of calldata per transaction: 50 KB in the block, a 0.5M gas floor
 

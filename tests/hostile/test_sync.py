@@ -9,9 +9,9 @@ from __future__ import annotations
 import shutil
 import time
 
+from harness.probes import wait_for_blocks
+from harness.processes import rpc, wait_for_rpc
 from tests.hostile.conftest import answered_honestly, honest_client
-from tests.support.hostile import wait_for_blocks
-from tests.support.processes import rpc, wait_for_rpc
 
 MIN_BLOCKS = 25  # the old importer held JSON-RPC for a whole batch of up to 64 blocks (~1 s for 25 here)
 

@@ -19,6 +19,8 @@ from consortium.compiler import compile_contracts
 from consortium.network.genesis import GenesisSpec, QbftSettings, build_genesis
 from consortium.network.layout import free_base_port, init_network, load_network
 from consortium.network.processes import pid_of, start_node, stop_node
+from harness.polling import until
+from harness.processes import hubao, rpc
 from node.chain import Chain
 from node.chainclock import CLOCK_ADDRESS, ClockOffset
 from node.genesis import Genesis
@@ -26,7 +28,6 @@ from node.permissioning import ALLOWLIST_ADDRESS
 from node.qbft.rules import QbftRules
 from node.storage import Store
 from node.timescale import ScaledClock
-from tests.support.processes import hubao, rpc
 
 DAY = 86_400
 CLOCK_KEY = CLOCK_ADDRESS.removeprefix("0x")
@@ -118,15 +119,6 @@ def latest(url: str) -> dict:
     return rpc(url, "eth_getBlockByNumber", "latest", False)
 
 
-def wait(predicate, timeout=20.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if value := predicate():
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"{what} not reached in {timeout}s")
-
-
 def one_chain(addresses: list[str]) -> int:
     """All nodes hold the same block at the lowest of their heights; returns that height."""
     height = min(int(rpc(u, "eth_blockNumber"), 16) for u in addresses)
@@ -154,11 +146,11 @@ def test_the_timekeeper_moves_every_nodes_clock_and_blocks_keep_coming(net, adva
     sent = clock.w3.eth.get_transaction_count(clock.tx.address)
     assert clock.advance_to(target) >= target and clock.w3.eth.get_transaction_count(clock.tx.address) == sent
     for url in urls(net):
-        wait(lambda url=url: int(latest(url)["timestamp"], 16) >= target, what=f"{url} at the target")
+        until(lambda url=url: int(latest(url)["timestamp"], 16) >= target, what=f"{url} at the target")
         info = rpc(url, "admin_nodeInfo")["clock"]
         assert info["movable"] and info["offset"] == offset and info["now"] >= target
     before = one_chain(urls(net))
-    wait(lambda: one_chain(urls(net)) >= before + 3, what="three more blocks everywhere")
+    until(lambda: one_chain(urls(net)) >= before + 3, what="three more blocks everywhere")
     stamps = [int(rpc(urls(net)[1], "eth_getBlockByNumber", hex(n), False)["timestamp"], 16)
               for n in range(before, before + 4)]  # fmt: skip
     assert all(s >= target for s in stamps) and stamps == sorted(set(stamps))
@@ -189,11 +181,11 @@ def test_a_validator_killed_and_restarted_keeps_the_moved_clock(net, advanced):
     stop_node(net, victim)  # reaps it
     restarted_at = one_chain(urls(net)[:3])
     start_node(net, victim)
-    wait(lambda: _serving(victim.rpc_url), timeout=30, what="restarted node serving")
+    until(lambda: _serving(victim.rpc_url), timeout=30, what="restarted node serving")
     info = rpc(victim.rpc_url, "admin_nodeInfo")["clock"]
     assert info["offset"] == clock.offset and info["now"] >= target  # read from its own chain at start
     # it rejoins: catches up, and proposes a block stamped on the moved clock
-    proposer = wait(lambda: _proposed_by(victim.rpc_url, victim.node_id, restarted_at), timeout=30,
+    proposer = until(lambda: _proposed_by(victim.rpc_url, victim.node_id, restarted_at), timeout=30,
                     what="a block by it")  # fmt: skip
     assert int(proposer["timestamp"], 16) >= target
     assert one_chain(urls(net)) >= int(proposer["number"], 16)

@@ -24,9 +24,10 @@ from consortium.cli import main as cli_main
 from consortium.network.config import load_config
 from consortium.network.layout import free_base_port
 from consortium.network.pki import create_node_certificate
+from harness.polling import until
+from harness.processes import hubao, rpc
 from node.p2p.identity import node_address
 from node.p2p.transport import P2PConfig, TlsPeerNetwork
-from tests.support.processes import hubao, rpc
 
 
 def running(pid: int) -> bool:
@@ -67,16 +68,6 @@ def status(root) -> list[dict]:
     return json.loads(result.stdout)
 
 
-def wait(predicate, timeout=30.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"{what} not reached in {timeout}s")
-
-
 def test_up_produces_identical_blocks_and_status_reports_each_node(net):
     root, started = net
     assert [s["name"] for s in started] == [
@@ -92,7 +83,7 @@ def test_up_produces_identical_blocks_and_status_reports_each_node(net):
         rows = status(root)
         return rows if min(r["height"] or 0 for r in rows) >= 2 else None
 
-    rows = wait(all_at_height_2, what="height 2")
+    rows = until(all_at_height_2, what="height 2")
     for row in rows:
         assert row["error"] is None and row["peers"] == 4 and row["pool"] == 0
         assert row["validator"] is (row["role"] == "validator")
@@ -108,7 +99,7 @@ def test_block_timestamps_follow_the_scaled_clock(net):
     """--timescale 3600: one real second is one simulated hour, on every node alike."""
     root, started = net
     url = started[0]["rpc"]
-    wait(lambda: int(rpc(url, "eth_blockNumber"), 16) >= 3, what="height 3")
+    until(lambda: int(rpc(url, "eth_blockNumber"), 16) >= 3, what="height 3")
     clock = rpc(url, "admin_nodeInfo")["clock"]
     head = rpc(url, "eth_getBlockByNumber", "latest", False)
     stamps = [int(rpc(url, "eth_getBlockByNumber", hex(n), False)["timestamp"], 16) for n in (1, 2, 3)]
@@ -137,10 +128,10 @@ def test_allowlisted_account_transacts_through_any_node_and_strangers_are_refuse
 
     member_url = urls[-1]
     tx_hash = rpc(member_url, "eth_sendRawTransaction", transfer(book["users"][0]["privateKey"], 0))
-    receipt = wait(lambda: rpc(urls[0], "eth_getTransactionReceipt", tx_hash), what="receipt on validator-0")
+    receipt = until(lambda: rpc(urls[0], "eth_getTransactionReceipt", tx_hash), what="receipt on validator-0")
     assert receipt["status"] == "0x1"
     number = receipt["blockNumber"]
-    wait(
+    until(
         lambda: all(int(rpc(u, "eth_blockNumber"), 16) >= int(number, 16) for u in urls), what="all caught up"
     )
     assert len({rpc(u, "eth_getBlockByNumber", number, False)["hash"] for u in urls}) == 1
@@ -207,7 +198,7 @@ def test_garbage_on_the_p2p_port_is_dropped_and_the_node_keeps_going(net):
                 tls.recv(1024)
         except (ssl.SSLError, OSError):
             pass  # refused during or right after the handshake: that is the point
-    wait(lambda: int(rpc(url, "eth_blockNumber"), 16) >= before + 2, what="blocks continue")
+    until(lambda: int(rpc(url, "eth_blockNumber"), 16) >= before + 2, what="blocks continue")
     assert rpc(url, "net_peerCount") == "0x4"
     assert status(root)[1]["pid"] == started[1]["pid"]
 
@@ -243,7 +234,7 @@ def test_consortium_majority_removes_a_node_and_every_peer_drops_it(net):
     assert [(p["id"], p["approvals"], p["admins"]) for p in shown["pending"]] == [(1, 2, 5)]
     assert json.loads(allowlist("approve", "1", org="validator-2").stdout)["executed"] is True
     assert member["node_id"] not in rpc(urls[0], "perm_getNodesAllowlist")
-    wait(lambda: rpc(urls[-1], "net_peerCount") == "0x0", what="member-0 isolated")
+    until(lambda: rpc(urls[-1], "net_peerCount") == "0x0", what="member-0 isolated")
     for url in urls[:4]:
         assert member["node_id"] not in {p["id"] for p in rpc(url, "admin_peers")}
     time.sleep(2.0)  # it keeps dialling; nobody lets it back in

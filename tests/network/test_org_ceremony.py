@@ -31,7 +31,8 @@ from consortium.evidence.upload import Upload
 from consortium.network.layout import free_base_port, load_network
 from consortium.network.processes import pid_of, start_node, stop_nodes, wait_for_blocks
 from consortium.wallet.keystore import Keystore
-from tests.support.processes import HUBAO, ROOT, rpc
+from harness.polling import until
+from harness.processes import HUBAO, ROOT, rpc
 
 ORGS = {"org-a": "127.0.0.2", "org-b": "127.0.0.3", "org-c": "127.0.0.4", "org-d": "127.0.0.5"}
 
@@ -99,16 +100,6 @@ def consortium(tmp_path_factory):
         stop_nodes(orgs, entries)
 
 
-def wait(predicate, timeout: float = 30.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"{what} not reached in {timeout}s")
-
-
 def test_genesis_from_public_files_alone_is_byte_identical_on_rerun(consortium):
     root = consortium["root"]
     made = sorted(
@@ -134,7 +125,7 @@ def test_each_organisation_serves_its_own_address_and_the_network_finalises(cons
         heights = [int(rpc(u, "eth_blockNumber"), 16) for u in urls]
         return min(heights) >= 3
 
-    wait(all_at_3, what="height 3 everywhere")
+    until(all_at_3, what="height 3 everywhere")
     hashes = {rpc(u, "eth_getBlockByNumber", "0x3", False)["hash"] for u in urls}
     assert len(hashes) == 1
     for url in urls:
@@ -224,7 +215,7 @@ def test_evidence_uploads_are_signed_by_an_allowlisted_account_and_bound_to_thei
 
     blob_id = rpc(url, "hubao_putEvidence", _upload(claimant, bundle, blob))
     for entry in entries.values():
-        stored = wait(lambda e=entry: rpc(e.rpc_url, "hubao_getEvidence", evidence_root), what=entry.name)
+        stored = until(lambda e=entry: rpc(e.rpc_url, "hubao_getEvidence", evidence_root), what=entry.name)
         assert [(s["from"], s["envelope"]) for s in stored] == [(claimant.address, "0x" + blob.hex())]
     assert (orgs / "org-d" / "data" / "evidence" / evidence_root / blob_id).exists()
     # another allowlisted account (an organisation's admin) cannot take the claimant's envelope over
@@ -244,7 +235,7 @@ def test_evidence_survives_the_loss_of_the_node_it_was_put_to(consortium):
     blob = bundle.seal_for([public_key_of(bytes(claimant.key)), public_key_of(bytes(investigator.key))])
     evidence_root = "0x" + bundle.root.hex()
     rpc(entries["org-a"].rpc_url, "hubao_putEvidence", _upload(claimant, bundle, blob))
-    wait(lambda: rpc(entries["org-d"].rpc_url, "hubao_getEvidence", evidence_root), what="replicated")
+    until(lambda: rpc(entries["org-d"].rpc_url, "hubao_getEvidence", evidence_root), what="replicated")
     os.kill(pid_of(orgs / "org-a"), signal.SIGKILL)
     served = rpc(entries["org-c"].rpc_url, "hubao_getEvidence", evidence_root)
     blobs = [bytes.fromhex(s["envelope"][2:]) for s in served]
@@ -253,7 +244,7 @@ def test_evidence_survives_the_loss_of_the_node_it_was_put_to(consortium):
     with pytest.raises(NotAReader):
         open_readable(blobs, bytes(stranger.key))
     height = int(rpc(entries["org-b"].rpc_url, "eth_blockNumber"), 16)
-    wait(
+    until(
         lambda: int(rpc(entries["org-b"].rpc_url, "eth_blockNumber"), 16) >= height + 2,
         what="3 of 4 finalise",
     )

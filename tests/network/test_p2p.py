@@ -10,10 +10,10 @@ import pytest
 
 from consortium.network.pki import create_node_certificate
 from consortium.network.processes import free_port
+from harness.proxy import TcpProxy
 from node.p2p.config import P2PConfig
 from node.p2p.identity import node_address
 from node.p2p.transport import TlsPeerNetwork
-from tests.support.proxy import TcpProxy
 
 CHAIN = 4242
 

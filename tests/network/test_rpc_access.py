@@ -28,7 +28,7 @@ import tomli_w
 from consortium.client.jwt import read_secret, token
 from consortium.network.layout import free_base_port, load_network
 from consortium.network.processes import node_status
-from tests.support.processes import HUBAO, free_port, hubao
+from harness.processes import HUBAO, free_port, hubao
 
 OUTSIDE = "127.0.0.9"  # the client's own address: another "host"
 CONSOLE = "http://console.example"  # the one origin validator-0's operator lets browsers call from
@@ -254,7 +254,7 @@ REVERTS = "600a80600b6000396000f3" + "602a60005260206000fd"
 
 @pytest.mark.parametrize("flag", [None, "--no-revert-reason"])
 def test_revert_reason_follows_the_node_flag(tmp_path, flag):
-    from tests.support.processes import DEV_ADDRESSES, DevNode
+    from harness.processes import DEV_ADDRESSES, DevNode
 
     with DevNode.start(tmp_path / "data", extra=[flag] if flag else []) as node:
         sender = DEV_ADDRESSES[0]

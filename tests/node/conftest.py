@@ -9,7 +9,7 @@ import pytest
 from web3 import Web3
 
 from consortium.compiler import compile_source
-from tests.support.processes import DevNode
+from harness.processes import DevNode
 
 HERE = Path(__file__).parent
 

@@ -9,7 +9,7 @@ import pytest
 import requests
 from eth_account import Account
 
-from tests.support.processes import DEV_ADDRESSES, DEV_KEYS, rpc
+from harness.processes import DEV_ADDRESSES, DEV_KEYS, rpc
 
 
 def post(url: str, body: bytes | str) -> requests.Response:

@@ -12,8 +12,8 @@ import requests
 from eth_account import Account
 from eth_utils import to_checksum_address
 
+from harness.processes import DevNode, rpc
 from node.genesis import dev_accounts
-from tests.support.processes import DevNode, rpc
 
 SENDERS = 24
 KEYS = [key for _, key in dev_accounts(SENDERS)]

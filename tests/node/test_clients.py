@@ -6,7 +6,7 @@ import json
 import subprocess
 from pathlib import Path
 
-from tests.support.processes import DEV_ADDRESSES, DEV_KEYS, ROOT
+from harness.processes import DEV_ADDRESSES, DEV_KEYS, ROOT
 
 CAST = str(ROOT / "node_modules" / ".bin" / "cast")
 HERE = Path(__file__).parent

@@ -10,7 +10,7 @@ import time
 import requests
 from eth_account import Account
 
-from tests.support.processes import DEV_ADDRESSES, DEV_KEYS, DevNode, rpc
+from harness.processes import DEV_ADDRESSES, DEV_KEYS, DevNode, rpc
 
 RECIPIENTS = [Account.create().address for _ in range(4)]
 

@@ -8,8 +8,8 @@ import sys
 from web3 import Web3
 
 from consortium.client import Deployment, is_deployed
+from harness.processes import ROOT
 from node.genesis import dev_accounts
-from tests.support.processes import ROOT
 
 
 def deploy(url: str, key: bytes, out) -> subprocess.CompletedProcess:

@@ -17,8 +17,8 @@ from eth_utils import keccak
 from web3 import Web3
 
 from consortium.client import Transactor
+from harness.processes import DEV_KEYS
 from tests.support.anvil import anvil
-from tests.support.processes import DEV_KEYS
 from tests.support.solidity import compile_source
 
 RESOLVER = """

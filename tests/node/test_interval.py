@@ -6,7 +6,7 @@ import time
 
 from eth_account import Account
 
-from tests.support.processes import DEV_ADDRESSES, DEV_KEYS, DevNode, rpc
+from harness.processes import DEV_ADDRESSES, DEV_KEYS, DevNode, rpc
 
 
 def test_block_time_mode(tmp_path):

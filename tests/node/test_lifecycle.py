@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.support.processes import ROOT, free_port, wait_for_rpc
+from harness.processes import ROOT, free_port, wait_for_rpc
 
 
 def test_sigterm_exits_cleanly_and_removes_the_temporary_chain():
@@ -36,7 +36,7 @@ def test_refuses_to_run_without_a_mode():
 
 
 def test_a_second_node_on_the_same_datadir_is_refused(tmp_path):
-    from tests.support.processes import DevNode
+    from harness.processes import DevNode
 
     with DevNode.start(tmp_path / "data") as first:
         second = subprocess.run(

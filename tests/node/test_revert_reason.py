@@ -12,8 +12,8 @@ import pytest
 from web3 import Web3
 
 from consortium.client import ContractRefusal, Transactor
+from harness.processes import DEV_KEYS, DevNode
 from tests.support.anvil import anvil
-from tests.support.processes import DEV_KEYS, DevNode
 from tests.support.solidity import compile_source
 
 ONCE = """

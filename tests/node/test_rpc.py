@@ -10,7 +10,7 @@ from eth_account import Account
 from web3 import Web3
 from web3.exceptions import ContractCustomError, ContractLogicError
 
-from tests.support.processes import DEV_ADDRESSES, DEV_KEYS, rpc
+from harness.processes import DEV_ADDRESSES, DEV_KEYS, rpc
 
 
 def send(w3: Web3, key: str, **fields) -> dict:

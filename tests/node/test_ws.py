@@ -10,7 +10,7 @@ from web3 import AsyncWeb3, Web3
 from web3.providers.persistent import WebSocketProvider
 from websockets.sync.client import connect
 
-from tests.support.processes import DEV_ADDRESSES, DEV_KEYS
+from harness.processes import DEV_ADDRESSES, DEV_KEYS
 
 
 def call(ws, method: str, *params, req_id: int = 1):

@@ -14,8 +14,8 @@ from web3 import Web3
 from consortium.client import DAY, Suite, deploy_suite
 from consortium.operator.enrollment import Applicant, Ineligible, Registry, age_out, enroll_many
 from consortium.wallet.attestation import attestation_from_json
+from harness.processes import HUBAO, ROOT, DevNode
 from node.genesis import dev_accounts
-from tests.support.processes import HUBAO, ROOT, DevNode
 
 DEV_ADDRESSES, DEV_KEYS = (list(column) for column in zip(*dev_accounts(9), strict=True))
 

@@ -8,10 +8,10 @@ import asyncio
 import pytest
 from eth_account import Account
 
+from harness.byzantine import ByzantineEngine
 from node.abc import AccountFilterAPI
 from node.qbft.extradata import ExtraData
 from tests.qbft.harness import FUNDED, Consortium, transfer
-from tests.support.byzantine import ByzantineEngine
 
 pytestmark = pytest.mark.timeout(90)
 

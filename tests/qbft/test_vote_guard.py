@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import pytest
 
+from harness.byzantine import STRANGER
+from harness.network import Network, NetworkSpec
 from node.qbft.extradata import ExtraData
-from tests.e2e.network import Network, NetworkSpec
-from tests.support.byzantine import STRANGER
 
 pytestmark = pytest.mark.timeout(240)
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.processes import ROOT, DevNode
+from harness.processes import ROOT, DevNode
 from tests.support.solidity import compile_source
 
 HERE = Path(__file__).parent

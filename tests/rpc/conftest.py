@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from web3 import Web3
 
+from harness.processes import DevNode
 from tests.rpc.clients import web3_for
 from tests.rpc.history import History, make_history
-from tests.support.processes import DevNode
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,7 @@ from pathlib import Path
 from eth_account import Account
 from web3 import Web3
 
-from tests.support.processes import DEV_KEYS
+from harness.processes import DEV_KEYS
 from tests.support.solidity import compile_source
 
 HERE = Path(__file__).parent

@@ -9,8 +9,8 @@ from eth_abi import decode
 from web3 import Web3
 from web3.exceptions import ContractPanicError, Web3RPCError
 
+from harness.processes import DEV_ADDRESSES
 from tests.rpc.clients import cast, deploy_calls, ethers, own_node
-from tests.support.processes import DEV_ADDRESSES
 
 A, B, C, D = DEV_ADDRESSES
 POOR = Web3.to_checksum_address("0x" + "00" * 18 + "b0b0")

@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.support.processes import ROOT
+from harness.processes import ROOT
 
 BASELINE = Path(__file__).with_name("conformance_baseline.json")
 

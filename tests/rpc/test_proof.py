@@ -15,8 +15,8 @@ from trie import HexaryTrie
 from trie.exceptions import BadTrieProof
 from web3 import AsyncHTTPProvider, AsyncWeb3
 
+from harness.processes import ROOT, rpc
 from tests.support.members import applicant
-from tests.support.processes import ROOT, rpc
 
 EMPTY_CODE = keccak(b"")
 

@@ -11,8 +11,8 @@ from eth_account import Account
 from web3 import Web3
 from web3.exceptions import Web3RPCError
 
+from harness.processes import DEV_ADDRESSES, DEV_KEYS
 from tests.rpc.clients import cast, deploy_calls, ethers, own_node
-from tests.support.processes import DEV_ADDRESSES, DEV_KEYS
 
 A, B, C, D = DEV_ADDRESSES
 GWEI = 10**9

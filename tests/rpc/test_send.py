@@ -13,8 +13,8 @@ from eth_account.messages import encode_defunct, encode_typed_data
 from web3 import AsyncHTTPProvider, AsyncWeb3, Web3
 from web3.exceptions import Web3RPCError
 
+from harness.processes import DEV_ADDRESSES, DEV_KEYS
 from tests.rpc.clients import cast, deploy_calls, ethers, own_node
-from tests.support.processes import DEV_ADDRESSES, DEV_KEYS
 
 GWEI = 10**9
 A, B, C, D = DEV_ADDRESSES

@@ -71,7 +71,7 @@ def test_refused_call_and_failed_transaction_frames(w3, history):
 
 
 def _struct(url: str, tx_hash: str, config: dict) -> dict:
-    from tests.support.processes import rpc
+    from harness.processes import rpc
 
     return rpc(url, "debug_traceTransaction", tx_hash, config)
 

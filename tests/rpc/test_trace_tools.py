@@ -11,10 +11,10 @@ import time
 import pytest
 from web3 import Web3
 
+from harness.processes import DEV_KEYS, DevNode, rpc
 from tests.rpc.clients import NODE_ENV
 from tests.rpc.clients import cast as run_cast
 from tests.rpc.history import History, tracee_artifact
-from tests.support.processes import DEV_KEYS, DevNode, rpc
 
 CALL_TRACER = {"tracer": "callTracer", "tracerConfig": {"withLog": True}}
 

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from consortium.network.layout import free_base_port
-from tests.support.processes import HUBAO
+from harness.processes import HUBAO
 
 
 def hubao(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:

@@ -19,8 +19,8 @@ from consortium.evidence.client import EvidenceClient
 from consortium.simulation.chain import member_rpc
 from consortium.simulation.chainlog import read_chain
 from consortium.simulation.ledger import reconcile, rule_checks
+from harness.reports import committed
 from tests.simulation.conftest import hubao, sim_network
-from tests.support.reports import committed
 
 MEMBERS = 30
 ARGS = ["--members", str(MEMBERS), "--months", "2", "--incidence", "4", "--fraud-rate", "0.3",

@@ -8,7 +8,7 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
-from tests.support.processes import free_port, wait_for_rpc
+from harness.processes import free_port, wait_for_rpc
 
 ANVIL = Path(__file__).resolve().parents[2] / "node_modules" / ".bin" / "anvil"
 

@@ -5,10 +5,11 @@
            transport over real sockets) or a long property search (hypothesis state machines)
   (none)   fast and in-process: what `make test-unit` runs
 
-A test reaches what its function, its fixtures and the functions and classes of tests/ that they
-name refer to, followed transitively; process wins over slow. What this cannot see (a process
-started deep inside the application, e.g. `hubao net up` through click's CliRunner) is caught at run
-time: a test outside the process bucket that starts a process fails and says to mark it.
+A test reaches what its function, its fixtures and the functions and classes of tests/ and
+harness/ that they name refer to, followed transitively; process wins over slow. What this cannot
+see (a process started deep inside the application, e.g. `hubao net up` through click's CliRunner)
+is caught at run time: a test outside the process bucket that starts a process fails and says to
+mark it.
 """
 
 from __future__ import annotations
@@ -60,8 +61,11 @@ def bucket(item: Any, ignore: tuple[str, ...] = ()) -> str | None:
     return result
 
 
+OURS = ("tests", "harness")  # the packages whose code is followed: the tests and their harness
+
+
 def _ours(obj: Any) -> bool:
-    return (getattr(obj, "__module__", None) or "").split(".")[0] == "tests"
+    return (getattr(obj, "__module__", None) or "").split(".")[0] in OURS
 
 
 def _reach(todo: list[Any], starters: dict[int, str], seen: set[int]) -> Iterator[str]:
@@ -82,7 +86,7 @@ def _reach(todo: list[Any], starters: dict[int, str], seen: set[int]) -> Iterato
                 todo.extend(_functions_of(obj))
         elif inspect.isfunction(obj) and _ours(obj):
             todo.extend(_named_by(obj))
-        elif isinstance(obj, types.ModuleType) and obj.__name__.startswith("tests."):
+        elif isinstance(obj, types.ModuleType) and obj.__name__.split(".")[0] in OURS:
             todo.extend(vars(obj).values())  # `from tests.support import x`, then x.anything
 
 

@@ -67,7 +67,7 @@ def claim_under_notice(node, root: Path, password: str) -> Notice:
     """On a dev node process: the suite with DEV_KEYS[1] as investigator (its reader key published),
     a wallet member and DEV_KEYS[3] joined and past the waiting period, and DEV_KEYS[3]'s claim
     under public notice."""
-    from tests.support.processes import DEV_ADDRESSES, DEV_KEYS
+    from harness.processes import DEV_ADDRESSES, DEV_KEYS
 
     w3 = Web3(Web3.HTTPProvider(node.url))
     deployment = root / "deployment.json"

@@ -30,7 +30,7 @@ from consortium.evidence.readers import publish_reader
 from consortium.operator.settlement import AHEAD_PERIODS
 from consortium.wallet import plan
 from consortium.wallet.keystore import Keystore
-from tests.support.processes import DEV_ADDRESSES, DEV_KEYS, HUBAO, ROOT, DevNode
+from harness.processes import DEV_ADDRESSES, DEV_KEYS, HUBAO, ROOT, DevNode
 
 COVER = 30_000  # fen: RMB 300, small so the few members of a test can pay for it
 RULES = Rules(

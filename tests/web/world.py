@@ -28,7 +28,7 @@ from consortium.client import (
 )
 from consortium.operator import settlement
 from consortium.operator.enrollment import month_start
-from tests.support.processes import DEV_ADDRESSES, DEV_KEYS, ROOT, DevNode, free_port, rpc, wait_for_rpc
+from harness.processes import DEV_ADDRESSES, DEV_KEYS, ROOT, DevNode, free_port, rpc, wait_for_rpc
 
 RULES = Rules(cover_under_40=30_000, cover_40_to_59=10_000, case_cap=100_000, year_cap=1_000_000, min_votes=2)
 PEOPLE = ("alice", "bob", "carol", "dave", "erin", "frank")

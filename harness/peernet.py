@@ -21,9 +21,9 @@ import tomli_w
 from consortium.network.config import load_config
 from consortium.network.layout import free_base_port
 from consortium.network.processes import pid_of
+from harness.network import Network
+from harness.processes import hubao
 from node.p2p.transport import P2PConfig, TlsPeerNetwork  # the transport's own names, as before the split
-from tests.e2e.network import Network
-from tests.support.processes import hubao
 
 
 def start_network(

@@ -1,5 +1,5 @@
 """The network under test: real `hubao node run` processes on loopback, every p2p link through its
-own TCP proxy (tests/support/proxy.py) so that links can be cut and healed.
+own TCP proxy (harness/proxy.py) so that links can be cut and healed.
 
     net = Network.up(root, NetworkSpec(members=0))   # init, proxies, start, wait for block 1
     net.wait_height(5); net.kill("validator-3"); net.start("validator-3"); net.assert_one_chain()
@@ -21,7 +21,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import tomllib
 import urllib.request
 from dataclasses import dataclass
@@ -34,10 +33,11 @@ from eth_utils import to_checksum_address
 from consortium.network.genesis import QbftSettings
 from consortium.network.layout import free_base_port, init_network, load_network
 from consortium.network.processes import pid_of, rpc, start_node, stop_node, stop_nodes, wait_for_blocks
-from tests.support.proxy import TcpProxy
-from tests.support.seals import assert_sealed
+from harness.polling import until
+from harness.proxy import TcpProxy
+from harness.seals import assert_sealed
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 # a funded account that is not on the allowlist: every node must refuse it, a byzantine one uses it
 OUTSIDER_KEY = "0x" + "5a" * 32
 OUTSIDER = Account.from_key(OUTSIDER_KEY).address
@@ -186,14 +186,7 @@ class Network:
 
     def wait(self, predicate, timeout: float, what: str):
         """Poll `predicate` until it returns something true; fail naming `what` and the heights."""
-        deadline = time.monotonic() + timeout
-        while True:
-            value = predicate()
-            if value:
-                return value
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{what} not reached in {timeout:.0f}s: heights {self.heights()}")
-            time.sleep(0.2)
+        return until(predicate, timeout, what, detail=lambda: f"heights {self.heights()}")
 
     def wait_height(self, height: int, names: list[str] | None = None, timeout: float = 60.0) -> None:
         names = names or self.running()
@@ -278,12 +271,12 @@ class Network:
             proxy.set_mode("pass")
 
     def byzantine(self, name: str, attacks: list[str]) -> None:
-        """Replace the node by tests/support/byzantine.py on the same config, key and datadir."""
+        """Replace the node by harness/byzantine.py on the same config, key and datadir."""
         self.stop(name)
         folder = self.root / self.by_name[name].folder
         with open(folder / "byzantine.log", "ab") as log:
             self.villains[name] = subprocess.Popen(
-                [sys.executable, "-m", "tests.support.byzantine", "--config", str(folder / "node.toml"),
+                [sys.executable, "-m", "harness.byzantine", "--config", str(folder / "node.toml"),
                  "--outsider-key", OUTSIDER_KEY, "--attacks", ",".join(attacks)],
                 cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
             )  # fmt: skip

@@ -33,9 +33,9 @@ from consortium.evidence.envelope import Envelope
 from consortium.evidence.service import TOPIC_EVIDENCE
 from consortium.evidence.upload import Upload
 from consortium.network.config import load_config
+from harness.processes import DEV_ADDRESSES
 from node.qbft import messages as m
 from node.qbft.keys import Signer
-from tests.support.processes import DEV_ADDRESSES
 
 GWEI = 10**9
 

@@ -13,7 +13,7 @@ import threading
 import time
 from pathlib import Path
 
-from tests.support.processes import rpc
+from harness.processes import rpc
 
 
 def rss_mib(pid: int) -> float:

@@ -20,7 +20,7 @@ from consortium.network.processes import HUBAO, DevNode, NodeProcess, free_port,
 __all__ = ["DEV_ADDRESSES", "DEV_KEYS", "HUBAO", "ROOT", "DevNode", "NodeProcess", "free_port", "hubao",
            "rpc", "wait_for_rpc"]  # fmt: skip
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def hubao(*args: str, timeout: float = 150, cwd: Path | None = None) -> subprocess.CompletedProcess:
