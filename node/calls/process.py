@@ -8,8 +8,9 @@ args)` with `fn(engine, snapshot, *args)`; the node only pickles requests and wa
 which does not hold the lock.
 
 The child starts on the first call (a py-evm import costs ~2 s and ~100 MiB, and most nodes in
-tests never get one), runs at a lower CPU priority (`nice`) so validators' loops win the cores,
-with its data segment bounded (RLIMIT_DATA: the heap, not LMDB's read-only map), and exits when
+tests never get one), at the node's CPU priority unless HUBAO_CALL_WORKER_NICE lowers it (it
+shares the node's scheduling group, so nice orders it only against its own node's loop), with
+its data segment bounded (RLIMIT_DATA: the heap, not LMDB's read-only map), and exits when
 the node closes it, closes its pipe or dies (kill -9 included). A call it cannot finish (it died,
 was killed, ran out of memory, or passed its deadline by GRACE) gets one clear error; the next
 call starts a new child.
@@ -32,7 +33,7 @@ from node.errors import SERVER_ERROR, RpcError
 
 log = logging.getLogger("node.calls")
 
-NICE = 10  # the child's niceness above the node's (HUBAO_CALL_WORKER_NICE)
+NICE = 0  # added to the node's niceness (HUBAO_CALL_WORKER_NICE); +10 measured no better (benchmarks)
 DATA_LIMIT = 1 << 30  # bytes of heap the child may hold (RLIMIT_DATA) before a call gets MemoryError
 STARTUP = 120.0  # seconds a new child may take to import py-evm and open the store
 GRACE = 30.0  # seconds past RPCEVMTimeout before an unanswered call's child is killed
