@@ -7,8 +7,8 @@ loop's speed. A child process has its own interpreter: it opens the node's LMDB 
 args)` with `fn(engine, snapshot, *args)`; the node only pickles requests and waits on a pipe,
 which does not hold the lock.
 
-The child starts on the first call (a py-evm import costs ~2 s and ~100 MiB, and most nodes in
-tests never get one), at the node's CPU priority unless HUBAO_CALL_WORKER_NICE lowers it (it
+The child starts on the first call (a py-evm import costs 2 s or more and ~50 MiB, and most nodes
+in tests never get one), at the node's CPU priority unless HUBAO_CALL_WORKER_NICE lowers it (it
 shares the node's scheduling group, so nice orders it only against its own node's loop), with
 its data segment bounded (RLIMIT_DATA: the heap, not LMDB's read-only map), and exits when
 the node closes it, closes its pipe or dies (kill -9 included). A call it cannot finish (it died,
