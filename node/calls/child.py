@@ -102,9 +102,15 @@ def serve(requests: Connection, replies: Connection) -> None:
     replies.send_bytes(pickle.dumps(("ready", os.getpid())))
     while True:
         try:
-            message = pickle.loads(requests.recv_bytes())
+            data = requests.recv_bytes()
         except EOFError:
             return
+        try:
+            message = pickle.loads(data)
+        except Exception as exc:  # a request naming what this process cannot import: that call fails
+            log.exception("cannot read a call")
+            replies.send_bytes(encode(("error", RuntimeError(f"cannot read the call: {exc}"), False)))
+            continue
         if message[0] == "release":
             snapshots.release(message[1])
             continue
