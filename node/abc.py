@@ -5,7 +5,8 @@ permissioning filter or a scaled clock plugs in without touching the chain or th
 
 Threading: the chain, the pool and the producer are driven from the node's asyncio loop thread;
 the chain methods are synchronous (CPU-bound EVM work) and must not be called concurrently. Calls
-(`ChainAPI.calls`) run on a worker thread of their own over their own LMDB read transaction.
+(`ChainAPI.calls`) run on a call worker (a process of the node's own, or a thread) over its own
+LMDB read transaction.
 Block and header objects are py-evm's (`eth.abc.BlockAPI`, `BlockHeaderAPI`, `ReceiptAPI`,
 `SignedTransactionAPI`).
 """
@@ -167,8 +168,8 @@ class ChainAPI(ABC):
 
     calls: Any
     """The call family (eth_call, estimateGas, access lists, simulation, the pending block) on a
-    worker thread with its own snapshot (`node.calls.service.CallService`): the RPC layer awaits
-    it, so no call holds the event loop."""
+    call worker with its own snapshot (`node.calls.service.CallService`; a process of its own in
+    a node process): the RPC layer awaits it, so no call holds the event loop."""
 
     @abstractmethod
     def call(self, tx: dict, header: BlockHeaderAPI) -> Any:

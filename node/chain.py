@@ -94,7 +94,7 @@ class Chain(ChainAPI):
         self._head = self.get_header_by_hash(head_hash)
         self._genesis = self.get_header_by_number(0)
         self.reader = _StoreReader(self)
-        self.calls = CallService(self, lambda reader, header, overlay: self._vm(header, overlay, reader))
+        self.calls = CallService(self)
 
     def close(self) -> None:
         """End the call worker (its snapshot) before the store closes."""

@@ -24,6 +24,10 @@ class RpcError(NodeError):
         self.message = message
         self.data = data
 
+    def __reduce__(self) -> tuple:
+        """Picklable as the error it answers (the call worker process sends its refusals back)."""
+        return RpcError, (self.code, self.message, self.data)
+
 
 # JSON-RPC 2.0 and geth codes
 PARSE_ERROR = -32700

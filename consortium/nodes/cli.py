@@ -195,6 +195,7 @@ def run_dev(
             settings.revert_reason,
             DEV_LIMITS.updated(**(limits or {})),
         )
+        dev_node.core.chain.calls.run_in_process()  # a node process: calls beside its loop, not on it
     except NodeError as exc:
         raise click.ClickException(str(exc)) from exc
 
@@ -249,6 +250,7 @@ def run_from_config(
 
     async def main() -> None:
         cnode = ConsortiumNode(config)
+        cnode.core.chain.calls.run_in_process()  # a node process: calls beside its loop, not on it
         if call_limits is not None:
             cnode.core.chain.calls.set_limits(call_limits)
         stop = _stop_on_signals()

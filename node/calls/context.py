@@ -21,6 +21,7 @@ from eth.abc import BlockHeaderAPI
 from eth.vm.chain_context import ChainContext
 
 from node.calls.overrides import BlockOverrides, StateOverrides, apply_state
+from node.calls.snapshot import ChainDBView
 from node.errors import SERVER_ERROR, RpcError
 from node.storage import StateOverlay
 
@@ -103,10 +104,13 @@ def timeout_error(seconds: float) -> RpcError:
 class Context:
     """Builds call states over a reader (a snapshot, or the chain's own store on the loop)."""
 
-    def __init__(self, vm_class: type, chain_context: ChainContext, vm_on: Any) -> None:
+    def __init__(self, vm_class: type, chain_context: ChainContext) -> None:
         self.vm_class = vm_class
         self.chain_context = chain_context
-        self.vm_on = vm_on  # (reader, header, overlay) -> VM, the chain's VM plumbing
+
+    def vm_on(self, reader: Any, header: BlockHeaderAPI, overlay: StateOverlay) -> Any:
+        """The chain's VM on `header`, reading headers and state through `reader`."""
+        return self.vm_class(header, ChainDBView(reader, overlay), self.chain_context, None)
 
     def child(self, env: CallEnv) -> BlockHeaderAPI:
         """The child header the call runs in, with the block overrides (base fee as the next block's)."""

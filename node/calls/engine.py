@@ -13,6 +13,7 @@ import time
 from typing import Any
 
 from eth.exceptions import OutOfGas, Revert
+from eth.vm.chain_context import ChainContext
 
 from node.calls.context import CallEnv, CallTimeout, Context, Outcome, execute, timeout_error
 from node.calls.message import CallArgs, TransitionError, build, call_gas, check_defaults, precheck
@@ -31,6 +32,11 @@ class CallEngine:
         self.context = context
         self.chain_id = chain_id
         self.limits = limits
+
+    @classmethod
+    def for_chain(cls, vm_class: type, chain_id: int, limits: CallLimits | None = None) -> CallEngine:
+        """The engine of a chain of `vm_class` and `chain_id` (the chain's, or a worker process's own)."""
+        return cls(Context(vm_class, ChainContext(chain_id)), chain_id, limits or CallLimits())
 
     def deadline(self) -> float | None:
         timeout = self.limits.evm_timeout

@@ -1,29 +1,47 @@
-"""The call family as the JSON-RPC layer uses it: every method runs on the worker thread, over its
-snapshot, and returns to the event loop with the answer (`call_now` runs on the caller's thread
-over the chain's own store, for in-process callers such as tests)."""
+"""The call family as the JSON-RPC layer uses it: every method runs on the call worker (a process
+of its own over the node's LMDB files, or a thread: node/calls/worker.py), over its snapshot, and
+returns to the event loop with the answer (`call_now` runs on the caller's thread over the chain's
+own store, for in-process callers such as tests).
+
+What runs on the worker is a module-level function `fn(engine, reader, *args)` (a process worker
+pickles it by name with its arguments); what it returns crosses back pickled, so an Outcome comes
+back without its py-evm computation."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from eth.abc import BlockHeaderAPI
 
 from node.calls.accesslist import create_access_list
-from node.calls.context import CallEnv, Context, Outcome
+from node.calls.context import CallEnv, Outcome
 from node.calls.engine import CallEngine
 from node.calls.message import CallArgs
 from node.calls.overrides import BlockOverrides, StateOverrides
-from node.calls.worker import CallLimits, CallWorker
+from node.calls.worker import CallLimits, open_worker
+
+
+def call(engine: CallEngine, reader: Any, env: CallEnv, args: CallArgs) -> Outcome:
+    return replace(engine.call(reader, env, args), computation=None)
+
+
+def estimate(engine: CallEngine, reader: Any, env: CallEnv, args: CallArgs) -> int:
+    return engine.estimate(reader, env, args)
 
 
 class CallService:
-    def __init__(self, chain: Any, vm_on: Any, limits: CallLimits | None = None) -> None:
-        """`chain` gives the store, VM class, chain context, chain id, clock and head;
-        `vm_on(reader, header, overlay)` makes a VM over a reader."""
+    def __init__(self, chain: Any, limits: CallLimits | None = None) -> None:
+        """`chain` gives the store, VM class, chain id, clock and head."""
         self.chain = chain
-        context = Context(chain.vm_class, chain.chain_context, vm_on)
-        self.worker = CallWorker(chain.store, limits)
-        self.engine = CallEngine(context, chain.chain_id, self.worker.limits)
+        self.engine = CallEngine.for_chain(chain.vm_class, chain.chain_id, limits)
+        self.worker = open_worker(chain, self.engine, self.engine.limits, process=False)
+
+    def run_in_process(self) -> None:
+        """From now on, calls run in a worker process of their own (what a node process does: it
+        starts with the first call), unless HUBAO_CALL_WORKER=thread. Before the first call."""
+        self.worker.close()
+        self.worker = open_worker(self.chain, self.engine, self.engine.limits, process=True)
 
     @property
     def limits(self) -> CallLimits:
@@ -42,21 +60,19 @@ class CallService:
         """Calls on `parent`'s state, in its child stamped now by the node's clock."""
         return CallEnv(parent, self.chain.clock.child_timestamp(parent.timestamp), block, state)
 
-    async def _run(self, fn: Any, *args: Any) -> Any:
-        return await self.worker.run(fn, self.chain.head.hash, *args)
-
     async def call(self, env: CallEnv, args: CallArgs) -> Outcome:
-        return await self._run(self.engine.call, env, args)
+        return await self.on_worker(call, env, args)
 
     async def estimate(self, env: CallEnv, args: CallArgs) -> int:
-        return await self._run(self.engine.estimate, env, args)
+        return await self.on_worker(estimate, env, args)
 
     async def access_list(self, env: CallEnv, args: CallArgs) -> tuple:
-        return await self._run(lambda reader, e, a: create_access_list(self.engine, reader, e, a), env, args)
+        return await self.on_worker(create_access_list, env, args)
 
     async def on_worker(self, fn: Any, *args: Any) -> Any:
-        """`fn(engine, reader, *args)` on the worker thread (simulation, the pending block)."""
-        return await self._run(lambda reader, *rest: fn(self.engine, reader, *rest), *args)
+        """`fn(engine, reader, *args)` on the worker (simulation, the pending block); `fn` is a
+        module-level function, its arguments and result picklable."""
+        return await self.worker.run(fn, self.chain.head.hash, *args)
 
     def call_now(self, env: CallEnv, args: CallArgs) -> Outcome:
         return self.engine.call(self.chain.reader, env, args)

@@ -1,7 +1,8 @@
 """A read-only view of the chain through one LMDB read transaction, for one thread.
 
-LMDB readers see a consistent snapshot without locks, and py-lmdb opens every environment with
-MDB_NOTLS, so a read transaction may live on any thread as long as only one uses it. The worker
+LMDB readers see a consistent snapshot without locks, in this process or another one (the call
+worker process), and py-lmdb opens every environment with MDB_NOTLS, so a read transaction may
+live on any thread as long as only one uses it. The worker
 thread keeps one `Snapshot` with its own header cache (the chain's caches belong to the loop
 thread) and renews it when the head moves; state nodes are content-addressed and never deleted,
 so a newer snapshot still holds every older state.
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import lmdb
 import rlp
 from eth.abc import BlockHeaderAPI
 from eth.exceptions import HeaderNotFound
@@ -56,7 +58,11 @@ class Snapshot:
     def __init__(self, store, head_hash: bytes) -> None:
         self.head_hash = head_hash
         self._dbs = store.dbs
-        self._txn = store.env.begin(buffers=False)
+        try:
+            self._txn = store.env.begin(buffers=False)
+        except lmdb.MapResizedError:  # a worker process's map, after the node grew its own
+            store.env.set_mapsize(0)  # adopt the size the node set
+            self._txn = store.env.begin(buffers=False)
         self._headers = Recent(HEADERS)
 
     def get(self, db: str, key: bytes) -> bytes | None:

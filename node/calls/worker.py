@@ -1,19 +1,25 @@
-"""The thread message calls run on, so the event loop that serves JSON-RPC, QBFT and p2p never
-waits for the EVM (geth runs each call on a goroutine of its own).
+"""Where message calls run, so the event loop that serves JSON-RPC, QBFT and p2p never waits for
+the EVM (geth runs each call on a goroutine of its own), and the bounds every call gets.
 
-One thread, not several: py-evm is pure Python, so threads share one interpreter lock, and a
-second CPU-bound thread would take the loop's turns without adding throughput (measured: p99 of an
-honest eth_blockNumber 34 ms with one worker busy, 160 ms with two). While a call runs the loop
-still gets the lock at least every switch interval (5 ms), so it answers, seals and votes, at
-worst at half speed for the length of the call; every call is bounded by geth's RPCGasCap and
-RPCEVMTimeout, and at most `MAX_WAITING` wait for the thread.
+`CallWorker` is the one interface: `run(fn, head_hash, *args)` is `fn(engine, reader, *args)`
+over a snapshot of `head_hash`, one call at a time, at most `MAX_WAITING` waiting. Two kinds:
+
+- `ProcessWorker` (node/calls/process.py), what a node process (`hubao node run`) uses: a child
+  process of its own opens the store read-only, so calls run in parallel with the loop instead of
+  taking its turns at the interpreter lock (py-evm is pure Python).
+- `ThreadWorker` (here), for in-process chains (tests, tools) and the fallback
+  (`HUBAO_CALL_WORKER=thread`): one thread, so a call costs the loop at worst half its speed
+  (threads share one interpreter lock; a second busy thread would only take more of its turns).
+
+`open_worker` chooses. Every call is bounded by geth's RPCGasCap and RPCEVMTimeout.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
+import os
 import threading
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -22,11 +28,10 @@ from typing import Any
 from node.calls.snapshot import Snapshot
 from node.errors import LIMIT_EXCEEDED, RpcError
 
-log = logging.getLogger("node.calls")
-
 GAS_CAP = 50_000_000  # geth's --rpc.gascap default
 EVM_TIMEOUT = 5.0  # geth's --rpc.evmtimeout default, seconds
-MAX_WAITING = 256  # calls queued for the thread before more are refused
+MAX_WAITING = 256  # calls queued for the worker before more are refused
+WORKER_KIND = "HUBAO_CALL_WORKER"  # "process" (the default where the store allows it) or "thread"
 
 
 @dataclass(frozen=True)
@@ -42,21 +47,19 @@ class CallLimits:
         return self.gas_cap or (1 << 63) - 1
 
 
-class CallWorker:
-    """Runs `fn(snapshot, *args)` on the worker thread; the snapshot is the thread's own and is
-    renewed when the caller's head differs from the one it was opened at."""
+class CallWorker(ABC):
+    """One call at a time, in order, off the loop; `_task` runs on the worker's one thread."""
 
-    def __init__(self, store: Any, limits: CallLimits | None = None) -> None:
-        self.store = store
+    def __init__(self, limits: CallLimits | None = None) -> None:
         self.limits = limits or CallLimits()
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="calls")
-        self._snapshot: Snapshot | None = None  # touched only on the worker thread
         self._waiting = 0
         self._lock = threading.Lock()
         self._closed = False
 
     async def run(self, fn: Callable[..., Any], head_hash: bytes, *args: Any) -> Any:
-        """The result of `fn(snapshot, *args)` on the thread, or its exception, re-raised here."""
+        """The result of `fn(engine, reader, *args)` over a snapshot of `head_hash`, or its
+        exception, re-raised here. `fn` is a module-level function (a process worker pickles it)."""
         with self._lock:
             if self._waiting >= MAX_WAITING:
                 raise RpcError(LIMIT_EXCEEDED, f"too many calls waiting (limit {MAX_WAITING}), retry later")
@@ -68,28 +71,75 @@ class CallWorker:
             with self._lock:
                 self._waiting -= 1
 
-    def _task(self, fn: Callable[..., Any], head_hash: bytes, args: tuple) -> Any:
-        snapshot = self._snapshot
-        if snapshot is None or snapshot.head_hash != head_hash:
-            if snapshot is not None:
-                snapshot.close()
-            snapshot = self._snapshot = Snapshot(self.store, head_hash)
-        return fn(snapshot, *args)
-
     def release(self, head_hash: bytes) -> None:
         """After a commit: drop a snapshot of an older head, so LMDB can reuse the pages it pins."""
         if not self._closed:
             self._pool.submit(self._release, head_hash)
-
-    def _release(self, head_hash: bytes) -> None:
-        if self._snapshot is not None and self._snapshot.head_hash != head_hash:
-            self._snapshot.close()
-            self._snapshot = None
 
     def close(self) -> None:
         """Finish what is queued, then end the read transaction (before the store closes)."""
         if self._closed:
             return
         self._closed = True
-        self._pool.submit(self._release, b"")
+        self._pool.submit(self._stop)
         self._pool.shutdown(wait=True)
+
+    @abstractmethod
+    def _task(self, fn: Callable[..., Any], head_hash: bytes, args: tuple) -> Any: ...
+
+    @abstractmethod
+    def _release(self, head_hash: bytes) -> None: ...
+
+    @abstractmethod
+    def _stop(self) -> None: ...
+
+
+class Snapshots:
+    """The snapshot a worker keeps, renewed when a call names another head (its engine's reader)."""
+
+    def __init__(self, store: Any) -> None:
+        self.store = store
+        self.snapshot: Snapshot | None = None
+
+    def at(self, head_hash: bytes) -> Snapshot:
+        snapshot = self.snapshot
+        if snapshot is None or snapshot.head_hash != head_hash:
+            if snapshot is not None:
+                snapshot.close()
+            snapshot = self.snapshot = Snapshot(self.store, head_hash)
+        return snapshot
+
+    def release(self, head_hash: bytes) -> None:
+        if self.snapshot is not None and self.snapshot.head_hash != head_hash:
+            self.snapshot.close()
+            self.snapshot = None
+
+
+class ThreadWorker(CallWorker):
+    """Calls on one thread of this process, over the chain's store and `engine`."""
+
+    def __init__(self, store: Any, engine: Any, limits: CallLimits | None = None) -> None:
+        super().__init__(limits)
+        self.engine = engine
+        self._snapshots = Snapshots(store)  # touched only on the worker thread
+
+    def _task(self, fn: Callable[..., Any], head_hash: bytes, args: tuple) -> Any:
+        return fn(self.engine, self._snapshots.at(head_hash), *args)
+
+    def _release(self, head_hash: bytes) -> None:
+        self._snapshots.release(head_hash)
+
+    def _stop(self) -> None:
+        self._snapshots.release(b"")
+
+
+def open_worker(chain: Any, engine: Any, limits: CallLimits, process: bool) -> CallWorker:
+    """With `process`, a process worker over the chain's LMDB files (unless HUBAO_CALL_WORKER=thread
+    or the store has no files another process can open); else the thread worker over `engine`."""
+    env = getattr(chain.store, "env", None)
+    if process and env is not None and os.environ.get(WORKER_KIND, "process") != "thread":
+        from node.calls.process import ProcessWorker, WorkerSpec
+
+        spec = WorkerSpec(env.path(), env.info()["map_size"], chain.vm_class, chain.chain_id)
+        return ProcessWorker(spec, chain.store, limits)
+    return ThreadWorker(chain.store, engine, limits)

@@ -1,5 +1,5 @@
 """eth_call, eth_estimateGas and eth_createAccessList as geth answers them, run off the event loop
-(`ChainAPI.calls`: a worker thread with its own snapshot), with geth's state and block overrides.
+(`ChainAPI.calls`: a call worker with its own snapshot), with geth's state and block overrides.
 """
 
 from __future__ import annotations

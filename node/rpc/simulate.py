@@ -119,6 +119,12 @@ def result_json(result: SimResult, full: bool) -> dict:
     return out
 
 
+def simulate(engine: Any, reader: Any, base: Any, blocks: list[SimBlock], flags: dict) -> list[SimResult]:
+    """The simulation, on the call worker."""
+    simulation = Simulation(engine, reader, flags["validation"], flags["traceTransfers"])
+    return simulation.run(base, blocks)
+
+
 class SimulateMethods:
     """Part of the eth namespace: eth_simulateV1."""
 
@@ -132,10 +138,5 @@ class SimulateMethods:
     async def simulate(self, options: Any, block: Any = None) -> list[dict]:
         blocks, flags = parse(options)
         base = self.header(block)
-
-        def run(engine, reader):
-            simulation = Simulation(engine, reader, flags["validation"], flags["traceTransfers"])
-            return simulation.run(base, blocks)
-
-        results = await self.chain.calls.on_worker(run)
+        results = await self.chain.calls.on_worker(simulate, base, blocks, flags)
         return [result_json(r, flags["returnFullTransactions"]) for r in results]
