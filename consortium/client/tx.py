@@ -31,9 +31,12 @@ _CAPS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # Web3 -> its ch
 def tx_gas_cap(w3: Web3) -> int:
     """The most gas one transaction may ask of the chain behind `w3`: eth_config's
     `current.hubao.txGasLimitCap` (a Hubao node), else the latest block's gas limit (a node
-    without it, such as anvil, or a chain without the rule). Asked once per connection."""
+    without it, such as anvil, or a chain without the rule). Asked once per connection. The
+    in-process chain (eth-tester) stands in for a consortium's, so it keeps TX_GAS_CAP."""
     if w3 in _CAPS:
         return _CAPS[w3]
+    if isinstance(w3.provider, EthereumTesterProvider):
+        return TX_GAS_CAP
     try:
         cap = w3.provider.make_request("eth_config", [])["result"]["current"]["hubao"]["txGasLimitCap"]
         cap = int(cap, 16)
