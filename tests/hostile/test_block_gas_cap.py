@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
+import zlib
 
 import pytest
 from eth_account import Account
@@ -84,9 +85,8 @@ def test_a_validator_proposing_an_over_cap_transaction_is_refused_by_the_others(
     try:
         url = net.url("validator-0")
         user = net.accounts["users"][0]
-        assert net.call("validator-0", "eth_config")["current"]["hubao"]["txGasLimitCap"] == hex(
-            TX_GAS_LIMIT_CAP
-        )
+        rules = net.call("validator-0", "eth_config")["current"]["hubao"]
+        assert rules == {"txGasLimitCap": hex(TX_GAS_LIMIT_CAP), "precompilePrices": "hubao-1"}
         net.byzantine("validator-3", ["over_cap"], extra=("--over-cap-key", user["privateKey"]))
         honest = ("validator-0", "validator-1", "validator-2")
         deadline = time.monotonic() + 120  # until it is the proposer of a height the others are at
@@ -113,9 +113,16 @@ def test_a_validator_proposing_an_over_cap_transaction_is_refused_by_the_others(
 def test_the_client_sizes_batches_by_the_node_s_cap_or_the_block_gas_limit(tmp_path):
     with DevNode.start(tmp_path / "data") as node:  # the dev chain has no cap per transaction
         w3 = Web3(Web3.HTTPProvider(node.url))
-        assert (
-            w3.provider.make_request("eth_config", [])["result"]["current"]["hubao"]["txGasLimitCap"] is None
-        )
+        config = w3.provider.make_request("eth_config", [])["result"]
+        assert config["next"] is None and config["last"] is None
+        current = config["current"]
+        assert current["activationTime"] == 0 and current["chainId"] == "0x539"
+        assert current["blobSchedule"] == {"baseFeeUpdateFraction": 5007716, "max": 9, "target": 6}
+        genesis_hash = bytes(w3.eth.get_block(0)["hash"])
+        assert current["forkId"] == "0x" + zlib.crc32(genesis_hash).to_bytes(4, "big").hex()
+        assert current["precompiles"]["BN254_PAIRING"] == "0x" + "00" * 19 + "08"
+        assert len(current["precompiles"]) == 17 and current["systemContracts"] == {}
+        assert current["hubao"] == {"txGasLimitCap": None, "precompilePrices": "hubao-1"}
         assert tx_gas_cap(w3) == w3.eth.get_block("latest")["gasLimit"] == 30_000_000
     with anvil(tmp_path) as anvil_url:  # no Hubao rule there: the block gas limit
         w3 = Web3(Web3.HTTPProvider(anvil_url))
