@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import time
 import zlib
 
 import pytest
@@ -22,9 +21,7 @@ from node.errors import InvalidBlock
 from node.genesis import TX_GAS_LIMIT_CAP, Genesis, dev_accounts, dev_genesis
 from node.storage import Store
 from node.txpool import TxPool
-from tests.hostile.peernet import log_lines, start_network
 from tests.support.anvil import anvil
-from tests.support.hostile import wait_for_blocks
 from tests.support.processes import DevNode
 
 BURN = bytes.fromhex("5b600056")  # init code JUMPDEST PUSH1 0 JUMP: loops until its gas is gone
@@ -78,36 +75,6 @@ def test_the_genesis_rule_is_read_as_written_and_absent_means_none(tmp_path):
     doc["config"]["hubao"]["txGasLimitCap"] = "many"
     with pytest.raises(ValueError, match=r"config.hubao.txGasLimitCap must be a number"):
         Genesis.from_json(doc)
-
-
-def test_a_validator_proposing_an_over_cap_transaction_is_refused_by_the_others(tmp_path):
-    net = start_network(tmp_path, members=0)
-    try:
-        url = net.url("validator-0")
-        user = net.accounts["users"][0]
-        rules = net.call("validator-0", "eth_config")["current"]["hubao"]
-        assert rules == {"txGasLimitCap": hex(TX_GAS_LIMIT_CAP), "precompilePrices": "hubao-1"}
-        net.byzantine("validator-3", ["over_cap"], extra=("--over-cap-key", user["privateKey"]))
-        honest = ("validator-0", "validator-1", "validator-2")
-        deadline = time.monotonic() + 120  # until it is the proposer of a height the others are at
-        while not all(log_lines(net, name, "above the chain's cap per transaction") for name in honest):
-            assert time.monotonic() < deadline, "no honest validator refused an over-cap proposal"
-            time.sleep(0.2)
-        assert net.attacks_sent("validator-3").get("over_cap", 0) >= 1
-        for name in honest:  # the proposer is punished, with the reason (once per ban)
-            lines = log_lines(net, name, "above the chain's cap per transaction")
-            assert "punishing peer" in lines[0], lines
-            assert f"asks {TX_GAS_LIMIT_CAP + 1} gas" in lines[0] and "proposed block is invalid" in lines[0]
-        wait_for_blocks(url, 4, 60)  # three honest validators are a quorum: the chain goes on
-        assert net.call("validator-0", "eth_getTransactionCount", user["address"], "latest") == "0x0"
-        head = int(net.call("validator-0", "eth_blockNumber"), 16)
-        blocks = [net.call("validator-0", "eth_getBlockByNumber", hex(n), True) for n in range(1, head + 1)]
-        assert all(int(tx["gas"], 16) <= TX_GAS_LIMIT_CAP for b in blocks for tx in b["transactions"])
-        # a client of this chain sizes its batches by the cap the node reports
-        w3 = Web3(Web3.HTTPProvider(url))
-        assert tx_gas_cap(w3) == TX_GAS_LIMIT_CAP
-    finally:
-        net.down()
 
 
 def test_the_client_sizes_batches_by_the_node_s_cap_or_the_block_gas_limit(tmp_path):
