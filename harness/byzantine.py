@@ -8,6 +8,8 @@ Attacks (any combination):
   garbage     send random bytes on the consensus topic now and then
   replay      re-send consensus messages from earlier heights
   bad_vote    (only when asked for) as proposer, vote to add a node that is not on the node allowlist
+  over_cap    (only when asked for) as proposer, put an allowlisted account's transaction asking more
+              gas than the chain's cap per transaction (config.hubao.txGasLimitCap) in its block
 It ignores its own sign log (a byzantine node signs whatever it likes). It is the honest engine with
 three of its rooms overridden: the sign log (`guard`), the block creator (`create_block`) and the
 message transmitter (`send`).
@@ -27,7 +29,7 @@ from node.qbft.extradata import ExtraData
 from node.qbft.keys import Signer
 
 ATTACKS = frozenset({"equivocate", "forge_seals", "bad_tx", "garbage", "replay"})
-OPT_IN = frozenset({"bad_vote"})
+OPT_IN = frozenset({"bad_vote", "over_cap"})
 STRANGER = bytes.fromhex("5e" * 20)  # a node no allowlist names
 
 
@@ -62,14 +64,15 @@ class ByzantineEngine(QbftEngine):
         await super()._on_gossip(peer, data)
 
     def create_block(self, round_: int) -> Any | None:
-        if "bad_tx" not in self.attacks or not self.forbidden_txs:
+        kind = "over_cap" if "over_cap" in self.attacks else "bad_tx"
+        if kind not in self.attacks or not self.forbidden_txs:
             return super().create_block(round_)
         extra = self.creator.extra_data(self.chain.head.block_number + 1, round_)
         block, _ = self.chain.build_block(
             self.forbidden_txs, self.creator.timestamp(), extra, coinbase=self.address
         )
         if block.transactions:
-            self.sent_attacks["bad_tx"] += 1
+            self.sent_attacks[kind] += 1
         return block
 
     def _broadcast(self, attack: str, payload: bytes) -> None:
@@ -123,8 +126,8 @@ class ByzantineEngine(QbftEngine):
             self._broadcast("forge_seals", m.encode(m.NewBlock(rlp.encode(forged))))
 
 
-def outsider_transfer(chain: Any, key: bytes) -> Any:
-    """A funded account's transfer, signed now (nonce from head): the account is not allowlisted."""
+def signed_now(chain: Any, key: bytes, **fields: Any) -> Any:
+    """A transaction of `key`'s account signed now (nonce from head, fees that pay the next block)."""
     from eth.vm.forks.london.headers import calculate_expected_base_fee_per_gas
     from eth_account import Account
 
@@ -135,13 +138,22 @@ def outsider_transfer(chain: Any, key: bytes) -> Any:
         "type": 2,
         "chainId": chain.chain_id,
         "nonce": chain.state_at(head).get_nonce(sender),
-        "to": "0x" + "00" * 19 + "01",
-        "value": 1,
-        "gas": 21000,
         "maxFeePerGas": 2 * base_fee + 10**9,
         "maxPriorityFeePerGas": 10**9,
+        **fields,
     }
     return chain.decode_transaction(bytes(Account.sign_transaction(tx, key).raw_transaction))
+
+
+def outsider_transfer(chain: Any, key: bytes) -> Any:
+    """A funded account's transfer: the account is not allowlisted."""
+    return signed_now(chain, key, to="0x" + "00" * 19 + "01", value=1, gas=21000)
+
+
+def over_cap_transfer(chain: Any, key: bytes) -> Any:
+    """An allowlisted account's transfer asking 1 gas more than the chain's cap per transaction
+    (a transfer, so that building the block stays quick: the rule is about the gas asked)."""
+    return signed_now(chain, key, to="0x" + "00" * 19 + "01", value=1, gas=chain.tx_gas_cap + 1)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -153,9 +165,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--config", required=True)
     parser.add_argument("--attacks", default=",".join(sorted(ATTACKS)))
     parser.add_argument("--outsider-key", default="", help="hex key of a funded account off the allowlist")
+    parser.add_argument("--over-cap-key", default="", help="hex key of a funded allowlisted account")
     args = parser.parse_args(argv)
     attacks = {a for a in args.attacks.split(",") if a}
     outsider = bytes.fromhex(args.outsider_key.removeprefix("0x")) if args.outsider_key else None
+    over_cap = bytes.fromhex(args.over_cap_key.removeprefix("0x")) if args.over_cap_key else None
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     import node.qbft.engine as engine_module
@@ -168,12 +182,15 @@ def main(argv: list[str] | None = None) -> None:
         def create_block(self, round_: int) -> Any | None:
             if self.outsider_key and "bad_tx" in self.attacks:
                 self.forbidden_txs = [outsider_transfer(self.chain, self.outsider_key)]
-            saved = getattr(self.chain, "account_filter", None)
+            if over_cap and "over_cap" in self.attacks:
+                self.forbidden_txs = [over_cap_transfer(self.chain, over_cap)]
+            saved = getattr(self.chain, "account_filter", None), self.chain.tx_gas_cap
             self.chain.account_filter = None  # a byzantine builder ignores the allowlist
+            self.chain.tx_gas_cap = None  # and the chain's gas cap per transaction
             try:
                 return super().create_block(round_)
             finally:
-                self.chain.account_filter = saved
+                self.chain.account_filter, self.chain.tx_gas_cap = saved
 
         def send(self, message: Any) -> None:
             super().send(message)

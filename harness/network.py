@@ -270,14 +270,15 @@ class Network:
         for proxy in self.proxies.values():
             proxy.set_mode("pass")
 
-    def byzantine(self, name: str, attacks: list[str]) -> None:
-        """Replace the node by harness/byzantine.py on the same config, key and datadir."""
+    def byzantine(self, name: str, attacks: list[str], extra: tuple[str, ...] = ()) -> None:
+        """Replace the node by harness/byzantine.py on the same config, key and datadir
+        (`extra`: more of its options, such as --over-cap-key)."""
         self.stop(name)
         folder = self.root / self.by_name[name].folder
         with open(folder / "byzantine.log", "ab") as log:
             self.villains[name] = subprocess.Popen(
                 [sys.executable, "-m", "harness.byzantine", "--config", str(folder / "node.toml"),
-                 "--outsider-key", OUTSIDER_KEY, "--attacks", ",".join(attacks)],
+                 "--outsider-key", OUTSIDER_KEY, "--attacks", ",".join(attacks), *extra],
                 cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
             )  # fmt: skip
 

@@ -115,6 +115,8 @@ class ChainAPI(ABC):
 
     vm_class: Any
     """The py-evm VM class blocks execute on (tracing makes headers with it)."""
+    tx_gas_cap: int | None
+    """The genesis's gas cap per transaction, a block-validity rule (None: none)."""
 
     @abstractmethod
     def trie_node(self, node_hash: bytes) -> bytes | None:

@@ -22,7 +22,7 @@ from node.execution import run_block
 from node.genesis import Genesis
 from node.recent import Recent
 from node.storage import StateOverlay, Store, log_index_keys, number_key
-from node.vm import BlockClass, HeaderClass, HubaoVM
+from node.vm import BlockClass, HeaderClass, HubaoVM, vm_for
 
 log = logging.getLogger("node.chain")
 
@@ -62,7 +62,7 @@ class Chain(ChainAPI):
         store: Store,
         genesis: Genesis,
         rules: ConsensusRulesAPI | None = None,
-        vm_class: type[HubaoVM] = HubaoVM,
+        vm_class: type[HubaoVM] | None = None,
         clock: ClockAPI | None = None,
     ) -> None:
         self.store = store
@@ -72,7 +72,8 @@ class Chain(ChainAPI):
         self.coinbase = genesis.coinbase
         self.rules = rules or DefaultRules()
         self._default_hash = type(self.rules).block_hash is ConsensusRulesAPI.block_hash
-        self.vm_class = vm_class
+        self.vm_class = vm_class or vm_for(genesis)  # the genesis's precompile prices
+        self.tx_gas_cap = genesis.tx_gas_cap  # config.hubao.txGasLimitCap: a block-validity rule
         self.chain_context = ChainContext(genesis.chain_id)
         self.account_filter: AccountFilterAPI | None = None
         self._headers = Recent(HEADER_CACHE)
@@ -266,7 +267,7 @@ class Chain(ChainAPI):
         overlay = StateOverlay(self.store)
         allowed = None if self.account_filter is None else (lambda sender: self._allowed(sender, parent))
         vm = self._vm(header, overlay)
-        block, receipts, reverts = run_block(vm, header, transactions, strict, allowed, edit)
+        block, receipts, reverts = run_block(vm, header, transactions, strict, allowed, edit, self.tx_gas_cap)
         self.block_hash(block.header)
         executed = Executed(block, receipts, overlay.writes, parent.hash, reverts)
         self._executed[block.header.hash] = executed
@@ -290,6 +291,7 @@ class Chain(ChainAPI):
         if abs(header.gas_limit - parent.gas_limit) >= max(parent.gas_limit // 1024, 1):
             raise InvalidBlock(f"gas limit {header.gas_limit} moves too far from parent's {parent.gas_limit}")
         self.rules.validate_header(header, parent)
+        self._check_gas_cap(block)
         template = self.vm_class.create_header_from_parent(
             parent, **{name: getattr(header, name) for name in PROPOSER_FIELDS}
         ).copy(**self.rules.header_fields())
@@ -305,6 +307,16 @@ class Chain(ChainAPI):
                 )
         executed.block = block
         return executed
+
+    def _check_gas_cap(self, block: BlockAPI) -> None:
+        """EIP-7825's rule with the genesis's cap: refused before anything of the block runs."""
+        cap = self.tx_gas_cap
+        for index, tx in enumerate(block.transactions if cap is not None else ()):
+            if tx.gas > cap:
+                raise InvalidBlock(
+                    f"block #{block.header.block_number} transaction {index} (0x{tx.hash.hex()}) asks "
+                    f"{tx.gas} gas, above the chain's cap per transaction {cap} (config.hubao.txGasLimitCap)"
+                )
 
     # -- committing --------------------------------------------------------------------------
     def commit_block(self, block: BlockAPI, receipts: Sequence[ReceiptAPI] | None = None) -> None:

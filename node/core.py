@@ -43,6 +43,7 @@ from node.limits import NodeLimits
 from node.metrics import NodeMetrics
 from node.p2p.abc import PeerNetworkAPI
 from node.rpc.access import RpcAccess
+from node.rpc.config import ConfigNamespace
 from node.rpc.eth import EthNamespace
 from node.rpc.filters import FilterManager
 from node.rpc.listener import HttpLimits, Listener
@@ -109,6 +110,7 @@ class NodeCore(NodeAPI, RpcBackendAPI, ServiceAPI):
             Web3Namespace(),
             TxpoolNamespace(self.txpool),
             DebugNamespace(self.chain),
+            ConfigNamespace(self.chain),
         )
 
     def add_service(self, service: ServiceAPI) -> None:

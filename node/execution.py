@@ -22,11 +22,12 @@ def run_block(
     strict: bool,
     allowed: Callable[[bytes], bool] | None = None,
     edit: Callable[[Any], None] | None = None,
+    tx_gas_cap: int | None = None,
 ) -> tuple[BlockAPI, tuple[ReceiptAPI, ...], dict[bytes, bytes]]:
     """(block, receipts, revert data by tx hash) of `transactions` applied in order on `vm` (whose
     header is `header`), after the block's system calls and `edit(state)`. A transaction invalid
-    against the state (or whose sender `allowed` refuses) is left out, or with `strict` raises
-    InvalidBlock naming it."""
+    against the state (or whose sender `allowed` refuses, or that asks more gas than the chain's
+    `tx_gas_cap`, EIP-7825's rule) is left out, or with `strict` raises InvalidBlock naming it."""
     block = BlockClass(header, transactions=[], uncles=[], withdrawals=[])
     vm.block_preprocessing(block)
     if edit is not None:
@@ -36,6 +37,11 @@ def run_block(
     reverts: dict[bytes, bytes] = {}
     for index, tx in enumerate(transactions):
         try:
+            if tx_gas_cap is not None and tx.gas > tx_gas_cap:
+                raise ValidationError(
+                    f"gas limit {tx.gas} above the chain's cap per transaction {tx_gas_cap} "
+                    "(config.hubao.txGasLimitCap)"
+                )
             if allowed is not None and not allowed(tx.sender):
                 raise ValidationError(f"sender {tx.sender.hex()} is not on the accounts allowlist")
             receipt, computation = vm.apply_transaction(header, tx)

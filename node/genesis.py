@@ -10,6 +10,12 @@ Besu's reading (config/GenesisConfig, GenesisReader, ethereum/chain/GenesisState
 - `mixHash`, `parentHash`, `coinbase`, `extraData` are taken from the file (zero / empty if absent),
   the base fee defaults to 1 gwei when London is at block 0.
 
+`config.hubao` holds Hubao's chain rules, which Besu does not read (docs/nodes.md#execution-budget):
+- `txGasLimitCap`: the most gas one transaction may ask for, a block-validity rule like EIP-7825's
+  (absent: none, so older genesis files keep their chain);
+- `precompilePrices`: "hubao-1" for Hubao's precompile prices (node/precompiles.py; absent:
+  Ethereum's).
+
 Hubao's EVM is Prague from the genesis, so a configuration that would make Besu build another
 header or run another fork (a block fork after 0, no London at 0, Prague not at the genesis, any
 later fork scheduled) is refused with an error that names the key, never turned into a different
@@ -31,6 +37,8 @@ DEV_BALANCE = 10_000 * 10**18
 DEFAULT_GAS_LIMIT = 30_000_000
 INITIAL_BASE_FEE = 1_000_000_000
 ZERO32 = b"\0" * 32
+HUBAO_PRICES = "hubao-1"  # config.hubao.precompilePrices: the one table of prices there is
+TX_GAS_LIMIT_CAP = 5_000_000  # config.hubao.txGasLimitCap our genesis files carry
 
 BLOCK_FORKS = (
     "homesteadblock", "daoforkblock", "eip150block", "eip155block", "eip158block", "byzantiumblock",
@@ -156,6 +164,8 @@ class Genesis:
     excess_blob_gas: int = 0
     parent_beacon_block_root: bytes = ZERO32
     consensus: str | None = None  # the config section naming the engine: qbft, clique, ethash, ...
+    tx_gas_cap: int | None = None  # config.hubao.txGasLimitCap: a block-validity rule (None: none)
+    precompile_prices: str | None = None  # config.hubao.precompilePrices (None: Ethereum's)
 
     def header_fields(self, state_root: bytes) -> dict[str, Any]:
         """Block 0's header as Besu's GenesisState builds it for a Prague-at-genesis chain."""
@@ -188,6 +198,7 @@ class Genesis:
             raise GenesisError("config must be an object")
         timestamp = java_long("timestamp", root.get("timestamp", "0x0"))
         check_forks(config, timestamp)
+        tx_gas_cap, prices = hubao_rules(config.get("hubao") or {})
         alloc = {_address(k): _account(k, v) for k, v in alloc_doc.items()}
         if "qbft" in config:
             for address, name in SYSTEM_CONTRACTS.items():
@@ -214,6 +225,8 @@ class Genesis:
                 "parentBeaconBlockRoot", root.get("parentbeaconblockroot", "0x" + "00" * 32), 32
             ),
             consensus=next((k for k in CONSENSUS_KEYS if k in config), None),
+            tx_gas_cap=tx_gas_cap,
+            precompile_prices=prices,
         )
 
 
@@ -262,6 +275,21 @@ def _account(key: str, account: Any) -> dict[str, Any]:
     }
 
 
+def hubao_rules(hubao: Any) -> tuple[int | None, str | None]:
+    """(txGasLimitCap, precompilePrices) of `config.hubao` (keys lower-cased), checked."""
+    if not isinstance(hubao, dict):
+        raise GenesisError("config.hubao must be an object")
+    cap = None
+    if hubao.get("txgaslimitcap") is not None:
+        cap = java_long("config.hubao.txGasLimitCap", hubao["txgaslimitcap"])
+        if cap < 21000:
+            raise GenesisError(f"config.hubao.txGasLimitCap must be at least 21000, got {cap}")
+    prices = hubao.get("precompileprices")
+    if prices is not None and prices != HUBAO_PRICES:
+        raise GenesisError(f"config.hubao.precompilePrices must be {HUBAO_PRICES!r}, got {prices!r}")
+    return cap, prices
+
+
 def check_forks(config: dict, timestamp: int) -> None:
     """Refuse a fork schedule other than Prague from the genesis (London at block 0)."""
     for key in BLOCK_FORKS:
@@ -304,4 +332,5 @@ def dev_genesis(accounts: int = 10, timestamp: int = 0) -> Genesis:
         bytes.fromhex(address[2:]): {"balance": DEV_BALANCE, "nonce": 0, "code": b"", "storage": {}}
         for address, _ in dev_accounts(accounts)
     }
-    return Genesis(chain_id=DEV_CHAIN_ID, timestamp=timestamp, alloc=alloc)
+    # Hubao's precompile prices, as on a consortium chain; no gas cap per transaction (as anvil).
+    return Genesis(chain_id=DEV_CHAIN_ID, timestamp=timestamp, alloc=alloc, precompile_prices=HUBAO_PRICES)

@@ -86,6 +86,15 @@ class NodeLimits:
         return replace(self, **read_numbers(NodeLimits, given, "option", strict=True))
 
 
+def following_chain(limits: NodeLimits, chain_cap: int | None) -> NodeLimits:
+    """The pool's cap follows the chain's (config.hubao.txGasLimitCap) unless the operator set
+    another: a pool never has to hold what no block may carry, and a lower chain cap is the
+    default without anyone writing it twice."""
+    if chain_cap is None or limits.tx_gas_cap != NodeLimits().tx_gas_cap:
+        return limits
+    return replace(limits, tx_gas_cap=chain_cap)
+
+
 def limit_fields() -> list[tuple[str, type, Any, str, bool]]:
     """(name, type, default, help, zero is off) of every limit, for the command line's options."""
     return [

@@ -16,7 +16,7 @@ from eth.abc import BlockAPI, SignedTransactionAPI
 
 from node.abc import AccountFilterAPI, ChainAPI, TxPoolAPI
 from node.errors import TxRejected
-from node.limits import NodeLimits, Refusals
+from node.limits import NodeLimits, Refusals, following_chain
 from node.poolbook import Account, PoolBook, effective_tip, num_slots, tx_cost
 from node.senders import SECPK1_N, attach_sender
 from node.vm import floor_data_gas
@@ -30,7 +30,7 @@ UNSUPPORTED_TYPES = {3}  # blob transactions: no blob sidecars on a consortium c
 class TxPool(TxPoolAPI):
     def __init__(self, chain: ChainAPI, limits: NodeLimits | None = None) -> None:
         self.chain = chain
-        self.limits = limits or NodeLimits()
+        self.limits = following_chain(limits or NodeLimits(), chain.tx_gas_cap)
         self.book = PoolBook()
         self.by_hash = self.book.by_hash
         self.on_new_tx: list[Callable[[SignedTransactionAPI], None]] = []

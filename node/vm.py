@@ -4,6 +4,11 @@ solc targets `prague` (see consortium/compiler.py) and py-evm implements it, so 
 What changes: extraData may be long (QBFT keeps validators, round and commit seals there), there
 are no beacon-chain requests (deposits, withdrawals, consolidations) to collect after a block,
 and header/seal validation is done by the chain with a pluggable `ConsensusRulesAPI`.
+
+`vm_for(genesis)` picks the VM a chain's rules ask for: `HubaoVM` with Ethereum's precompile
+prices, or `PricedHubaoVM` with Hubao's (node/precompiles.py) when the genesis sets
+`config.hubao.precompilePrices`. Every node of a chain runs the same one, since the genesis is
+the same.
 """
 
 from __future__ import annotations
@@ -13,7 +18,11 @@ from collections.abc import Sequence
 from eth.abc import BlockAPI, BlockHeaderAPI, ReceiptAPI, SignedTransactionAPI, WithdrawalAPI
 from eth.vm.forks.prague import PragueVM
 from eth.vm.forks.prague.blocks import PragueBlock, PragueBlockHeader
+from eth.vm.forks.prague.computation import PragueComputation
+from eth.vm.forks.prague.state import PragueState
 
+from node.genesis import HUBAO_PRICES, Genesis
+from node.precompiles import HUBAO_PRECOMPILES
 from node.trie import ordered_trie_root
 
 EXTRA_DATA_MAX_BYTES = 1 << 16
@@ -25,6 +34,7 @@ BlockClass = PragueBlock
 class HubaoVM(PragueVM):
     fork = "hubao-prague"
     extra_data_max_bytes = EXTRA_DATA_MAX_BYTES
+    precompile_prices: str | None = None  # config.hubao.precompilePrices this VM charges (None: Ethereum's)
 
     def set_block_transactions_and_withdrawals(
         self,
@@ -47,6 +57,26 @@ class HubaoVM(PragueVM):
 
     def validate_seal(self, header) -> None:  # noqa: ANN001 (seals are the consensus rules' job)
         return None
+
+
+class PricedComputation(PragueComputation):
+    _precompiles = HUBAO_PRECOMPILES
+
+
+class PricedState(PragueState):
+    computation_class = PricedComputation
+
+
+class PricedHubaoVM(HubaoVM):
+    """HubaoVM with Hubao's precompile prices (the chain rule `config.hubao.precompilePrices`)."""
+
+    fork = "hubao-prague-priced"
+    precompile_prices = HUBAO_PRICES
+    _state_class = PricedState
+
+
+def vm_for(genesis: Genesis) -> type[HubaoVM]:
+    return PricedHubaoVM if genesis.precompile_prices else HubaoVM
 
 
 def floor_data_gas(tx) -> int:

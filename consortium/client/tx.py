@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
+import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,14 +21,35 @@ FEE_TTL = 1.0  # seconds a fee quote is reused
 # search; there transactions go out with this flat allowance and a refusal is found by replaying
 # the failed transaction on the block before it (exact, as that block held nothing else).
 IN_PROCESS_GAS = 12_000_000
-# The gas one transaction may ask of a consortium node (its default `tx_gas_cap`, node/limits.py):
-# a batch the platform sends (enrolments, debits, mints) holds as many items as fit under it.
+# The gas one transaction may ask of a consortium chain our tools make (config.hubao.txGasLimitCap,
+# node/genesis.py): a batch the platform sends (enrolments, debits, mints) holds as many items as
+# fit under the chain's cap (`tx_gas_cap`), this one where no node was asked.
 TX_GAS_CAP = 5_000_000
+_CAPS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # Web3 -> its chain's cap
 
 
-def per_transaction(base: int, each: int, most: int) -> int:
-    """How many items of `each` gas, on top of `base`, one transaction holds (at most `most`)."""
-    return max(1, min(most, (TX_GAS_CAP - base) // each))
+def tx_gas_cap(w3: Web3) -> int:
+    """The most gas one transaction may ask of the chain behind `w3`: eth_config's
+    `current.hubao.txGasLimitCap` (a Hubao node), else the latest block's gas limit (a node
+    without it, such as anvil, or a chain without the rule). Asked once per connection. The
+    in-process chain (eth-tester) stands in for a consortium's, so it keeps TX_GAS_CAP."""
+    if w3 in _CAPS:
+        return _CAPS[w3]
+    if isinstance(w3.provider, EthereumTesterProvider):
+        return TX_GAS_CAP
+    try:
+        cap = w3.provider.make_request("eth_config", [])["result"]["current"]["hubao"]["txGasLimitCap"]
+        cap = int(cap, 16)
+    except Exception:  # noqa: BLE001 (no such method, no such field: the node has no such rule)
+        cap = int(w3.eth.get_block("latest")["gasLimit"])
+    _CAPS[w3] = cap
+    return cap
+
+
+def per_transaction(base: int, each: int, most: int, cap: int = TX_GAS_CAP) -> int:
+    """How many items of `each` gas, on top of `base`, one transaction of at most `cap` gas holds
+    (at most `most`)."""
+    return max(1, min(most, (cap - base) // each))
 
 
 @dataclass

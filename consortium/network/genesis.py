@@ -5,6 +5,8 @@
 hashes are written out (difficulty 1, the BFT mixHash, nonce 0; London at block 0, so the base fee
 is Besu's default 1 gwei) and `extraData` is the QBFT encoding of the initial validators, so Besu
 computes the same block 0. `config.hubao` carries what Besu does not know: the scaled clock and
+the chain's execution rules (`txGasLimitCap`, the gas cap per transaction every block must keep;
+`precompilePrices`, Hubao's prices of the precompiles py-evm runs slowly: node/genesis.py), and
 the permissioning contract, which is predeployed in `alloc` with the code and storage its
 constructor would leave. With a timekeeper, the movable clock (ConsortiumClock) is predeployed the
 same way and named in `config.hubao.clock` (`contract`, `timekeeper`).
@@ -18,6 +20,7 @@ from dataclasses import dataclass, field
 from eth_utils import to_canonical_address, to_checksum_address
 
 from node import chainclock
+from node.genesis import HUBAO_PRICES, TX_GAS_LIMIT_CAP
 from node.permissioning import ALLOWLIST_ADDRESS, genesis_storage
 
 BFT_MIX_HASH = "0x63746963616c2062797a616e74696e65206661756c7420746f6c6572616e6365"
@@ -45,6 +48,8 @@ class GenesisSpec:
     sim_epoch: int | None = None  # simulated calendar start; default: now
     real_epoch: int | None = None  # wall time at which the simulated calendar is at sim_epoch
     timekeeper: str | None = None  # the account that may advance the movable clock; None: no such clock
+    tx_gas_cap: int | None = TX_GAS_LIMIT_CAP  # config.hubao.txGasLimitCap; None: no such rule
+    precompile_prices: str | None = HUBAO_PRICES  # config.hubao.precompilePrices; None: Ethereum's
 
 
 def _hex(n: int) -> str:
@@ -68,6 +73,15 @@ def _storage_json(storage: dict[int, int]) -> dict[str, str]:
     return {
         "0x" + k.to_bytes(32, "big").hex(): "0x" + v.to_bytes(32, "big").hex() for k, v in storage.items()
     }
+
+
+def _execution_rules(spec: GenesisSpec) -> dict:
+    rules: dict = {}
+    if spec.tx_gas_cap is not None:
+        rules["txGasLimitCap"] = spec.tx_gas_cap
+    if spec.precompile_prices is not None:
+        rules["precompilePrices"] = spec.precompile_prices
+    return rules
 
 
 def build_genesis(spec: GenesisSpec, allowlist_code: str, clock_code: str | None = None) -> dict:
@@ -112,6 +126,7 @@ def build_genesis(spec: GenesisSpec, allowlist_code: str, clock_code: str | None
             "zeroBaseFee": False,
             "qbft": qbft_json(spec.qbft),
             "hubao": {
+                **_execution_rules(spec),
                 "clock": clock,
                 "permissioning": {
                     "contract": to_checksum_address(ALLOWLIST_ADDRESS),

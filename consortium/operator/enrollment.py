@@ -30,7 +30,7 @@ from consortium.client import (
     identity_commitment,
     sign_attestation,
 )
-from consortium.client.tx import per_transaction
+from consortium.client.tx import per_transaction, tx_gas_cap
 from consortium.operator.settlement import members
 from consortium.wallet.attestation import attestation_to_json
 from consortium.wallet.words import PlanError, day
@@ -260,7 +260,8 @@ def enroll_signed(suite, items: list[tuple], wait: bool = True) -> list:
     transaction is its attestation. `items` are (Attestation, Mandate or None); sent in chunks at
     once, and awaited together (receipts), or with wait=False returned pending, one per chunk of
     ENROLL_CHUNK."""
-    chunks = [items[i : i + ENROLL_CHUNK] for i in range(0, len(items), ENROLL_CHUNK)]
+    size = per_transaction(ENROLL_GAS, ENROLL_GAS_PER_MEMBER, 100, tx_gas_cap(suite.w3))
+    chunks = [items[i : i + size] for i in range(0, len(items), size)]
     pending = [
         suite.membership.enroll_batch(c, gas=ENROLL_GAS + ENROLL_GAS_PER_MEMBER * len(c), wait=False)
         for c in chunks

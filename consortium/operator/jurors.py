@@ -5,7 +5,7 @@ from __future__ import annotations
 from eth_utils import is_address, to_checksum_address
 
 from consortium.client import Suite
-from consortium.client.tx import per_transaction
+from consortium.client.tx import per_transaction, tx_gas_cap
 from consortium.evidence.readers import member_public_key
 from consortium.wallet.words import PlanError
 
@@ -17,9 +17,8 @@ def qualify(suite: Suite, addresses: list[str]) -> dict:
     if bad:
         raise PlanError(f"not an account address: {', '.join(bad)}")
     jurors = [to_checksum_address(a) for a in addresses]
-    receipts = [
-        suite.jury.qualify(jurors[i : i + QUALIFY_BATCH]) for i in range(0, len(jurors), QUALIFY_BATCH)
-    ]
+    size = per_transaction(60_000, 30_000, 200, tx_gas_cap(suite.w3))
+    receipts = [suite.jury.qualify(jurors[i : i + size]) for i in range(0, len(jurors), size)]
     return {
         "jurors": jurors,
         "eligible_at": suite.jury.eligible_at(jurors[0]) if jurors else None,

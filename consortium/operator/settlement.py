@@ -5,7 +5,7 @@ leavers' unused credit, remove defaulters. The treasurer mints money in."""
 from __future__ import annotations
 
 from consortium.client import Suite, Transactor
-from consortium.client.tx import per_transaction
+from consortium.client.tx import per_transaction, tx_gas_cap
 
 OWED_CHUNK = 500
 AHEAD_PERIODS = 24  # collect up to a year ahead (within the year cap): about one debit a member-year
@@ -126,7 +126,8 @@ def collect(suite: Suite, who: list[str] | None = None, ahead: int | None = None
     ahead = min(top_up(suite), suite.deployment.rules.year_cap) if ahead is None else ahead  # pool's cap
     result["ahead"] = ahead
     suite.pool.collect(debtors[:1], ahead, estimate=True)  # a refusal surfaces here
-    batches = [debtors[i : i + COLLECT_BATCH] for i in range(0, len(debtors), COLLECT_BATCH)]
+    size = per_transaction(COLLECT_GAS, GAS_PER_DEBIT, 100, tx_gas_cap(suite.w3))
+    batches = [debtors[i : i + size] for i in range(0, len(debtors), size)]
     pending = [
         suite.pool.collect(b, ahead, gas=COLLECT_GAS + GAS_PER_DEBIT * len(b), wait=False) for b in batches
     ]
@@ -209,8 +210,9 @@ def remove_defaulters(suite: Suite, who: list[str] | None = None) -> list[str]:
     candidates = who if who is not None else members(suite)
     flags = suite.pool.is_defaulter_each(candidates)
     defaulters = [m for m, flag in zip(candidates, flags, strict=True) if flag]
-    for i in range(0, len(defaulters), REMOVE_BATCH):
-        suite.pool.remove_defaulters(defaulters[i : i + REMOVE_BATCH])
+    size = per_transaction(100_000, 80_000, 100, tx_gas_cap(suite.w3))
+    for i in range(0, len(defaulters), size):
+        suite.pool.remove_defaulters(defaulters[i : i + size])
     return defaulters
 
 
@@ -221,7 +223,8 @@ FUND_BATCH = per_transaction(MINT_GAS, MINT_GAS_EACH, 200)  # accounts per mintE
 def fund_many(suite: Suite, accounts: list[str], amount: int, wait: bool = True) -> list:
     """The treasurer credits `amount` fen to each account, a few hundred per `mintEach`; receipts,
     or (wait=False) the pending transactions to await along with others."""
-    chunks = [accounts[i : i + FUND_BATCH] for i in range(0, len(accounts), FUND_BATCH)]
+    size = per_transaction(MINT_GAS, MINT_GAS_EACH, 200, tx_gas_cap(suite.w3))
+    chunks = [accounts[i : i + size] for i in range(0, len(accounts), size)]
     pending = [
         suite.token.mint_each(c, amount, gas=MINT_GAS + MINT_GAS_EACH * len(c), wait=False) for c in chunks
     ]
