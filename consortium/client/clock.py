@@ -57,21 +57,23 @@ class ChainClock(Bound):
         self.landed(moving, timeout)
         return self.wait_for(timestamp, deadline - time.monotonic()) if stamped else self.latest_timestamp()
 
-    def move(self, timestamp: int):
+    def move(self, timestamp: int, latest: int | None = None):
         """Send the move to `timestamp` without awaiting it (the Pending; None when the latest
-        block is already there): `landed` awaits it."""
-        if self.latest_timestamp() >= timestamp:
+        block, stamped `latest` if the caller just read it, is already there): `landed` awaits it."""
+        if (self.latest_timestamp() if latest is None else latest) >= timestamp:
             return None
         return self.send("advanceTo", int(timestamp), gas=ADVANCE_GAS, wait=False)
 
     @staticmethod
-    def landed(moving, timeout: float = 60) -> None:
-        """Await a move `move` sent; a NotForward refusal only means that time caught up."""
+    def landed(moving, timeout: float = 60):
+        """Await a move `move` sent (its receipt); a NotForward refusal only means that time caught
+        up (None)."""
         try:
-            moving.wait(timeout)
+            return moving.wait(timeout)
         except ContractRefusal as refusal:
             if refusal.name != "NotForward":
                 raise
+        return None
 
     def wait_for(self, timestamp: int, timeout: float = 60) -> int:
         """Wait for a block stamped at or after `timestamp`; returns its timestamp."""

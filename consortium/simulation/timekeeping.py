@@ -75,20 +75,20 @@ class Timekeeper:
         overrun, but is no longer reproducible."""
         if self.clock_at >= self.now and (self.stamped or not stamped):
             return
-        latest = self.w3.eth.get_block("latest")
-        self.block = latest["number"]
-        if self.clock_at < self.now:
+        ahead, self._ahead = self._ahead, None
+        if self.clock_at < self.now and ahead is not None and ahead[0] == self.now:
+            self.moves += 1  # the move was sent at the end of the last step
+            self.overruns += ahead[1]
+            receipt = self.clock.landed(ahead[2]) if ahead[2] is not None else None
+            self.block = receipt["blockNumber"] if receipt else self.block
+            if stamped:
+                self.clock.wait_for(self.now)
+        elif self.clock_at < self.now:
+            latest = self.w3.eth.get_block("latest")
+            self.block = latest["number"]
             self.moves += 1
-            ahead, self._ahead = self._ahead, None
-            if ahead is not None and ahead[0] == self.now:  # sent at the end of the last step
-                self.overruns += ahead[1]
-                if ahead[2] is not None:
-                    self.clock.landed(ahead[2])
-                if stamped:
-                    self.clock.wait_for(self.now)
-            else:
-                self.overruns += latest["timestamp"] > self.now
-                self.clock.advance_to(self.now, stamped=stamped)
+            self.overruns += latest["timestamp"] > self.now
+            self.clock.advance_to(self.now, stamped=stamped)
         else:
             self.clock.wait_for(self.now)
         self.clock_at, self.stamped = self.now, stamped
@@ -100,8 +100,8 @@ class Timekeeper:
         uncounted, which changes no outcome: the clock only runs ahead of blocks nobody sends in."""
         if self.clock_at >= at:
             return
-        late = self.w3.eth.get_block("latest")["timestamp"] > at
-        self._ahead = (at, late, self.clock.move(at))
+        latest = self.clock.latest_timestamp()
+        self._ahead = (at, latest > at, self.clock.move(at, latest))
 
     def unclear(self, boundary: int) -> bool:
         """A rule's boundary inside this step: whether a transaction sent now lands before or after
