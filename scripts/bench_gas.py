@@ -43,6 +43,7 @@ from consortium.client import (
     sign_attestation,
     sign_mandate,
     vote_commitment,
+    wait_all,
 )
 from consortium.network.processes import free_port
 from consortium.operator.enrollment import month_start
@@ -157,7 +158,7 @@ def enroll_population(b: Bench, members: int, console: Console) -> None:
     for first in range(0, population, BATCH):
         batch = [founder(b, members, i) for i in range(first, min(first + BATCH, population))]
         pending.append(b.ops.membership.enroll_batch(batch, wait=False, gas=BATCH * 160_000 + 200_000))
-    b.ops.tx.wait_all(pending)
+    wait_all(pending)
     console.log(f"{members:,} members enrolled in {time.monotonic() - started:.1f}s")
 
 

@@ -197,6 +197,6 @@ def test_the_checks_can_fail():
     assert exists("node/core") and exists("contracts/suite/*.sol") and exists("tests/e2e/manifests/")
     assert module_problem("consortium.client.NoSuchThing") is not None
     assert module_problem("consortium.no_such_module.x") is not None
-    assert module_problem("consortium.simulation.chain.Batch") is None
+    assert module_problem("consortium.client.tx.Batch") is None
     assert not named_anywhere("no_such_file_anywhere.py")
     assert has_member("NodeCore", "set_producer") and not has_member("NodeCore", "no_such_method")

@@ -18,7 +18,7 @@ from consortium.client.signing import (
     vote_commitment,
 )
 from consortium.client.suite import CONTRACTS, Deployment, Suite
-from consortium.client.tx import Pending, Transactor
+from consortium.client.tx import Batch, Pending, Transactor, wait_all
 
 __all__ = [
     "CONTRACTS",
@@ -27,6 +27,7 @@ __all__ = [
     "TIER_40_TO_59",
     "TIER_UNDER_40",
     "Attestation",
+    "Batch",
     "ChainClock",
     "ContractRefusal",
     "Deployment",
@@ -46,4 +47,5 @@ __all__ = [
     "sign_attestation",
     "sign_mandate",
     "vote_commitment",
+    "wait_all",
 ]

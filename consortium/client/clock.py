@@ -16,6 +16,7 @@ from consortium.client.tx import Transactor
 
 CLOCK_ADDRESS = "0x0000000000000000000000000000000000008889"
 """Where genesis predeploys the contract (a system address, like the allowlist's 0x...8888)."""
+ADVANCE_GAS = 100_000  # flat, sent without an estimate: a move uses about 30,000
 
 
 class ChainClock(Bound):
@@ -49,16 +50,30 @@ class ChainClock(Bound):
         Nothing is sent when the latest block is already there, or gets there by itself meanwhile
         (NotForward then only means that time caught up). Other refusals (NotTimekeeper) raise
         ContractRefusal."""
-        latest = self.latest_timestamp()
-        if latest >= timestamp:
-            return latest
         deadline = time.monotonic() + timeout
+        moving = self.move(timestamp)
+        if moving is None:
+            return self.latest_timestamp()
+        self.landed(moving, timeout)
+        return self.wait_for(timestamp, deadline - time.monotonic()) if stamped else self.latest_timestamp()
+
+    def move(self, timestamp: int, latest: int | None = None):
+        """Send the move to `timestamp` without awaiting it (the Pending; None when the latest
+        block, stamped `latest` if the caller just read it, is already there): `landed` awaits it."""
+        if (self.latest_timestamp() if latest is None else latest) >= timestamp:
+            return None
+        return self.send("advanceTo", int(timestamp), gas=ADVANCE_GAS, wait=False)
+
+    @staticmethod
+    def landed(moving, timeout: float = 60):
+        """Await a move `move` sent (its receipt); a NotForward refusal only means that time caught
+        up (None)."""
         try:
-            self.send("advanceTo", int(timestamp), wait=False).wait(timeout)
+            return moving.wait(timeout)
         except ContractRefusal as refusal:
             if refusal.name != "NotForward":
                 raise
-        return self.wait_for(timestamp, deadline - time.monotonic()) if stamped else self.latest_timestamp()
+        return None
 
     def wait_for(self, timestamp: int, timeout: float = 60) -> int:
         """Wait for a block stamped at or after `timestamp`; returns its timestamp."""

@@ -312,6 +312,9 @@ class CostSharing(Bound):
     def period(self, p: int):
         return self.call("period", p)
 
+    def period_each(self, periods: list[int]) -> list:
+        return self.read_each("period", [(p,) for p in periods])
+
     def account(self, member: str):
         return self.call("accountOf", member)
 

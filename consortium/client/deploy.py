@@ -15,7 +15,7 @@ from consortium.client.abi import artifacts as load_artifacts
 from consortium.client.errors import TransactionError
 from consortium.client.rules import Params
 from consortium.client.suite import CONTRACTS, Deployment
-from consortium.client.tx import Transactor
+from consortium.client.tx import Transactor, wait_all
 
 WIRING_GAS = 250_000
 ORDER = ("governor", "token", "membership", "pool", "claims", "jury")
@@ -100,7 +100,7 @@ def deploy_suite(
     for fn in calls:
         pending.append(tx.send(fn, wait=False, gas=WIRING_GAS))
 
-    receipts = Transactor.wait_all(pending)
+    receipts = wait_all(pending)
     for name, receipt in zip(ORDER, receipts, strict=False):
         if Web3.to_checksum_address(receipt["contractAddress"]) != addr[name]:
             raise TransactionError(f"{name} landed at {receipt['contractAddress']}, expected {addr[name]}")

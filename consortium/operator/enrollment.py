@@ -26,9 +26,10 @@ from consortium.client import (
     TIER_40_TO_59,
     TIER_UNDER_40,
     Attestation,
-    Transactor,
+    Batch,
     identity_commitment,
     sign_attestation,
+    wait_all,
 )
 from consortium.client.tx import per_transaction, tx_gas_cap
 from consortium.operator.settlement import members
@@ -261,12 +262,13 @@ def enroll_signed(suite, items: list[tuple], wait: bool = True) -> list:
     once, and awaited together (receipts), or with wait=False returned pending, one per chunk of
     ENROLL_CHUNK."""
     size = per_transaction(ENROLL_GAS, ENROLL_GAS_PER_MEMBER, 100, tx_gas_cap(suite.w3))
-    chunks = [items[i : i + size] for i in range(0, len(items), size)]
-    pending = [
-        suite.membership.enroll_batch(c, gas=ENROLL_GAS + ENROLL_GAS_PER_MEMBER * len(c), wait=False)
-        for c in chunks
-    ]
-    return Transactor.wait_all(pending) if wait else pending
+    batch = Batch()
+    for i in range(0, len(items), size):
+        c = items[i : i + size]
+        gas = ENROLL_GAS + ENROLL_GAS_PER_MEMBER * len(c)
+        suite.membership.enroll_batch(c, sender=batch.by(suite.tx), gas=gas)
+    pending = batch.send()
+    return wait_all(pending) if wait else pending
 
 
 END_COVER_GAS = 250_000  # sent without an estimate, so many go out at once
@@ -282,10 +284,13 @@ def age_out(suite, who: list[str] | None = None, now: int | None = None, wait: b
     who = members(suite) if who is None else who
     records = suite.membership.member_each(who)
     due = [m for m, r in zip(who, records, strict=True) if r.status == IN_PLAN and r.coverEndsAt <= now]
-    pending = [suite.membership.end_cover(m, gas=END_COVER_GAS, wait=False) for m in due]
+    batch = Batch()
+    for m in due:
+        suite.membership.end_cover(m, sender=batch.by(suite.tx), gas=END_COVER_GAS)
+    pending = batch.send()
     if not wait:
         return {"due": due, "pending": pending}
-    results = Transactor.wait_all(pending, strict=False)
+    results = wait_all(pending, strict=False)
     return {
         "aged_out": [m for m, r in zip(due, results, strict=True) if not isinstance(r, Exception)],
         "failed": [

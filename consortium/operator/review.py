@@ -7,7 +7,7 @@ from pathlib import Path
 
 from eth_utils import keccak
 
-from consortium.client import Suite
+from consortium.client import Batch, Suite, wait_all
 from consortium.evidence.bundle import Bundle
 from consortium.evidence.client import EvidenceClient
 from consortium.evidence.envelope import public_key_of
@@ -61,17 +61,22 @@ def decide(suite: Suite, claim_id: int, approve: bool, report: Path) -> dict:
     return decide_many(suite, [(claim_id, approve, report)])[0]
 
 
+DECIDE_GAS = 100_000  # flat, sent without an estimate: an approval or rejection uses about 61,000
+
+
 def decide_many(suite: Suite, decisions: list[tuple[int, bool, Path]], wait: bool = True) -> list:
-    """Several decisions sent at once and awaited together (one block for a day's reviews); with
-    wait=False, the pending transactions, for the caller to await with its others."""
+    """Several decisions sent at once, with flat gas, and awaited together (one block for a day's
+    reviews; a refusal is raised, named from its receipt); with wait=False, the pending
+    transactions, for the caller to await with its others."""
     hashes = [keccak(Path(report).read_bytes()) for _, _, report in decisions]
-    pending = [
-        (suite.claims.approve if approve else suite.claims.reject)(claim_id, h, wait=False)
-        for (claim_id, approve, _), h in zip(decisions, hashes, strict=True)
-    ]
+    batch = Batch()
+    for (claim_id, approve, _), h in zip(decisions, hashes, strict=True):
+        decide_one = suite.claims.approve if approve else suite.claims.reject
+        decide_one(claim_id, h, sender=batch.by(suite.tx), gas=DECIDE_GAS)
+    pending = batch.send()
     if not wait:
         return pending
-    receipts = suite.tx.wait_all(pending)
+    receipts = wait_all(pending)
     out = []
     for (claim_id, approve, _), h, receipt in zip(decisions, hashes, receipts, strict=True):
         out.append(

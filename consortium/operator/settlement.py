@@ -4,7 +4,7 @@ leavers' unused credit, remove defaulters. The treasurer mints money in."""
 
 from __future__ import annotations
 
-from consortium.client import Suite, Transactor
+from consortium.client import Batch, Suite, wait_all
 from consortium.client.tx import per_transaction, tx_gas_cap
 
 OWED_CHUNK = 500
@@ -12,7 +12,12 @@ AHEAD_PERIODS = 24  # collect up to a year ahead (within the year cap): about on
 REFUND_GAS = 120_000
 LEAVING_AT_CLOSE, STOPPED = 2, 3  # CostSharing's account modes
 MAX_CLOSES = 400
-CLOSE_GAS = 400_000  # sent without an estimate: the later closes' estimates would see the earlier open
+# Flat gas, sent without an estimate (an estimate executes the transaction once more on the node,
+# and a later one in the same run would see the state before the earlier ones landed): about
+# 1.5 times what each uses (docs/benchmarks.md); a refusal is named from its receipt all the same.
+CLOSE_GAS = 400_000  # a close uses about 80,000-130,000
+FINALIZE_GAS = 260_000  # a finalize uses about 174,000
+RESOLVE_GAS = 320_000  # a finalize and the jury's close
 # Batches are sent without waiting, so each gets a gas limit from its size rather than an estimate.
 # (A debit starved of gas reverts the whole call: no contract catches an inner failure, so a tight
 # limit cannot skip debits.)
@@ -41,8 +46,8 @@ def finalize_due(
     suite: Suite, now: int | None = None, wait: bool = True, ids: list[int] | None = None
 ) -> dict:
     """Claims whose notice passed without objection are accepted; votes that ended are closed. All
-    are sent at once and awaited together: one block, however many claims are due (with
-    wait=False, returned under `pending` for the caller to await). What is due is judged as of
+    are sent at once, with flat gas, and awaited together: one block, however many claims are due
+    (with wait=False, returned under `pending` for the caller to await). What is due is judged as of
     `now` (default: the chain's latest block), among the claims `ids` (default: every claim; a
     caller that tracks open claims saves reading them all)."""
     now = suite.now() if now is None else now
@@ -54,11 +59,15 @@ def finalize_due(
             finalize.append(claim_id)
         elif name == "Disputed" and suite.jury.case(claim_id).revealEndsAt <= now:
             resolve.append(claim_id)
-    pending = [suite.claims.finalize(i, wait=False) for i in finalize]
-    pending += [suite.claims.resolve_dispute(i, wait=False) for i in resolve]
+    batch = Batch()
+    for i in finalize:
+        suite.claims.finalize(i, sender=batch.by(suite.tx), gas=FINALIZE_GAS)
+    for i in resolve:
+        suite.claims.resolve_dispute(i, sender=batch.by(suite.tx), gas=RESOLVE_GAS)
+    pending = batch.send()
     if not wait:
         return {"finalized": finalize, "resolving": resolve, "pending": pending}
-    Transactor.wait_all(pending)
+    wait_all(pending)
     resolved = [{"claim_id": i, "status": suite.claims.status(i)} for i in resolve]
     return {"finalized": finalize, "resolved": resolved}
 
@@ -73,9 +82,11 @@ def close_periods(suite: Suite, before: int | None = None, now: int | None = Non
     count = 0
     while first + count < last and suite.pool.period_end(first + count) <= now:
         count += 1
-    pending = [suite.pool.close_period(wait=False, gas=CLOSE_GAS) for _ in range(count)]
+    batch = Batch()
+    for _ in range(count):
+        suite.pool.close_period(sender=batch.by(suite.tx), gas=CLOSE_GAS)
     closed = []
-    for receipt in Transactor.wait_all(pending):
+    for receipt in wait_all(batch.send()):
         args = suite.pool.in_receipt(receipt, "PeriodClosed")[0]["args"]
         closed.append(
             {k: args[k] for k in ("period", "share", "sharing", "cases", "payouts", "fees", "shortfall")}
@@ -99,11 +110,11 @@ def top_up(suite: Suite, periods: int = AHEAD_PERIODS) -> int:
     allows this plan-year, so owed plus ahead stays within what a member's year can cost."""
     closed = suite.pool.open_period()
     first = max(0, closed - periods)
-    before = suite.pool.period(first - 1).indexAfter if first else 0
+    records = suite.pool.period_each(list(range(max(0, first - 1), closed)))  # one batch of reads
+    before = records.pop(0).indexAfter if first else 0
     largest = 0
-    for p in range(first, closed):
-        after = suite.pool.period(p).indexAfter
-        largest, before = max(largest, after - before), after
+    for p in records:
+        largest, before = max(largest, p.indexAfter - before), p.indexAfter
     rules, start = suite.deployment.rules, suite.deployment.start
     year = (
         (suite.pool.period_end(closed - 1) - rules.period_length - start) // rules.year_length
@@ -116,7 +127,8 @@ def top_up(suite: Suite, periods: int = AHEAD_PERIODS) -> int:
 def collect(suite: Suite, who: list[str] | None = None, ahead: int | None = None) -> dict:
     """Auto-debit whoever owes, topping them up `ahead` fen (default: `top_up`) so the next closes
     draw on their credit with no transaction. Members with credit left are not touched; the debits
-    go out in batches sent at once and awaited together; a failed debit is reported, never fatal."""
+    go out in batches sent at once and awaited together (a refusal of the whole call is raised,
+    named from the first receipt); a failed debit is reported, never fatal."""
     everyone = who if who is not None else members(suite)
     result = {"members": len(everyone), "debited": 0, "collected": 0, "debits_failed": 0, "failed": []}
     debtors = [m for m, owed in zip(everyone, owed_by(suite, everyone), strict=True) if owed]
@@ -127,12 +139,12 @@ def collect(suite: Suite, who: list[str] | None = None, ahead: int | None = None
     result["ahead"] = ahead
     suite.pool.collect(debtors[:1], ahead, estimate=True)  # a refusal surfaces here
     size = per_transaction(COLLECT_GAS, GAS_PER_DEBIT, 100, tx_gas_cap(suite.w3))
-    batches = [debtors[i : i + size] for i in range(0, len(debtors), size)]
-    pending = [
-        suite.pool.collect(b, ahead, gas=COLLECT_GAS + GAS_PER_DEBIT * len(b), wait=False) for b in batches
-    ]
+    batch = Batch()
+    for i in range(0, len(debtors), size):
+        b = debtors[i : i + size]
+        suite.pool.collect(b, ahead, sender=batch.by(suite.tx), gas=COLLECT_GAS + GAS_PER_DEBIT * len(b))
     result["paid_up_to"] = {}
-    for receipt in Transactor.wait_all(pending):
+    for receipt in wait_all(batch.send()):
         paid = suite.pool.in_receipt(receipt, "SharePaid")
         result["debited"] += len(paid)
         result["collected"] += sum(e["args"]["amount"] for e in paid)
@@ -150,9 +162,10 @@ def may_owe(suite: Suite, who: list[str], paid_up_to: dict[str, int]) -> list[st
     return [m for m in who if paid_up_to.get(m, -1) < index]
 
 
-def refund(suite: Suite, who: list[str]) -> dict:
+def refund(suite: Suite, who: list[str], wait: bool = True) -> dict:
     """Return unused credit to members who no longer share (exited after the close, aged out, paid
-    out); members still sharing, or sharing until the coming close, are left for a later run."""
+    out); members still sharing, or sharing until the coming close, are left for a later run. With
+    wait=False: what was sent (`pending`), for the caller to await and pass to `refunded`."""
     accounts = suite.pool.account_each(who)
     credits = suite.pool.credit_each(who)
     closed = suite.pool.open_period()
@@ -162,9 +175,17 @@ def refund(suite: Suite, who: list[str]) -> dict:
         if a[3] == STOPPED or (a[3] == LEAVING_AT_CLOSE and a[2] < closed)
     ]
     due = [m for m, c in stopped if c]
-    pending = [suite.pool.refund(m, gas=REFUND_GAS, wait=False) for m in due]
+    batch = Batch()
+    for m in due:
+        suite.pool.refund(m, sender=batch.by(suite.tx), gas=REFUND_GAS)
+    sent = {"due": due, "not_due": [m for m, c in stopped if not c], "pending": batch.send()}
+    return sent if not wait else refunded(suite, sent, wait_all(sent["pending"], strict=False))
+
+
+def refunded(suite: Suite, sent: dict, receipts: list) -> dict:
+    """What the refunds `refund` sent did, from their receipts."""
     refunded, failed = [], []
-    for m, receipt in zip(due, Transactor.wait_all(pending, strict=False), strict=True):
+    for m, receipt in zip(sent["due"], receipts, strict=True):
         if isinstance(receipt, Exception):  # e.g. the pool advanced payouts: a later run refunds
             failed.append({"member": m, "why": str(receipt)})
             continue
@@ -172,17 +193,21 @@ def refund(suite: Suite, who: list[str]) -> dict:
             {"member": e["args"]["member"], "amount": e["args"]["amount"]}
             for e in suite.pool.in_receipt(receipt, "CreditRefunded")
         ]
-    not_due = [m for m, c in stopped if not c]
     return {
         "refunded": refunded,
         "amount": sum(r["amount"] for r in refunded),
         "failed": failed,
-        "settled": not_due + [r["member"] for r in refunded],  # stopped, no credit left: never again
+        "settled": sent["not_due"] + [r["member"] for r in refunded],  # no credit left: never again
     }
 
 
-def disburse(suite: Suite, max_payouts: int = 50) -> dict:
-    receipt = suite.pool.disburse(max_payouts)
+def disburse(suite: Suite, max_payouts: int = 50, wait: bool = True):
+    """Pay claimants and the fee from what was collected (estimated: its gas grows with the
+    payouts); with wait=False the pending transaction, for the caller to await with its others."""
+    sent = suite.pool.disburse(max_payouts, wait=False)
+    if not wait:
+        return sent
+    receipt = sent.wait()
     paid = [e["args"] for e in suite.pool.in_receipt(receipt, "ClaimantPaid")]
     fees = sum(e["args"]["amount"] for e in suite.pool.in_receipt(receipt, "FeePaid"))
     paid = [{"claim_id": p["claimId"], "amount": p["amount"], "still_owed": p["stillOwed"]} for p in paid]
@@ -224,11 +249,12 @@ def fund_many(suite: Suite, accounts: list[str], amount: int, wait: bool = True)
     """The treasurer credits `amount` fen to each account, a few hundred per `mintEach`; receipts,
     or (wait=False) the pending transactions to await along with others."""
     size = per_transaction(MINT_GAS, MINT_GAS_EACH, 200, tx_gas_cap(suite.w3))
-    chunks = [accounts[i : i + size] for i in range(0, len(accounts), size)]
-    pending = [
-        suite.token.mint_each(c, amount, gas=MINT_GAS + MINT_GAS_EACH * len(c), wait=False) for c in chunks
-    ]
-    return Transactor.wait_all(pending) if wait else pending
+    batch = Batch()
+    for i in range(0, len(accounts), size):
+        c = accounts[i : i + size]
+        suite.token.mint_each(c, amount, sender=batch.by(suite.tx), gas=MINT_GAS + MINT_GAS_EACH * len(c))
+    pending = batch.send()
+    return wait_all(pending) if wait else pending
 
 
 GAS_MONEY = 10**17  # wei: a member's transactions for years at consortium gas prices

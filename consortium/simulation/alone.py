@@ -21,10 +21,10 @@ from consortium.client import (
     Params,
     Roles,
     Suite,
-    Transactor,
     connect,
     deploy_suite,
     sign_mandate,
+    wait_all,
 )
 from consortium.client.rules import Rules
 from consortium.network.processes import DevNode
@@ -78,7 +78,7 @@ def _measure(w3, rules: Rules, members: int) -> dict:
     first = w3.eth.block_number + 1
     started = time.monotonic()
     pending = enroll_signed(suite, items, wait=False) + fund_many(suite, accounts, rules.year_cap, wait=False)
-    receipts = Transactor.wait_all(pending)
+    receipts = wait_all(pending)
     seconds = time.monotonic() - started
     last = max(r["blockNumber"] for r in receipts)
     gas = sum(w3.eth.get_block(n)["gasUsed"] for n in range(first, last + 1))

@@ -10,7 +10,7 @@ from web3 import Web3
 
 from consortium.client import Deployment, Suite
 from consortium.client.clock import CLOCK_ADDRESS
-from consortium.client.reads import rpc_batch
+from consortium.client.reads import block_receipts, blocks, rpc_batch
 
 LOG_CHUNK = 2_000  # blocks per eth_getLogs
 
@@ -79,11 +79,11 @@ def read_txs(w3: Web3, suite: Suite, numbers: list[int]) -> list[Tx]:
     """The suite's transactions in these blocks, named by the function they called, with the gas
     each used (the clock's moves and anything else not to the suite are left out)."""
     names = suite.function_names()
-    bodies = rpc_batch(w3, [("eth_getBlockByNumber", [hex(n), True]) for n in numbers])
-    receipts = rpc_batch(w3, [("eth_getBlockReceipts", [hex(n)]) for n in numbers])
     out = []
-    for number, body, got in zip(numbers, bodies, receipts, strict=True):
-        for i, (tx, receipt) in enumerate(zip(body["result"]["transactions"], got["result"], strict=True)):
+    for number, body, got in zip(
+        numbers, blocks(w3, numbers, full=True), block_receipts(w3, numbers), strict=True
+    ):
+        for i, (tx, receipt) in enumerate(zip(body["transactions"], got, strict=True)):
             to = tx.get("to")
             name = names.get((Web3.to_checksum_address(to), bytes.fromhex(tx["input"][2:10]))) if to else None
             if name is not None:
@@ -108,16 +108,14 @@ def read_events(w3: Web3, suite: Suite, first: int, last: int) -> list[Event]:
 
 
 def read_blocks(w3: Web3, first: int, last: int) -> dict[int, dict]:
-    replies = rpc_batch(w3, [("eth_getBlockByNumber", [hex(n), False]) for n in range(first, last + 1)])
-    blocks = {}
-    for r in replies:
-        b = r["result"]
-        blocks[int(b["number"], 16)] = {
+    out = {}
+    for b in blocks(w3, range(first, last + 1)):
+        out[int(b["number"], 16)] = {
             "ts": int(b["timestamp"], 16),
             "txs": len(b["transactions"]),
             "gas": int(b["gasUsed"], 16),
         }
-    return blocks
+    return out
 
 
 def clock_moves(w3: Web3, first: int, last: int) -> list[tuple[int, int]]:

@@ -44,7 +44,7 @@ def progress_claims(world: World, wave: Wave) -> None:
         world.clock.ready(stamped=False)
         decide(world, to_review, wave)
     if due:
-        world.clock.ready()  # finalize's estimate reads the chain's time
+        world.clock.ready(stamped=False)  # sent with flat gas: nothing reads the chain's time first
         finalizing = settlement.finalize_due(
             world.staff.operator, now=now, wait=False, ids=world.open_claims()
         )

@@ -18,15 +18,16 @@ from pathlib import Path
 
 from web3 import Web3
 
-from consortium.client import Deployment, Params, Roles, Transactor, deploy_suite
+from consortium.client import Batch, Deployment, Params, Roles, Transactor, deploy_suite, wait_all
+from consortium.client.tx import nonces
 from consortium.operator import enrollment, settlement
 from consortium.simulation import jury, members
-from consortium.simulation.chain import Batch, Key, NetworkAccounts, fetch_nonces
+from consortium.simulation.chain import NetworkAccounts
 from consortium.simulation.claims import progress_claims
 from consortium.simulation.params import SimConfig, simulation_rules
 from consortium.simulation.population import draw_population, founders
-from consortium.simulation.settling import settle
-from consortium.simulation.timekeeping import Timekeeper, start_time
+from consortium.simulation.settling import refunds_landed, settle
+from consortium.simulation.timekeeping import STEP, Timekeeper, start_time
 from consortium.simulation.world import Staff, Wave, World
 
 WAVE_TIMEOUT = 900  # seconds for a wave's members' batch to land
@@ -46,8 +47,8 @@ class Driver:
     def deploy(self) -> Deployment:
         """The suite with the simulation's rules, deployed at the start date; one organisation per
         admin; staff roles spread over the organisations so no single key holds everything."""
-        admins = [Key(self.w3, k).address for k in self.accounts.admins]
-        operator = Key(self.w3, self.accounts.operator).address
+        admins = [Transactor(self.w3, k).address for k in self.accounts.admins]
+        operator = Transactor(self.w3, self.accounts.operator).address
         n = len(admins)
         roles = Roles(
             organisations=tuple(admins),
@@ -78,6 +79,8 @@ class Driver:
             world.clock.step()
             self._step()
             self.on_tick(world, world.now)
+            if not self._finished():
+                world.clock.ahead(world.now + STEP)
         stats = world.stats
         return {
             "first_block": first_block,
@@ -100,8 +103,8 @@ class Driver:
         periods = self.config.months * 2  # collections twice a month
         horizon = periods * self.rules.period_length
         people = draw_population(self.config, self.accounts.users, horizon, self.rules.waiting_period)
-        nonces = fetch_nonces(self.w3, [p.address for p in people])
-        signers = {p.index: Key(self.w3, p.key, n) for p, n in zip(people, nonces, strict=True)}
+        counts = nonces(self.w3, [p.address for p in people])
+        signers = {p.index: Transactor(self.w3, p.key, n) for p, n in zip(people, counts, strict=True)}
         start = self.deployment.start
         return World(
             self.w3, self.config, self.rules, staff, self.clock, people, signers, start, horizon, periods
@@ -118,7 +121,7 @@ class Driver:
         and the first jurors pass their exam; the simulated months count from that day."""
         world = self.world
         world.clock.begin(world.start)  # deploying moved the clock here
-        wave = Wave(Batch(self.w3))
+        wave = Wave(Batch())
         with world.stats.timed("founders"):
             members.join(world, world.people[: founders(self.config)], wave, by_enroller=True)
             self._send(wave)
@@ -129,9 +132,9 @@ class Driver:
         actions and the claims' progress, sent as one wave with the step's age-outs."""
         world = self.world
         timed = world.stats.timed
+        wave = Wave(Batch())
         with timed("settlement"):
-            settle(world)
-        wave = Wave(Batch(self.w3))
+            settle(world, wave)
         with timed("members"):
             members.members_act(world, wave)
         with timed("claims"):
@@ -147,7 +150,7 @@ class Driver:
     def _send(self, wave: Wave) -> None:
         """The wave in flight together: the treasurer's deposits for joiners (money entering the
         platform), the operator ending the cover of those who turned 60 (operator code), the
-        members' own batch and the staff's transactions already sent; then awaited."""
+        members' own batch and the staff's transactions already sent; then awaited at once."""
         if wave.empty():
             return
         world = self.world
@@ -157,13 +160,26 @@ class Driver:
         ending = enrollment.age_out(
             world.staff.operator, [p.address for p in wave.aged], now=world.now, wait=False
         )
-        results = world.stats.count(wave.batch.run(timeout=WAVE_TIMEOUT))
-        members.landed(world, wave.actions, results)
-        enrolled = world.stats.count(Transactor.wait_all([e for e, _ in wave.enrolments], strict=False))
+        refunds = wave.refunds["pending"] if wave.refunds else []
+        groups = [wave.batch.send(), [e for e, _ in wave.enrolments], funding + wave.staff_pending]
+        groups += [ending["pending"], refunds]
+        results = wait_all([p for g in groups for p in g], WAVE_TIMEOUT, strict=False)
+        landed, enrolled, _, ended, refunded = _split(results, [len(g) for g in groups])
+        world.stats.count(results[: len(results) - len(refunded)])  # refunds count as they pay
+        members.landed(world, wave.actions, landed)
         members.enrolled(world, wave.enrolments, enrolled)
-        world.stats.count(Transactor.wait_all(funding + wave.staff_pending, strict=False))
-        ended = world.stats.count(Transactor.wait_all(ending["pending"], strict=False))
+        if wave.refunds:
+            refunds_landed(world, wave.refunds, refunded)
         done = {m for m, r in zip(ending["due"], ended, strict=True) if not isinstance(r, Exception)}
         for p in wave.aged:
             if p.address in done:
                 p.out = "aged"
+
+
+def _split(items: list, sizes: list[int]) -> list[list]:
+    """`items` cut into consecutive parts of these sizes."""
+    out, start = [], 0
+    for size in sizes:
+        out.append(items[start : start + size])
+        start += size
+    return out

@@ -109,7 +109,7 @@ def file_claim(world: World, p: Person, wave: Wave) -> None:
     )
     illness = 1 + p.rng.randrange(100)
     file_evidence(world, p, bundle)
-    sender = wave.batch.by(world.signers[p.index], full=True)
+    sender = wave.batch.by(world.signers[p.index])
     ticket = world.staff.read.claims.submit(
         illness, p.accident, bundle.root, sender=sender, gas=GAS["submit"]
     )
@@ -171,9 +171,9 @@ def enrolled(world: World, enrolments: list[tuple], receipts: list) -> None:
                 now_member(world, p, waiting[p.address])
 
 
-def joined(world: World, p: Person, sent, _action: Action) -> None:
+def joined(world: World, p: Person, receipt, _action: Action) -> None:
     """Their waiting period runs from the block they joined in."""
-    now_member(world, p, world.clock.block_time(sent.block) + world.rules.waiting_period)
+    now_member(world, p, world.clock.block_time(receipt["blockNumber"]) + world.rules.waiting_period)
 
 
 def now_member(world: World, p: Person, waiting_ends: int) -> None:

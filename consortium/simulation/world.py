@@ -13,11 +13,11 @@ from pathlib import Path
 
 from web3 import Web3
 
-from consortium.client import ContractRefusal, Deployment, Rules, Suite, TransactionError
+from consortium.client import Batch, ContractRefusal, Deployment, Rules, Suite, TransactionError, Transactor
 from consortium.evidence.client import EvidenceClient
 from consortium.evidence.envelope import public_key_of
 from consortium.operator import enrollment
-from consortium.simulation.chain import Batch, Key, NetworkAccounts
+from consortium.simulation.chain import NetworkAccounts
 from consortium.simulation.params import SimConfig
 from consortium.simulation.population import ClaimPlan, Person
 from consortium.simulation.timekeeping import STEP, Timekeeper
@@ -144,7 +144,7 @@ class World:
     staff: Staff
     clock: Timekeeper
     people: list[Person]
-    signers: dict[int, Key]
+    signers: dict[int, Transactor]
     start: int
     horizon: int  # seconds from the start the run covers
     last_period: int
@@ -191,9 +191,10 @@ class Action:
 @dataclass
 class Wave:
     """What one step sends together and awaits once: the members' own batch, the staff's
-    transactions already sent (reviews, finalizations), the joiners the treasurer funds and the
-    members the operator ages out. None depends on another: what a member sends is about claims
-    decided at earlier steps."""
+    transactions already sent (reviews, finalizations, the payout and refunds after a collection),
+    the joiners the treasurer funds and the members the operator ages out. None depends on another:
+    what a member sends is about claims decided at earlier steps, and moves none of the pool's
+    money that the payout and refunds draw on."""
 
     batch: Batch
     actions: list[Action] = field(default_factory=list)
@@ -202,6 +203,8 @@ class Wave:
     aged: list[Person] = field(default_factory=list)
     ending: set[int] = field(default_factory=set)  # people whose membership may end with this wave
     enrolments: list[tuple] = field(default_factory=list)  # (the enroller's pending batch, its people)
+    refunds: dict | None = None  # the operator's refunds sent (settlement.refund with wait=False)
 
     def empty(self) -> bool:
-        return not (len(self.batch) or self.aged or self.to_fund or self.staff_pending or self.enrolments)
+        waiting = self.staff_pending or self.enrolments or self.refunds
+        return not (len(self.batch) or self.aged or self.to_fund or waiting)

@@ -18,9 +18,9 @@ import requests
 from web3 import Web3
 
 from consortium.client import Deployment, Suite, connect, is_deployed
+from consortium.client.reads import blocks
 
 LOG_CHUNK = 50_000  # blocks per eth_getLogs (the node refuses ranges over 100,000)
-BATCH = 500  # requests per JSON-RPC batch (the node's limit is 1,000)
 
 # the events the board is made of: a few per claim or per period, never one per member
 BOARD_EVENTS = {
@@ -98,15 +98,7 @@ class EventLog:
 
 def block_times(w3: Web3, numbers: list[int]) -> dict[int, int]:
     """Timestamps of the given blocks, read in JSON-RPC batches."""
-    times = {}
-    for i in range(0, len(numbers), BATCH):
-        chunk = numbers[i : i + BATCH]
-        with w3.batch_requests() as batch:
-            for n in chunk:
-                batch.add(w3.eth.get_block(n))
-            for n, block in zip(chunk, batch.execute(), strict=True):
-                times[n] = block["timestamp"]
-    return times
+    return {int(b["number"], 16): int(b["timestamp"], 16) for b in blocks(w3, numbers)}
 
 
 class ChainSource:

@@ -6,10 +6,10 @@ from consortium.client import (
     ContractRefusal,
     Deployment,
     TransactionError,
-    Transactor,
     deploy_suite,
     is_deployed,
     load_params,
+    wait_all,
 )
 
 
@@ -17,7 +17,7 @@ def test_many_sends_in_flight_then_waited_together(world):
     t = world.treasurer
     start = t.w3.eth.get_transaction_count(t.address)
     pending = [t.token.mint(world.treasury, i + 1, wait=False) for i in range(20)]
-    receipts = Transactor.wait_all(pending)
+    receipts = wait_all(pending)
     assert [r["status"] for r in receipts] == [1] * 20
     assert t.w3.eth.get_transaction_count(t.address) == start + 20
     assert t.token.balance_of(world.treasury) == sum(range(1, 21))
@@ -31,7 +31,7 @@ def test_a_refused_send_in_a_batch_is_named_and_the_rest_land(world):
         world.treasurer.token.mint(world.treasury, 5, wait=False),
         stranger.token.mint(world.treasury, 5, wait=False),
     ]
-    ok, refused = Transactor.wait_all(pending, strict=False)
+    ok, refused = wait_all(pending, strict=False)
     assert ok["status"] == 1
     assert isinstance(refused, ContractRefusal) and refused.name == "AccessControlUnauthorizedAccount"
     assert refused.args_[0] == stranger.address
