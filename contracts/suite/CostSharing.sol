@@ -94,6 +94,22 @@ contract CostSharing is ICostSharing, AccessControl, Wired {
         uint32 sharing;
     }
 
+    /// A queued payout in one storage slot. Its fee is `amount * feeBps / 10_000`, and payouts are
+    /// paid in order, so only the one at the head can be part-paid: what was paid of it is kept
+    /// once, in `Head`, not per payout.
+    struct Queued {
+        address claimant;
+        uint40 claimId;
+        uint56 amount;
+    }
+
+    struct Head {
+        uint64 index; // the first payout not paid in full
+        uint96 paid;
+        uint96 feePaid;
+    }
+
+    /// A payout as `payout(i)` shows it.
     struct Payout {
         uint256 claimId;
         address claimant;
@@ -128,13 +144,13 @@ contract CostSharing is ICostSharing, AccessControl, Wired {
     Carry public carry;
     Pending public pending;
     Totals public totals;
-    uint256 public payoutHead;
+    Head private _head;
 
     mapping(address => Account) private _accounts;
     mapping(uint256 => Period) private _periods;
     mapping(uint256 => uint256) public leavingAt;
     mapping(uint256 => uint256) public yearCharged;
-    Payout[] private _payouts;
+    Queued[] private _payouts;
 
     error PeriodNotOver(uint32 period, uint64 endsAt);
     error NotADefaulter(address member);
@@ -251,8 +267,8 @@ contract CostSharing is ICostSharing, AccessControl, Wired {
     }
 
     function queuePayout(uint256 claimId, address claimant, uint256 amount) external onlyRole(SUITE_ROLE) {
-        uint256 fee = amount * feeBps / 10_000;
-        _payouts.push(Payout(claimId, claimant, uint96(amount), 0, uint96(fee), 0));
+        uint256 fee = _fee(amount);
+        _payouts.push(Queued(claimant, claimId.toUint40(), amount.toUint56()));
         pending.payouts += uint128(amount);
         pending.fees += uint128(fee);
         ++book.pendingCases;
@@ -444,31 +460,32 @@ contract CostSharing is ICostSharing, AccessControl, Wired {
     function disburse(uint256 maxPayouts) external {
         Totals memory t = totals;
         uint256 available = _spendable(t);
-        uint256 head = payoutHead;
+        Head memory h = _head;
         uint256 due = carry.payoutsDue;
-        for (uint256 n; n < maxPayouts && head < due && available != 0; ++n) {
-            Payout storage q = _payouts[head];
-            uint256 toClaimant = q.amount - q.paid;
+        for (uint256 n; n < maxPayouts && h.index < due && available != 0; ++n) {
+            Queued memory q = _payouts[h.index];
+            uint256 fee = _fee(q.amount);
+            uint256 toClaimant = q.amount - h.paid;
             if (toClaimant > available) toClaimant = available;
             if (toClaimant != 0) {
-                q.paid += uint96(toClaimant);
+                h.paid += uint96(toClaimant);
                 available -= toClaimant;
                 t.paidOut += uint128(toClaimant);
                 token.safeTransfer(q.claimant, toClaimant);
-                emit ClaimantPaid(q.claimId, q.claimant, toClaimant, q.amount - q.paid);
+                emit ClaimantPaid(q.claimId, q.claimant, toClaimant, q.amount - h.paid);
             }
-            uint256 toFee = q.paid == q.amount ? q.fee - q.feePaid : 0;
+            uint256 toFee = h.paid == q.amount ? fee - h.feePaid : 0;
             if (toFee > available) toFee = available;
             if (toFee != 0) {
-                q.feePaid += uint96(toFee);
+                h.feePaid += uint96(toFee);
                 available -= toFee;
                 t.feesPaid += uint128(toFee);
                 token.safeTransfer(treasury, toFee);
                 emit FeePaid(q.claimId, treasury, toFee);
             }
-            if (q.paid == q.amount && q.feePaid == q.fee) ++head;
+            if (h.paid == q.amount && h.feePaid == fee) h = Head(h.index + 1, 0, 0);
         }
-        payoutHead = head;
+        _head = h;
         totals = t;
     }
 
@@ -488,7 +505,17 @@ contract CostSharing is ICostSharing, AccessControl, Wired {
     }
 
     function payout(uint256 i) external view returns (Payout memory) {
-        return _payouts[i];
+        Queued memory q = _payouts[i];
+        uint96 fee = uint96(_fee(q.amount));
+        Head memory h = _head;
+        if (i < h.index) return Payout(q.claimId, q.claimant, q.amount, q.amount, fee, fee);
+        if (i > h.index) return Payout(q.claimId, q.claimant, q.amount, 0, fee, 0);
+        return Payout(q.claimId, q.claimant, q.amount, h.paid, fee, h.feePaid);
+    }
+
+    /// The first payout in the queue not yet paid in full.
+    function payoutHead() external view returns (uint256) {
+        return _head.index;
     }
 
     /// Fen the pool holds by its own books; equals its token balance unless someone sent it tokens.
@@ -530,6 +557,10 @@ contract CostSharing is ICostSharing, AccessControl, Wired {
         uint256 collectable = uint256(t.levied) - t.writtenOff;
         uint256 levied = collectable > out ? collectable - out : 0;
         return held < levied ? held : levied;
+    }
+
+    function _fee(uint256 amount) private view returns (uint256) {
+        return amount * feeBps / 10_000;
     }
 
     function _mandate(uint256 mandate) private pure returns (uint32) {
