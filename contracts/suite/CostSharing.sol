@@ -58,15 +58,6 @@ contract CostSharing is ICostSharing, AccessControl, Wired {
         MemberStatus status;
     }
 
-    /// The sharing part of a member's record, as `accountOf` returns it.
-    struct Sharing {
-        uint64 paidUpTo;
-        uint64 stop;
-        uint32 stopPeriod;
-        uint8 mode;
-        uint88 mandate;
-    }
-
     /// Hot state in one slot, so every close and every join touches the same words.
     struct Book {
         uint96 index;
@@ -99,8 +90,8 @@ contract CostSharing is ICostSharing, AccessControl, Wired {
     /// once, in `Head`, not per payout.
     struct Queued {
         address claimant;
-        uint40 claimId;
-        uint56 amount;
+        uint32 claimId;
+        uint64 amount; // fen, as the plan's cover amounts (Rules: uint64)
     }
 
     struct Head {
@@ -142,13 +133,13 @@ contract CostSharing is ICostSharing, AccessControl, Wired {
 
     Book public book;
     Carry public carry;
-    Pending public pending;
+    Pending private pending;
     Totals public totals;
     Head private _head;
 
     mapping(address => Account) private _accounts;
     mapping(uint256 => Period) private _periods;
-    mapping(uint256 => uint256) public leavingAt;
+    mapping(uint256 => uint256) private leavingAt;
     mapping(uint256 => uint256) public yearCharged;
     Queued[] private _payouts;
 
@@ -268,7 +259,7 @@ contract CostSharing is ICostSharing, AccessControl, Wired {
 
     function queuePayout(uint256 claimId, address claimant, uint256 amount) external onlyRole(SUITE_ROLE) {
         uint256 fee = _fee(amount);
-        _payouts.push(Queued(claimant, claimId.toUint40(), amount.toUint56()));
+        _payouts.push(Queued(claimant, claimId.toUint32(), amount.toUint64()));
         pending.payouts += uint128(amount);
         pending.fees += uint128(fee);
         ++book.pendingCases;
@@ -383,15 +374,23 @@ contract CostSharing is ICostSharing, AccessControl, Wired {
     /// the pool for over a year, money the member was never asked to lend.
     function collect(address[] calldata members, uint256 ahead) external onlyRole(OPERATOR_ROLE) {
         if (ahead > yearCap) revert AheadOverYearCap(ahead, yearCap);
+        Book memory b = book; // read once for the batch, and the pool's takings added once
+        uint256 paidIn;
         for (uint256 i; i < members.length; ++i) {
             address member = members[i];
             Account memory a = _accounts[member];
-            uint256 due = _stopIndex(a);
+            uint256 due = _stopIndexAt(a, b);
             if (due <= a.paidUpTo) continue; // nothing owed: credit left, or not a member
             uint256 amount = due - a.paidUpTo;
-            if (a.mode == SHARING && ahead != 0 && _debit(member, a, amount + ahead)) continue;
-            if (!_debit(member, a, amount)) emit DebitFailed(member, amount);
+            if (a.mode == SHARING && ahead != 0 && _debit(member, a, amount + ahead)) {
+                paidIn += amount + ahead;
+            } else if (_debit(member, a, amount)) {
+                paidIn += amount;
+            } else {
+                emit DebitFailed(member, amount);
+            }
         }
+        totals.paidIn += paidIn.toUint128();
     }
 
     /// Anyone may return a member's unused credit to them once they no longer share.
@@ -491,9 +490,9 @@ contract CostSharing is ICostSharing, AccessControl, Wired {
 
     // ---- views ----
 
-    function accountOf(address member) external view returns (Sharing memory) {
-        Account memory a = _accounts[member];
-        return Sharing(a.paidUpTo, a.stop, a.stopPeriod, a.mode, uint88(_unpacked(a.mandate)));
+    /// The member's whole record (`mandateOf` reads the mandate as fen, UNLIMITED for no limit).
+    function accountOf(address member) external view returns (Account memory) {
+        return _accounts[member];
     }
 
     function period(uint256 p) external view returns (Period memory) {
@@ -506,16 +505,11 @@ contract CostSharing is ICostSharing, AccessControl, Wired {
 
     function payout(uint256 i) external view returns (Payout memory) {
         Queued memory q = _payouts[i];
-        uint96 fee = uint96(_fee(q.amount));
         Head memory h = _head;
-        if (i < h.index) return Payout(q.claimId, q.claimant, q.amount, q.amount, fee, fee);
-        if (i > h.index) return Payout(q.claimId, q.claimant, q.amount, 0, fee, 0);
+        uint96 fee = uint96(_fee(q.amount));
+        if (i < h.index) (h.paid, h.feePaid) = (q.amount, fee);
+        else if (i > h.index) (h.paid, h.feePaid) = (0, 0);
         return Payout(q.claimId, q.claimant, q.amount, h.paid, fee, h.feePaid);
-    }
-
-    /// The first payout in the queue not yet paid in full.
-    function payoutHead() external view returns (uint256) {
-        return _head.index;
     }
 
     /// Fen the pool holds by its own books; equals its token balance unless someone sent it tokens.
@@ -527,9 +521,13 @@ contract CostSharing is ICostSharing, AccessControl, Wired {
     // ---- internals ----
 
     function _stopIndex(Account memory a) private view returns (uint256) {
-        if (a.mode == SHARING) return book.index;
+        return _stopIndexAt(a, book);
+    }
+
+    function _stopIndexAt(Account memory a, Book memory b) private view returns (uint256) {
+        if (a.mode == SHARING) return b.index;
         if (a.mode == LEAVING_AT_CLOSE) {
-            return a.stopPeriod < book.closedCount ? _periods[a.stopPeriod].indexAfter : book.index;
+            return a.stopPeriod < b.closedCount ? _periods[a.stopPeriod].indexAfter : b.index;
         }
         if (a.mode == STOPPED) return a.stop;
         return a.paidUpTo;
@@ -575,10 +573,10 @@ contract CostSharing is ICostSharing, AccessControl, Wired {
     function _debit(address member, Account memory a, uint256 amount) private returns (bool) {
         if (a.mandate < amount) return false;
         if (!ICollectable(address(token)).collectFrom(member, amount)) return false;
-        if (a.mandate != NO_LIMIT) a.mandate -= uint32(amount);
-        a.paidUpTo = (a.paidUpTo + amount).toUint48();
-        _accounts[member] = a;
-        _paidIn(member, amount, a.paidUpTo);
+        Account storage stored = _accounts[member]; // only the changed fields: one slot rewrite
+        if (a.mandate != NO_LIMIT) stored.mandate = a.mandate -= uint32(amount);
+        stored.paidUpTo = a.paidUpTo = (a.paidUpTo + amount).toUint48();
+        emit SharePaid(member, amount, a.paidUpTo); // the caller adds `amount` to totals.paidIn
         return true;
     }
 
