@@ -374,12 +374,11 @@ contract CostSharing is ICostSharing, AccessControl, Wired {
     /// the pool for over a year, money the member was never asked to lend.
     function collect(address[] calldata members, uint256 ahead) external onlyRole(OPERATOR_ROLE) {
         if (ahead > yearCap) revert AheadOverYearCap(ahead, yearCap);
-        Book memory b = book; // read once for the batch, and the pool's takings added once
-        uint256 paidIn;
+        uint256 paidIn; // the pool's takings, added to its totals once
         for (uint256 i; i < members.length; ++i) {
             address member = members[i];
             Account memory a = _accounts[member];
-            uint256 due = _stopIndexAt(a, b);
+            uint256 due = _stopIndex(a);
             if (due <= a.paidUpTo) continue; // nothing owed: credit left, or not a member
             uint256 amount = due - a.paidUpTo;
             if (a.mode == SHARING && ahead != 0 && _debit(member, a, amount + ahead)) {
@@ -521,13 +520,9 @@ contract CostSharing is ICostSharing, AccessControl, Wired {
     // ---- internals ----
 
     function _stopIndex(Account memory a) private view returns (uint256) {
-        return _stopIndexAt(a, book);
-    }
-
-    function _stopIndexAt(Account memory a, Book memory b) private view returns (uint256) {
-        if (a.mode == SHARING) return b.index;
+        if (a.mode == SHARING) return book.index;
         if (a.mode == LEAVING_AT_CLOSE) {
-            return a.stopPeriod < b.closedCount ? _periods[a.stopPeriod].indexAfter : b.index;
+            return a.stopPeriod < book.closedCount ? _periods[a.stopPeriod].indexAfter : book.index;
         }
         if (a.mode == STOPPED) return a.stop;
         return a.paidUpTo;
