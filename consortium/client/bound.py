@@ -88,7 +88,7 @@ def _functions(artifact: str) -> dict[str, Function]:
         if len(item["outputs"]) == 1 and item["outputs"][0]["type"] == "tuple":
             fields = item["outputs"][0]["components"]
             record = namedtuple(
-                item["outputs"][0]["internalType"].split(".")[-1], [c["name"] for c in fields]
+                item["outputs"][0]["internalType"].split(".")[-1].split()[-1], [c["name"] for c in fields]
             )
         addresses = tuple(i for i, f in enumerate(fields) if f["type"] == "address")
         selector = bytes(Web3.keccak(text=f"{item['name']}({','.join(inputs)})")[:4])

@@ -78,7 +78,7 @@ def deploy_suite(
         c["membership"].functions.connect(addr["pool"]),
         c["pool"].functions.connect(addr["membership"]),
         c["claims"].functions.connect(addr["membership"], addr["pool"], addr["jury"]),
-        c["jury"].functions.connect(addr["membership"]),
+        c["jury"].functions.connect(addr["pool"]),
     ]
     grants = [
         ("token", "TREASURER_ROLE", roles.treasurer),

@@ -2,7 +2,7 @@
 pragma solidity ^0.8.28;
 
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
-import {ICostSharing, IJury, IMembership, MemberStatus, Rules, Verdict, Wired} from "./Rules.sol";
+import {ICostSharing, IJury, IMembership, Member, MemberStatus, Rules, Verdict, Wired} from "./Rules.sol";
 
 /// A claim's life:  UnderReview --approve--> InNotice --notice over--> Accepted (payout queued)
 ///                      |   ^                   | objection
@@ -40,6 +40,9 @@ contract Claims is AccessControl, Wired {
 
     uint64 public immutable noticePeriod;
     uint64 public immutable disputeWindow;
+    uint64 public immutable waitingPeriod;
+    uint64 public immutable coverUnder40;
+    uint64 public immutable cover40to59;
 
     IMembership public membership;
     ICostSharing public pool;
@@ -84,6 +87,9 @@ contract Claims is AccessControl, Wired {
     constructor(Rules memory rules, address admin) {
         noticePeriod = rules.noticePeriod;
         disputeWindow = rules.disputeWindow;
+        waitingPeriod = rules.waitingPeriod;
+        coverUnder40 = rules.coverUnder40;
+        cover40to59 = rules.cover40to59;
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
     }
 
@@ -105,15 +111,16 @@ contract Claims is AccessControl, Wired {
     function submit(uint8 illness, bool accident, bytes32 evidenceRoot) external returns (uint256 id) {
         if (illness == 0 || illness > ILLNESS_CODES) revert IllnessNotCovered(illness);
         address member = msg.sender;
-        if (!membership.isInPlan(member)) revert NotInPlan(member);
-        uint64 coverEnds = membership.coverEndsAt(member);
-        if (block.timestamp >= coverEnds) revert CoverExpired(coverEnds);
+        // the member's record, read once from the pool, which keeps it for Membership
+        Member memory m = pool.memberOf(member);
+        if (m.status != MemberStatus.InPlan) revert NotInPlan(member);
+        if (block.timestamp >= m.coverEndsAt) revert CoverExpired(m.coverEndsAt);
         uint256 open = openClaimOf[member];
         if (open != 0 && _isOpen(open - 1)) revert ClaimAlreadyOpen(member, open - 1);
         if (pool.isDefaulter(member)) revert SharesOverdue(member);
 
         id = _claims.length;
-        uint64 waitingEnds = membership.waitingEndsAt(member);
+        uint64 waitingEnds = m.joinedAt + waitingPeriod;
         bool refused = !accident && block.timestamp < waitingEnds;
         _claims.push(
             Claim(
@@ -123,7 +130,7 @@ contract Claims is AccessControl, Wired {
                 refused ? Status.RefusedInWaitingPeriod : Status.UnderReview,
                 uint64(block.timestamp),
                 0,
-                uint96(membership.coverAmountOf(member)),
+                m.tier == 1 ? coverUnder40 : cover40to59,
                 evidenceRoot,
                 bytes32(0)
             )
@@ -227,7 +234,7 @@ contract Claims is AccessControl, Wired {
 
     function _accept(uint256 id, Claim storage c) private {
         delete openClaimOf[c.claimant];
-        if (!membership.isInPlan(c.claimant)) {
+        if (pool.memberOf(c.claimant).status != MemberStatus.InPlan) {
             c.status = Status.Lapsed;
             emit ClaimLapsed(id, c.claimant);
             return;

@@ -6,7 +6,7 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {IERC20Errors} from "@openzeppelin/contracts/interfaces/draft-IERC6093.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
-import {ICollectable, ICostSharing, IMembership, Rules, Wired} from "./Rules.sol";
+import {ICollectable, ICostSharing, IMembership, Member, MemberStatus, Rules, Wired} from "./Rules.sol";
 
 /// The pool. Costs are shared through one cumulative per-member index (Batog, Boca and Johnson
 /// 2018): closing a period adds that period's share to `index`; a member owes what the index rose
@@ -37,16 +37,25 @@ contract CostSharing is ICostSharing, AccessControl, Wired {
     uint8 private constant SHARING = 1;
     uint8 private constant LEAVING_AT_CLOSE = 2; // stops at the close of `stopPeriod`
     uint8 private constant STOPPED = 3; // stopped at index value `stop`
-    /// A mandate this large has no limit: debits do not use it up.
+    /// A mandate this large has no limit: debits do not use it up. Kept as the largest uint32
+    /// (RMB 42,949,672.95, more than two hundred thousand years of the year cap) in the record.
     uint88 public constant UNLIMITED = type(uint88).max;
+    uint32 private constant NO_LIMIT = type(uint32).max;
 
-    /// One storage slot per member: what they paid, where they stopped, and their mandate.
+    /// One storage slot per member, the only one a member adds here: their sharing account (what
+    /// they paid, where they stopped, their mandate) and, for Membership, their membership record
+    /// (when they joined, when cover ends, tier, status). Enrolment writes one fresh slot, not two
+    /// in two contracts, and ending a membership rewrites that one slot.
     struct Account {
-        uint64 paidUpTo;
-        uint64 stop;
-        uint32 stopPeriod;
+        uint48 paidUpTo;
+        uint48 stop;
+        uint24 stopPeriod;
         uint8 mode;
-        uint88 mandate; // fen auto-debit may still take
+        uint32 mandate; // fen auto-debit may still take; NO_LIMIT: no limit
+        uint40 joinedAt;
+        uint40 coverEndsAt;
+        uint8 tier;
+        MemberStatus status;
     }
 
     /// Hot state in one slot, so every close and every join touches the same words.
@@ -76,6 +85,22 @@ contract CostSharing is ICostSharing, AccessControl, Wired {
         uint32 sharing;
     }
 
+    /// A queued payout in one storage slot. Its fee is `amount * feeBps / 10_000`, and payouts are
+    /// paid in order, so only the one at the head can be part-paid: what was paid of it is kept
+    /// once, in `Head`, not per payout.
+    struct Queued {
+        address claimant;
+        uint32 claimId;
+        uint64 amount; // fen, as the plan's cover amounts (Rules: uint64)
+    }
+
+    struct Head {
+        uint64 index; // the first payout not paid in full
+        uint96 paid;
+        uint96 feePaid;
+    }
+
+    /// A payout as `payout(i)` shows it.
     struct Payout {
         uint256 claimId;
         address claimant;
@@ -108,15 +133,15 @@ contract CostSharing is ICostSharing, AccessControl, Wired {
 
     Book public book;
     Carry public carry;
-    Pending public pending;
+    Pending private pending;
     Totals public totals;
-    uint256 public payoutHead;
+    Head private _head;
 
     mapping(address => Account) private _accounts;
     mapping(uint256 => Period) private _periods;
-    mapping(uint256 => uint256) public leavingAt;
+    mapping(uint256 => uint256) private leavingAt;
     mapping(uint256 => uint256) public yearCharged;
-    Payout[] private _payouts;
+    Queued[] private _payouts;
 
     error PeriodNotOver(uint32 period, uint64 endsAt);
     error NotADefaulter(address member);
@@ -125,8 +150,8 @@ contract CostSharing is ICostSharing, AccessControl, Wired {
     error NoCredit(address member);
     error ZeroAmount();
     error AheadOverYearCap(uint256 ahead, uint256 yearCap);
-    error AlreadySharing(address member);
     error NotSharing(address member);
+    error AlreadyAMember(address member);
     error ZeroAddress();
 
     event PeriodClosed(
@@ -182,46 +207,59 @@ contract CostSharing is ICostSharing, AccessControl, Wired {
 
     // ---- who shares (called by Membership and Claims) ----
 
-    /// Membership vouches for the mandate: the member sent the join, or signed it for the enroller.
-    function enter(address member, uint256 mandate) external onlyRole(SUITE_ROLE) {
-        Account storage a = _accounts[member];
-        if (a.mode != NOT_SHARING) revert AlreadySharing(member);
+    /// A new member: their membership record and their sharing start in one slot. Membership has
+    /// checked the rules of joining and vouches for the mandate (the member sent the join, or
+    /// signed it for the enroller); one membership per address ever is checked here.
+    function enter(address member, uint8 tier, uint64 coverEndsAt, uint256 mandate) external onlyRole(SUITE_ROLE) {
+        if (_accounts[member].status != MemberStatus.None) revert AlreadyAMember(member);
         uint96 index = book.index;
-        uint88 m = _mandate(mandate);
-        _accounts[member] = Account(uint64(index), 0, 0, SHARING, m);
+        uint32 m = _mandate(mandate);
+        _accounts[member] = Account(
+            uint256(index).toUint48(), 0, 0, SHARING, m, uint40(block.timestamp), uint40(coverEndsAt), tier, MemberStatus.InPlan
+        );
         ++book.sharing;
-        emit SharingStarted(member, index, m);
+        emit SharingStarted(member, index, _unpacked(m));
     }
 
     /// The member's own change of their auto-debit mandate (0 stops auto-debit).
     function setMandate(uint256 mandate) external {
-        uint88 m = _mandate(mandate);
+        uint32 m = _mandate(mandate);
         _accounts[msg.sender].mandate = m;
-        emit MandateSet(msg.sender, m);
+        emit MandateSet(msg.sender, _unpacked(m));
     }
 
     function mandateOf(address member) external view returns (uint256) {
-        return _accounts[member].mandate;
+        return _unpacked(_accounts[member].mandate);
     }
 
-    function leaveNow(address member) external onlyRole(SUITE_ROLE) {
-        _stop(member);
-        emit SharingStopped(member, book.closedCount, false);
+    /// Membership's record of a member (Membership reads it here: it is kept in the same slot as
+    /// the member's account).
+    function memberOf(address member) external view returns (Member memory) {
+        Account memory a = _accounts[member];
+        return Member(a.joinedAt, a.coverEndsAt, a.tier, a.status);
     }
 
-    function leaveAtClose(address member) external onlyRole(SUITE_ROLE) {
+    /// A membership ends (Membership has checked that it was in the plan): the member stops
+    /// sharing now, or `atClose`, at the close of the current period (they still share its cases).
+    function end(address member, MemberStatus reason, bool atClose) external onlyRole(SUITE_ROLE) {
         Account storage a = _accounts[member];
+        a.status = reason;
+        if (!atClose) {
+            _stop(member);
+            emit SharingStopped(member, book.closedCount, false);
+            return;
+        }
         if (a.mode != SHARING) revert NotSharing(member);
         uint32 period = book.closedCount;
         a.mode = LEAVING_AT_CLOSE;
-        a.stopPeriod = period;
+        a.stopPeriod = uint256(period).toUint24();
         ++leavingAt[period];
         emit SharingStopped(member, period, true);
     }
 
     function queuePayout(uint256 claimId, address claimant, uint256 amount) external onlyRole(SUITE_ROLE) {
-        uint256 fee = amount * feeBps / 10_000;
-        _payouts.push(Payout(claimId, claimant, uint96(amount), 0, uint96(fee), 0));
+        uint256 fee = _fee(amount);
+        _payouts.push(Queued(claimant, claimId.toUint32(), amount.toUint64()));
         pending.payouts += uint128(amount);
         pending.fees += uint128(fee);
         ++book.pendingCases;
@@ -336,15 +374,22 @@ contract CostSharing is ICostSharing, AccessControl, Wired {
     /// the pool for over a year, money the member was never asked to lend.
     function collect(address[] calldata members, uint256 ahead) external onlyRole(OPERATOR_ROLE) {
         if (ahead > yearCap) revert AheadOverYearCap(ahead, yearCap);
+        uint256 paidIn; // the pool's takings, added to its totals once
         for (uint256 i; i < members.length; ++i) {
             address member = members[i];
             Account memory a = _accounts[member];
             uint256 due = _stopIndex(a);
             if (due <= a.paidUpTo) continue; // nothing owed: credit left, or not a member
             uint256 amount = due - a.paidUpTo;
-            if (a.mode == SHARING && ahead != 0 && _debit(member, a, amount + ahead)) continue;
-            if (!_debit(member, a, amount)) emit DebitFailed(member, amount);
+            if (a.mode == SHARING && ahead != 0 && _debit(member, a, amount + ahead)) {
+                paidIn += amount + ahead;
+            } else if (_debit(member, a, amount)) {
+                paidIn += amount;
+            } else {
+                emit DebitFailed(member, amount);
+            }
         }
+        totals.paidIn += paidIn.toUint128();
     }
 
     /// Anyone may return a member's unused credit to them once they no longer share.
@@ -356,7 +401,7 @@ contract CostSharing is ICostSharing, AccessControl, Wired {
         uint256 stop = _stopIndex(a);
         if (a.paidUpTo <= stop) revert NoCredit(member);
         uint256 amount = a.paidUpTo - stop;
-        a.paidUpTo = uint64(stop); // below paidUpTo, so it fits
+        a.paidUpTo = uint48(stop); // below paidUpTo, so it fits
         totals.refunded += uint128(amount);
         emit CreditRefunded(member, amount);
         token.safeTransfer(member, amount);
@@ -391,7 +436,10 @@ contract CostSharing is ICostSharing, AccessControl, Wired {
         a.stop = a.paidUpTo;
         carry.shortfall += uint96(unpaid);
         totals.writtenOff += uint128(unpaid);
-        membership.markRemoved(member);
+        if (a.status == MemberStatus.InPlan) {
+            a.status = MemberStatus.Removed;
+            membership.markRemoved(member); // its MembershipEnded event
+        }
         emit DefaulterRemoved(member, unpaid);
     }
 
@@ -410,36 +458,38 @@ contract CostSharing is ICostSharing, AccessControl, Wired {
     function disburse(uint256 maxPayouts) external {
         Totals memory t = totals;
         uint256 available = _spendable(t);
-        uint256 head = payoutHead;
+        Head memory h = _head;
         uint256 due = carry.payoutsDue;
-        for (uint256 n; n < maxPayouts && head < due && available != 0; ++n) {
-            Payout storage q = _payouts[head];
-            uint256 toClaimant = q.amount - q.paid;
+        for (uint256 n; n < maxPayouts && h.index < due && available != 0; ++n) {
+            Queued memory q = _payouts[h.index];
+            uint256 fee = _fee(q.amount);
+            uint256 toClaimant = q.amount - h.paid;
             if (toClaimant > available) toClaimant = available;
             if (toClaimant != 0) {
-                q.paid += uint96(toClaimant);
+                h.paid += uint96(toClaimant);
                 available -= toClaimant;
                 t.paidOut += uint128(toClaimant);
                 token.safeTransfer(q.claimant, toClaimant);
-                emit ClaimantPaid(q.claimId, q.claimant, toClaimant, q.amount - q.paid);
+                emit ClaimantPaid(q.claimId, q.claimant, toClaimant, q.amount - h.paid);
             }
-            uint256 toFee = q.paid == q.amount ? q.fee - q.feePaid : 0;
+            uint256 toFee = h.paid == q.amount ? fee - h.feePaid : 0;
             if (toFee > available) toFee = available;
             if (toFee != 0) {
-                q.feePaid += uint96(toFee);
+                h.feePaid += uint96(toFee);
                 available -= toFee;
                 t.feesPaid += uint128(toFee);
                 token.safeTransfer(treasury, toFee);
                 emit FeePaid(q.claimId, treasury, toFee);
             }
-            if (q.paid == q.amount && q.feePaid == q.fee) ++head;
+            if (h.paid == q.amount && h.feePaid == fee) h = Head(h.index + 1, 0, 0);
         }
-        payoutHead = head;
+        _head = h;
         totals = t;
     }
 
     // ---- views ----
 
+    /// The member's whole record (`mandateOf` reads the mandate as fen, UNLIMITED for no limit).
     function accountOf(address member) external view returns (Account memory) {
         return _accounts[member];
     }
@@ -453,7 +503,12 @@ contract CostSharing is ICostSharing, AccessControl, Wired {
     }
 
     function payout(uint256 i) external view returns (Payout memory) {
-        return _payouts[i];
+        Queued memory q = _payouts[i];
+        Head memory h = _head;
+        uint96 fee = uint96(_fee(q.amount));
+        if (i < h.index) (h.paid, h.feePaid) = (q.amount, fee);
+        else if (i > h.index) (h.paid, h.feePaid) = (0, 0);
+        return Payout(q.claimId, q.claimant, q.amount, h.paid, fee, h.feePaid);
     }
 
     /// Fen the pool holds by its own books; equals its token balance unless someone sent it tokens.
@@ -484,7 +539,7 @@ contract CostSharing is ICostSharing, AccessControl, Wired {
         } else if (mode != LEAVING_AT_CLOSE) {
             revert NotSharing(member);
         }
-        a.stop = _stopIndex(a).toUint64();
+        a.stop = _stopIndex(a).toUint48();
         a.mode = STOPPED;
     }
 
@@ -497,18 +552,26 @@ contract CostSharing is ICostSharing, AccessControl, Wired {
         return held < levied ? held : levied;
     }
 
-    function _mandate(uint256 mandate) private pure returns (uint88) {
-        return mandate >= UNLIMITED ? UNLIMITED : uint88(mandate);
+    function _fee(uint256 amount) private view returns (uint256) {
+        return amount * feeBps / 10_000;
+    }
+
+    function _mandate(uint256 mandate) private pure returns (uint32) {
+        return mandate >= NO_LIMIT ? NO_LIMIT : uint32(mandate);
+    }
+
+    function _unpacked(uint32 mandate) private pure returns (uint256) {
+        return mandate == NO_LIMIT ? UNLIMITED : mandate;
     }
 
     /// Auto-debit under the mandate: false, changing nothing, when the mandate or balance is short.
     function _debit(address member, Account memory a, uint256 amount) private returns (bool) {
         if (a.mandate < amount) return false;
         if (!ICollectable(address(token)).collectFrom(member, amount)) return false;
-        if (a.mandate != UNLIMITED) a.mandate -= uint88(amount);
-        a.paidUpTo = (a.paidUpTo + amount).toUint64();
-        _accounts[member] = a;
-        _paidIn(member, amount, a.paidUpTo);
+        Account storage stored = _accounts[member]; // only the changed fields: one slot rewrite
+        if (a.mandate != NO_LIMIT) stored.mandate = a.mandate -= uint32(amount);
+        stored.paidUpTo = a.paidUpTo = (a.paidUpTo + amount).toUint48();
+        emit SharePaid(member, amount, a.paidUpTo); // the caller adds `amount` to totals.paidIn
         return true;
     }
 
@@ -518,12 +581,12 @@ contract CostSharing is ICostSharing, AccessControl, Wired {
             revert IERC20Errors.ERC20InsufficientBalance(member, token.balanceOf(member), amount);
         }
         Account storage a = _accounts[member];
-        uint64 paidUpTo = (a.paidUpTo + amount).toUint64();
+        uint48 paidUpTo = (a.paidUpTo + amount).toUint48();
         a.paidUpTo = paidUpTo;
         _paidIn(member, amount, paidUpTo);
     }
 
-    function _paidIn(address member, uint256 amount, uint64 paidUpTo) private {
+    function _paidIn(address member, uint256 amount, uint48 paidUpTo) private {
         totals.paidIn += amount.toUint128();
         emit SharePaid(member, amount, paidUpTo);
     }

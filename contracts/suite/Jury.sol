@@ -2,7 +2,7 @@
 pragma solidity ^0.8.28;
 
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
-import {IJury, IMembership, Rules, Verdict, Wired} from "./Rules.sol";
+import {ICostSharing, IJury, Member, MemberStatus, Rules, Verdict, Wired} from "./Rules.sol";
 
 /// The review board for disputed claims. Jurors are members who passed the exam (qualified by the
 /// juror registrar) at least `jurorDelay` earlier, are active members, and are never the claimant.
@@ -21,13 +21,15 @@ contract Jury is IJury, AccessControl, Wired {
         bool closed;
     }
 
+    uint64 public immutable waitingPeriod;
     uint64 public immutable jurorDelay;
     uint64 public immutable commitDuration;
     uint64 public immutable revealDuration;
     uint32 public immutable minVotes;
     uint16 public immutable minInFavourBps;
 
-    IMembership public membership;
+    /// Keeps each member's record for Membership: whether a juror is an active member is read there.
+    ICostSharing public pool;
 
     mapping(address => uint64) public qualifiedAt;
     mapping(uint256 => Case) private _cases;
@@ -59,9 +61,10 @@ contract Jury is IJury, AccessControl, Wired {
     event VoteRevealed(uint256 indexed claimId, address indexed juror, bool inFavour);
     event CaseExtended(uint256 indexed claimId, uint64 commitEndsAt, uint64 revealEndsAt);
     event CaseClosedWith(uint256 indexed claimId, Verdict verdict, uint32 inFavour, uint32 against);
-    event Connected(address membership);
+    event Connected(address pool);
 
     constructor(Rules memory rules, address admin) {
+        waitingPeriod = rules.waitingPeriod;
         jurorDelay = rules.jurorDelay;
         commitDuration = rules.commitDuration;
         revealDuration = rules.revealDuration;
@@ -70,10 +73,10 @@ contract Jury is IJury, AccessControl, Wired {
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
     }
 
-    function connect(IMembership membership_) external onlyRole(DEFAULT_ADMIN_ROLE) connectsOnce {
-        if (address(membership_) == address(0)) revert ZeroAddress();
-        membership = membership_;
-        emit Connected(address(membership_));
+    function connect(ICostSharing pool_) external onlyRole(DEFAULT_ADMIN_ROLE) connectsOnce {
+        if (address(pool_) == address(0)) revert ZeroAddress();
+        pool = pool_;
+        emit Connected(address(pool_));
     }
 
     function qualify(address[] calldata jurors) external onlyRole(JUROR_REGISTRAR_ROLE) {
@@ -118,7 +121,7 @@ contract Jury is IJury, AccessControl, Wired {
         uint64 since = qualifiedAt[msg.sender];
         if (since == 0) revert NotAQualifiedJuror(msg.sender);
         if (block.timestamp < since + jurorDelay) revert JurorNotYetEligible(since + jurorDelay);
-        if (!membership.isActive(msg.sender)) revert JurorNotActiveMember(msg.sender);
+        if (!_isActive(pool.memberOf(msg.sender))) revert JurorNotActiveMember(msg.sender);
         if (commitments[claimId][msg.sender] != bytes32(0)) revert AlreadyCommitted(claimId, msg.sender);
         if (commitment == bytes32(0) || commitment == REVEALED) revert NotACommitment(commitment);
         commitments[claimId][msg.sender] = commitment;
@@ -169,6 +172,12 @@ contract Jury is IJury, AccessControl, Wired {
     function eligibleAt(address juror) external view returns (uint64) {
         uint64 since = qualifiedAt[juror];
         return since == 0 ? 0 : since + jurorDelay;
+    }
+
+    /// Membership.isActive, on the record the pool keeps: in the plan, past the waiting period, covered.
+    function _isActive(Member memory m) private view returns (bool) {
+        return m.status == MemberStatus.InPlan && block.timestamp >= m.joinedAt + waitingPeriod
+            && block.timestamp < m.coverEndsAt;
     }
 
     function _schedule(Case storage c) private {

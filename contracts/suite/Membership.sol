@@ -4,7 +4,7 @@ pragma solidity ^0.8.28;
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
-import {ICostSharing, IMembership, MemberStatus, Rules, Wired} from "./Rules.sol";
+import {ICostSharing, IMembership, Member, MemberStatus, Rules, Wired} from "./Rules.sol";
 
 /// Who is in the plan. A person joins free with an enroller's EIP-712 attestation that binds their
 /// address to a commitment of their identity (one person, one membership; never the ID in clear),
@@ -46,13 +46,6 @@ contract Membership is IMembership, AccessControl, EIP712, Wired {
         bytes32 vs;
     }
 
-    struct Member {
-        uint64 joinedAt;
-        uint64 coverEndsAt;
-        uint8 tier;
-        MemberStatus status;
-    }
-
     /// What a member is now; Waiting and Active are both "in the plan".
     enum State {
         None,
@@ -73,13 +66,14 @@ contract Membership is IMembership, AccessControl, EIP712, Wired {
     ICostSharing public pool;
     uint256 public memberCount;
 
-    mapping(address => Member) private _members;
+    /// Each member's record (`Member`: joined, cover ends, tier, status) is kept by the pool, in the
+    /// one storage slot it keeps per member anyway: a member costs one fresh slot there and the
+    /// identity commitment here, not a third slot of their own.
     mapping(bytes32 => address) public identityHolder;
 
     error AttestationExpired(uint64 expiry);
     error NotSignedByEnroller(address signer);
     error AttestationForAnotherMember(address member, address sender);
-    error AlreadyAMember(address member);
     error IdentityAlreadyUsed(bytes32 identity);
     error UnknownTier(uint8 tier);
     error CoverAlreadyEnded(uint64 coverEndsAt);
@@ -118,7 +112,7 @@ contract Membership is IMembership, AccessControl, EIP712, Wired {
     // ---- joining ----
 
     /// The member's one transaction: join and let the pool auto-debit shares up to `mandate` fen
-    /// (0: none, pay by hand; 2^88 - 1 or more: no limit). The member sends it, so it is their word.
+    /// (0: none, pay by hand; 2^32 - 1 or more: no limit). The member sends it, so it is their word.
     function join(Attestation calldata a, bytes calldata signature, uint256 mandate) external {
         if (a.member != msg.sender) revert AttestationForAnotherMember(a.member, msg.sender);
         if (block.timestamp > a.expiry) revert AttestationExpired(a.expiry);
@@ -156,40 +150,35 @@ contract Membership is IMembership, AccessControl, EIP712, Wired {
 
     /// Cover ends now; the member still shares in the cases settled at the current period's close.
     function exit() external {
-        _end(msg.sender, MemberStatus.Exited);
-        pool.leaveAtClose(msg.sender);
+        _end(msg.sender, pool.memberOf(msg.sender), MemberStatus.Exited);
     }
 
     /// Anyone may end the cover of a member who turned 60 (lazy: nothing loops over members).
     function endCover(address member) external {
-        uint64 ends = _members[member].coverEndsAt;
-        if (block.timestamp < ends) revert CoverNotEnded(ends);
-        _end(member, MemberStatus.CoverEnded);
-        pool.leaveNow(member);
+        Member memory m = pool.memberOf(member);
+        if (block.timestamp < m.coverEndsAt) revert CoverNotEnded(m.coverEndsAt);
+        _end(member, m, MemberStatus.CoverEnded);
     }
 
     /// Called by the claims contract: payout or illness inside the waiting period.
     function endMembership(address member, MemberStatus reason) external onlyRole(SUITE_ROLE) {
-        _end(member, reason);
-        pool.leaveNow(member);
+        _end(member, pool.memberOf(member), reason);
     }
 
-    /// Called by cost sharing when it removes a defaulter (it already stopped their sharing).
+    /// Called by cost sharing when it has removed a defaulter who was in the plan (it recorded the
+    /// status in the member's record): the event of the membership's end is Membership's.
     function markRemoved(address member) external onlyRole(SUITE_ROLE) {
-        if (_members[member].status == MemberStatus.InPlan) {
-            _members[member].status = MemberStatus.Removed;
-            emit MembershipEnded(member, MemberStatus.Removed);
-        }
+        emit MembershipEnded(member, MemberStatus.Removed);
     }
 
     // ---- views ----
 
-    function memberOf(address member) external view returns (Member memory) {
-        return _members[member];
+    function memberOf(address member) public view returns (Member memory) {
+        return pool.memberOf(member);
     }
 
     function stateOf(address member) public view returns (State) {
-        Member memory m = _members[member];
+        Member memory m = pool.memberOf(member);
         if (m.status == MemberStatus.InPlan) {
             if (block.timestamp >= m.coverEndsAt) return State.CoverExpired;
             if (block.timestamp < m.joinedAt + waitingPeriod) return State.Waiting;
@@ -200,7 +189,7 @@ contract Membership is IMembership, AccessControl, EIP712, Wired {
     }
 
     function isInPlan(address member) external view returns (bool) {
-        return _members[member].status == MemberStatus.InPlan;
+        return pool.memberOf(member).status == MemberStatus.InPlan;
     }
 
     function isActive(address member) external view returns (bool) {
@@ -208,17 +197,17 @@ contract Membership is IMembership, AccessControl, EIP712, Wired {
     }
 
     function waitingEndsAt(address member) external view returns (uint64) {
-        Member memory m = _members[member];
+        Member memory m = pool.memberOf(member);
         if (m.status == MemberStatus.None) revert NotAMember(member);
         return m.joinedAt + waitingPeriod;
     }
 
     function coverEndsAt(address member) external view returns (uint64) {
-        return _members[member].coverEndsAt;
+        return pool.memberOf(member).coverEndsAt;
     }
 
     function coverAmountOf(address member) public view returns (uint256) {
-        uint8 tier = _members[member].tier;
+        uint8 tier = pool.memberOf(member).tier;
         if (tier == 1) return coverUnder40;
         if (tier == 2) return cover40to59;
         return 0;
@@ -236,14 +225,12 @@ contract Membership is IMembership, AccessControl, EIP712, Wired {
         if (tier != 1 && tier != 2) revert UnknownTier(tier);
         if (block.timestamp >= coverEnds) revert CoverAlreadyEnded(coverEnds);
         if (!_isMonthStart(coverEnds)) revert CoverEndNotAtMonthEnd(coverEnds);
-        if (_members[member].status != MemberStatus.None) revert AlreadyAMember(member);
+        pool.enter(member, tier, coverEnds, mandate); // refuses a second membership (AlreadyAMember)
         if (identityHolder[identity] != address(0)) revert IdentityAlreadyUsed(identity);
         identityHolder[identity] = member;
-        _members[member] = Member(uint64(block.timestamp), coverEnds, tier, MemberStatus.InPlan);
         unchecked {
             ++memberCount;
         }
-        pool.enter(member, mandate);
         emit MemberJoined(
             member, identity, tier, tier == 1 ? coverUnder40 : cover40to59, uint64(block.timestamp) + waitingPeriod, coverEnds
         );
@@ -260,11 +247,11 @@ contract Membership is IMembership, AccessControl, EIP712, Wired {
         return doy == (153 * mp + 2) / 5;
     }
 
-    function _end(address member, MemberStatus reason) private {
-        MemberStatus status = _members[member].status;
-        if (status == MemberStatus.None) revert NotAMember(member);
-        if (status != MemberStatus.InPlan) revert NotInPlan(member, status);
-        _members[member].status = reason;
+    /// Exiting members still share the current period's cases; every other end stops sharing now.
+    function _end(address member, Member memory m, MemberStatus reason) private {
+        if (m.status == MemberStatus.None) revert NotAMember(member);
+        if (m.status != MemberStatus.InPlan) revert NotInPlan(member, m.status);
+        pool.end(member, reason, reason == MemberStatus.Exited);
         emit MembershipEnded(member, reason);
     }
 }

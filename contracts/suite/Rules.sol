@@ -35,6 +35,14 @@ enum MemberStatus {
     CoverEnded
 }
 
+/// A member's membership record (kept in the pool's one slot per member, read through Membership).
+struct Member {
+    uint64 joinedAt;
+    uint64 coverEndsAt;
+    uint8 tier;
+    MemberStatus status;
+}
+
 interface IMembership {
     function isInPlan(address member) external view returns (bool);
     function isActive(address member) external view returns (bool);
@@ -46,9 +54,9 @@ interface IMembership {
 }
 
 interface ICostSharing {
-    function enter(address member, uint256 mandate) external;
-    function leaveNow(address member) external;
-    function leaveAtClose(address member) external;
+    function enter(address member, uint8 tier, uint64 coverEndsAt, uint256 mandate) external;
+    function memberOf(address member) external view returns (Member memory);
+    function end(address member, MemberStatus reason, bool atClose) external;
     function queuePayout(uint256 claimId, address claimant, uint256 amount) external;
     function isDefaulter(address member) external view returns (bool);
 }

@@ -57,6 +57,8 @@ def test_auto_debit_and_payout_only_from_collected_money(world, eight):
     assert claimant.token.balance_of(claimant.address) - 1_000_000 == world.rules.cover_under_40
     assert claimant.token.balance_of(world.treasury) == 8_000
     assert pool.balance() == 3  # the rounding surplus, kept for the next period
+    done = pool.payout(0)  # paid in full: the queue keeps no paid amounts per payout, yet shows them
+    assert (done.paid, done.fee, done.feePaid) == (done.amount, 8_000, 8_000) and done.amount == 100_000
     check_books(world)
     events = pool.events("ClaimantPaid", claimId=cid)
     assert [e["args"]["stillOwed"] for e in events] == [100_000 - paid, 0]

@@ -1,6 +1,7 @@
-"""eth_getProof: a member's record in the real Membership contract, proven against the block's
-state root with py-trie (the trie library py-evm uses, not this node's prover), through web3.py
-(sync and async) and ethers v6; so anyone can check the record without trusting the node."""
+"""eth_getProof: a member's record in the real suite (the pool keeps it for Membership in the
+member's one slot), proven against the block's state root with py-trie (the trie library py-evm
+uses, not this node's prover), through web3.py (sync and async) and ethers v6; so anyone can check
+the record without trusting the node."""
 
 from __future__ import annotations
 
@@ -54,28 +55,30 @@ def verify_slots(storage_root: bytes, answer) -> list[int]:
 
 @pytest.fixture(scope="module")
 def member_record(w3, tmp_path_factory):
-    """The suite deployed, one member joined; the slot of its record in Membership (found by
-    matching the contract's own getter) and the block it is proven at."""
+    """The suite deployed, one member joined; the slot of its record in the pool, which keeps it
+    for Membership in the member's one slot (found by matching Membership's own getter against
+    the slot's top 96 bits), and the block it is proven at."""
     joining = applicant(w3, tmp_path_factory.mktemp("suite") / "deployment.json")
     me, member = joining.me, joining.address
     me.membership.join(joining.attestation, joining.signature, joining.mandate)
     joined_at, cover_ends, tier, status = me.membership.member(member)
-    packed = joined_at | cover_ends << 64 | tier << 128 | status << 136
-    address = me.membership.address
+    record = joined_at | cover_ends << 40 | tier << 80 | status << 88
+    address = me.pool.address
     for index in range(64):
         slot = keccak(bytes(12) + bytes.fromhex(member[2:]) + index.to_bytes(32, "big"))
-        if int.from_bytes(w3.eth.get_storage_at(address, slot), "big") == packed:
+        packed = int.from_bytes(w3.eth.get_storage_at(address, slot), "big")
+        if packed >> 160 == record:
             return address, slot, packed, w3.eth.block_number
-    raise AssertionError("no slot of Membership holds the member's record")
+    raise AssertionError("no slot of the pool holds the member's record")
 
 
 def test_a_members_record_proves_against_the_state_root(w3, member_record):
-    membership, slot, packed, block = member_record
+    pool, slot, packed, block = member_record
     absent = b"\x01" * 32
-    answer = w3.eth.get_proof(membership, [slot, absent], block)
+    answer = w3.eth.get_proof(pool, [slot, absent], block)
     root = w3.eth.get_block(block).stateRoot
     storage_root, code_hash = verify_account(root, answer)
-    assert code_hash == keccak(w3.eth.get_code(membership, block))
+    assert code_hash == keccak(w3.eth.get_code(pool, block))
     assert verify_slots(storage_root, answer) == [packed, 0]  # the record, and a proof of absence
     assert answer["storageProof"][0]["key"] == slot and len(answer["accountProof"]) >= 2
     forged = list(answer["storageProof"][0]["proof"])
@@ -86,7 +89,7 @@ def test_a_members_record_proves_against_the_state_root(w3, member_record):
 
 def test_proofs_of_the_past_and_of_nothing_through_async_web3(node, member_record):
     """web3's async client has no get_proof; its users send the request through the provider."""
-    membership, slot, packed, block = member_record
+    pool, slot, packed, block = member_record
 
     async def get_proof(aw3, address: str, keys: list, at: int):
         reply = await aw3.provider.make_request("eth_getProof", [address, keys, hex(at)])
@@ -108,7 +111,7 @@ def test_proofs_of_the_past_and_of_nothing_through_async_web3(node, member_recor
     async def check() -> None:
         aw3 = AsyncWeb3(AsyncHTTPProvider(node.url))
         earlier = block - 1  # before the member joined: no record, but the contract was there
-        answer = await get_proof(aw3, membership, ["0x" + slot.hex()], earlier)
+        answer = await get_proof(aw3, pool, ["0x" + slot.hex()], earlier)
         root = (await aw3.eth.get_block(earlier)).stateRoot
         storage_root, _ = verify_account(root, answer)
         assert verify_slots(storage_root, answer) == [0]
@@ -136,17 +139,17 @@ const { ethers } = require("ethers");
 
 
 def test_the_same_proof_through_ethers(node, member_record, tmp_path):
-    membership, slot, packed, block = member_record
+    pool, slot, packed, block = member_record
     script = tmp_path / "proof.js"
     script.write_text(ETHERS)
     env = {"NODE_PATH": str(ROOT / "node_modules"), "PATH": "/usr/bin:/bin:/usr/local/bin"}
-    args = ["node", str(script), node.url, membership, "0x" + slot.hex(), hex(block)]
+    args = ["node", str(script), node.url, pool, "0x" + slot.hex(), hex(block)]
     out = subprocess.run(args, capture_output=True, text=True, timeout=60, env=env)
     assert out.returncode == 0, out.stderr
     got = json.loads(out.stdout)
     proof = got["proof"]
-    assert proof == rpc(node.url, "eth_getProof", membership, ["0x" + slot.hex()], hex(block))
-    account = rlp.decode(proven(bytes.fromhex(got["stateRoot"][2:]), bytes.fromhex(membership[2:]),
+    assert proof == rpc(node.url, "eth_getProof", pool, ["0x" + slot.hex()], hex(block))
+    account = rlp.decode(proven(bytes.fromhex(got["stateRoot"][2:]), bytes.fromhex(pool[2:]),
                                 [bytes.fromhex(p[2:]) for p in proof["accountProof"]]))  # fmt: skip
     entry = proof["storageProof"][0]
     raw = proven(account[2], slot, [bytes.fromhex(p[2:]) for p in entry["proof"]])
