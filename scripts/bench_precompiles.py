@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from eth.precompiles import blake2 as blake2_module
 from eth.vm.forks.prague.computation import PragueComputation
 
+from harness.precompile_inputs import CASES
 from node.genesis import TX_GAS_LIMIT_CAP
 from node.precompiles import FLOOR_MGAS_PER_SECOND, surcharge
-from harness.precompile_inputs import CASES
 
 
 @dataclass

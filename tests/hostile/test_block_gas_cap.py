@@ -16,13 +16,13 @@ from eth_account import Account
 from web3 import Web3
 
 from consortium.client.tx import TX_GAS_CAP, per_transaction, tx_gas_cap
+from harness.processes import DevNode
 from node.chain import Chain
 from node.errors import InvalidBlock
 from node.genesis import TX_GAS_LIMIT_CAP, Genesis, dev_accounts, dev_genesis
 from node.storage import Store
 from node.txpool import TxPool
 from tests.support.anvil import anvil
-from harness.processes import DevNode
 
 BURN = bytes.fromhex("5b600056")  # init code JUMPDEST PUSH1 0 JUMP: loops until its gas is gone
 KEY = dev_accounts(1)[0][1]

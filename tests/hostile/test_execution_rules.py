@@ -18,11 +18,11 @@ import pytest
 from web3 import Web3
 
 from consortium.client.tx import tx_gas_cap
-from node.genesis import TX_GAS_LIMIT_CAP
 from harness.peernet import log_lines, start_network
-from tests.hostile.test_precompile_cost import BURN, HEAVY, ROUND_TIMER
-from harness.probes import wait_for_blocks
 from harness.precompile_inputs import loop_calling
+from harness.probes import wait_for_blocks
+from node.genesis import TX_GAS_LIMIT_CAP
+from tests.hostile.test_precompile_cost import BURN, HEAVY, ROUND_TIMER
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,6 @@ import time
 
 from eth_account import Account
 
-from node.genesis import TX_GAS_LIMIT_CAP
 from harness.precompile_inputs import (
     BLS_G1,
     BLS_G2,
@@ -25,6 +24,7 @@ from harness.precompile_inputs import (
     word,
 )
 from harness.processes import DEV_ADDRESSES, DEV_KEYS, DevNode, rpc
+from node.genesis import TX_GAS_LIMIT_CAP
 
 BURN = bytes.fromhex("5b600056")  # init code JUMPDEST PUSH1 0 JUMP: plain opcodes until the gas is gone
 ROUND_TIMER = 4.0  # seconds: QBFT's requesttimeoutseconds in the genesis files our tools write
