@@ -9,7 +9,7 @@ from web3 import Web3
 
 from consortium.client import Batch, ContractRefusal, Transactor, wait_all
 from consortium.client.tx import SCAN_BLOCKS
-from tests.support.processes import DEV_KEYS, DevNode
+from harness.processes import DEV_KEYS, DevNode
 from tests.support.solidity import compile_source
 
 pytestmark = pytest.mark.process
