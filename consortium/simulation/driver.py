@@ -27,7 +27,7 @@ from consortium.simulation.claims import progress_claims
 from consortium.simulation.params import SimConfig, simulation_rules
 from consortium.simulation.population import draw_population, founders
 from consortium.simulation.settling import refunds_landed, settle
-from consortium.simulation.timekeeping import STEP, Timekeeper, start_time
+from consortium.simulation.timekeeping import Timekeeper, start_time
 from consortium.simulation.world import Staff, Wave, World
 
 WAVE_TIMEOUT = 900  # seconds for a wave's members' batch to land
@@ -79,8 +79,6 @@ class Driver:
             world.clock.step()
             self._step()
             self.on_tick(world, world.now)
-            if not self._finished():
-                world.clock.ahead(world.now + STEP)
         stats = world.stats
         return {
             "first_block": first_block,

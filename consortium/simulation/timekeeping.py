@@ -56,7 +56,6 @@ class Timekeeper:
         self.block = 0  # the latest block seen when the clock last moved
         self.moves = 0
         self.overruns = 0  # steps whose transactions were still landing when the next step began
-        self._ahead: tuple | None = None  # (time, overrun, the pending move) sent in advance
         self._times: dict[int, int] = {}
 
     def begin(self, at: int) -> None:
@@ -75,33 +74,15 @@ class Timekeeper:
         overrun, but is no longer reproducible."""
         if self.clock_at >= self.now and (self.stamped or not stamped):
             return
-        ahead, self._ahead = self._ahead, None
-        if self.clock_at < self.now and ahead is not None and ahead[0] == self.now:
-            self.moves += 1  # the move was sent at the end of the last step
-            self.overruns += ahead[1]
-            receipt = self.clock.landed(ahead[2]) if ahead[2] is not None else None
-            self.block = receipt["blockNumber"] if receipt else self.block
-            if stamped:
-                self.clock.wait_for(self.now)
-        elif self.clock_at < self.now:
-            latest = self.w3.eth.get_block("latest")
-            self.block = latest["number"]
-            self.moves += 1
+        latest = self.w3.eth.get_block("latest")
+        self.block = latest["number"]
+        if self.clock_at < self.now:
             self.overruns += latest["timestamp"] > self.now
+            self.moves += 1
             self.clock.advance_to(self.now, stamped=stamped)
         else:
             self.clock.wait_for(self.now)
         self.clock_at, self.stamped = self.now, stamped
-
-    def ahead(self, at: int) -> None:
-        """Send the move to `at`, the next step's time, as soon as this step's transactions have
-        all landed, and await it in that step's first `ready`: it lands while the driver decides
-        the step, a block sooner than moving then. A step that sends nothing leaves it unused and
-        uncounted, which changes no outcome: the clock only runs ahead of blocks nobody sends in."""
-        if self.clock_at >= at:
-            return
-        latest = self.clock.latest_timestamp()
-        self._ahead = (at, latest > at, self.clock.move(at, latest))
 
     def unclear(self, boundary: int) -> bool:
         """A rule's boundary inside this step: whether a transaction sent now lands before or after
