@@ -11,6 +11,8 @@ from typing import Any
 from py_ecc import optimized_bls12_381 as bls
 from py_ecc import optimized_bn128 as bn
 
+BURN = bytes.fromhex("5b600056")  # init code JUMPDEST PUSH1 0 JUMP: plain opcodes until the gas is gone
+
 
 def word(n: int, size: int = 32) -> bytes:
     return n.to_bytes(size, "big")

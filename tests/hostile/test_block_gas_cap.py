@@ -16,6 +16,7 @@ from eth_account import Account
 from web3 import Web3
 
 from consortium.client.tx import TX_GAS_CAP, per_transaction, tx_gas_cap
+from harness.precompile_inputs import BURN
 from harness.processes import DevNode
 from node.chain import Chain
 from node.errors import InvalidBlock
@@ -24,7 +25,6 @@ from node.storage import Store
 from node.txpool import TxPool
 from tests.support.anvil import anvil
 
-BURN = bytes.fromhex("5b600056")  # init code JUMPDEST PUSH1 0 JUMP: loops until its gas is gone
 KEY = dev_accounts(1)[0][1]
 
 

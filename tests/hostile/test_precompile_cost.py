@@ -17,6 +17,7 @@ from harness.precompile_inputs import (
     BLS_G2,
     BN_G1,
     BN_G2,
+    BURN,
     SCALAR,
     blake2f,
     bls_fp,
@@ -26,7 +27,6 @@ from harness.precompile_inputs import (
 from harness.processes import DEV_ADDRESSES, DEV_KEYS, DevNode, rpc
 from node.genesis import TX_GAS_LIMIT_CAP
 
-BURN = bytes.fromhex("5b600056")  # init code JUMPDEST PUSH1 0 JUMP: plain opcodes until the gas is gone
 ROUND_TIMER = 4.0  # seconds: QBFT's requesttimeoutseconds in the genesis files our tools write
 # (name, address, input, output bytes): each call is valid and as slow per gas as we found it
 HEAVY = [
