@@ -1,6 +1,7 @@
 """Inputs near each precompile's worst case for its price: valid curve points (a generator), the
 largest scalars, many BLAKE2F rounds, MODEXP shapes priced at their floor. scripts/bench_precompiles.py
-times them; tests/hostile/test_precompile_cost.py sends transactions spent on them.
+times them (`CASES`); tests/hostile/test_precompile_cost.py and test_execution_rules.py send
+transactions at the cap spent on them (`HEAVY`, beside `BURN`, the same gas in plain opcodes).
 """
 
 from __future__ import annotations
@@ -90,4 +91,17 @@ CASES: list[tuple[str, int, Callable[[], bytes]]] = [
     ("BLS12 PAIRING (1 pair)", 0x0F, lambda: BLS_G1 + BLS_G2),
     ("BLS12 MAP_FP_TO_G1", 0x10, lambda: bls_fp(0x1234)),
     ("BLS12 MAP_FP2_TO_G2", 0x11, lambda: bls_fp(0x1234) + bls_fp(0x5678)),
+]
+
+
+# (name, address, input, output bytes): each call valid and as slow per gas as we found it, for
+# transactions at the cap that loop over one (`loop_calling`)
+HEAVY: list[tuple[str, int, bytes, int]] = [
+    ("BN254 PAIRING", 0x08, BN_G1 + BN_G2, 32),
+    ("BN254 MUL", 0x07, BN_G1 + SCALAR, 64),
+    ("BLAKE2F", 0x09, blake2f(1_000_000), 64),
+    ("BLS12 G1MSM", 0x0C, (BLS_G1 + SCALAR) * 8, 128),
+    ("BLS12 G2MSM", 0x0E, BLS_G2 + SCALAR, 256),
+    ("BLS12 PAIRING", 0x0F, BLS_G1 + BLS_G2, 32),
+    ("BLS12 MAP_FP2_TO_G2", 0x11, bls_fp(0x1234) + bls_fp(0x5678), 256),
 ]

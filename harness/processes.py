@@ -6,21 +6,31 @@ dev chain's accounts, and a JSON-RPC call that keeps the error's code for assert
         ...
         node.kill()          # SIGKILL, like a crash
         node.restart()       # same datadir, same port
+
+Importing it keeps the call worker of every node started from here on lazy (below).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import urllib.request
 from pathlib import Path
 
 from consortium.network.processes import HUBAO, DevNode, NodeProcess, free_port, wait_for_rpc
+from node.calls.worker import WORKER_START
 
 __all__ = ["DEV_ADDRESSES", "DEV_KEYS", "HUBAO", "ROOT", "DevNode", "NodeProcess", "free_port", "hubao",
            "rpc", "wait_for_rpc"]  # fmt: skip
 
 ROOT = Path(__file__).resolve().parents[1]
+
+# Every node the harness and the suite start (they inherit this environment, `hubao net up`'s
+# too) starts its call worker with its first call, as before `hubao node run` started it eagerly:
+# most never get a call, and each eager one would cost a py-evm import. A test of the eager start
+# sets HUBAO_CALL_WORKER_START=eager itself (tests/node/test_call_worker.py).
+os.environ.setdefault(WORKER_START, "lazy")
 
 
 def hubao(*args: str, timeout: float = 150, cwd: Path | None = None) -> subprocess.CompletedProcess:

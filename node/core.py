@@ -98,6 +98,7 @@ class NodeCore(NodeAPI, RpcBackendAPI, ServiceAPI):
         self.txpool.on_new_tx.append(self.subscriptions.on_pending)
         self.txpool.on_new_tx.append(lambda tx: self.metrics.pool_size.set(len(self.txpool)))
         self.metrics.height.set(self.chain.head.block_number)
+        self.metrics.call_worker_pid.set_function(lambda: self.chain.calls.worker_pid or 0)
         self._listener: Listener | None = None
         self.add_service(self)
 

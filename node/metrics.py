@@ -34,6 +34,9 @@ class NodeMetrics:
             registry=r,
         )
         self.rpc_errors = Counter("hubao_rpc_errors", "JSON-RPC error replies", ["code"], registry=r)
+        self.call_worker_pid = Gauge(
+            "hubao_call_worker_pid", "Process id of the call worker process (0: none running)", registry=r
+        )
         self._recent: deque[tuple[float, int]] = deque()
 
     def block_committed(self, number: int, tx_count: int, pool_size: int) -> None:

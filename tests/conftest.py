@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+import harness.processes  # noqa: F401  (first: every node the suite starts keeps its call worker lazy)
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("hubao")

@@ -207,6 +207,7 @@ def run_dev(
             await dev_node.stop()
             why = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
             raise click.ClickException(f"cannot listen on {host}:{port}: {why}") from exc
+        dev_node.core.chain.calls.start_worker()  # serving now: the first call need not wait for it
         click.echo(dev_node.banner(host))
         sys.stdout.flush()
         await dev_node.core.run_until(stop)
@@ -255,6 +256,7 @@ def run_from_config(
             cnode.core.chain.calls.set_limits(call_limits)
         stop = _stop_on_signals()
         await cnode.start()
+        cnode.core.chain.calls.start_worker()  # serving now: the first call need not wait for it
         await cnode.core.run_until(stop)
         log.info("stopping")
         await cnode.stop()

@@ -153,6 +153,9 @@ class AdminNamespace(RpcNamespaceAPI):
             "validator": bool(cnode.engine.is_validator()),
             "round": status.get("round"),
             "ports": {"listener": cnode.network.listen_port, "rpc": cnode.core.port},
+            # inbound connections and handshakes refused (unpinned certificate, off the allowlist,
+            # banned, over a bound): what shows that strangers and removed nodes are kept out
+            "p2p": {"refused": cnode.network.refusals.total},
             "startedAt": int(cnode.started),
             "clock": {
                 "timescale": cnode.clock.timescale,

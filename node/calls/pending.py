@@ -24,9 +24,11 @@ def pending_block(
 ) -> BlockAPI:
     """The block `transactions` make on top of `parent` (those invalid against its state are left
     out, as the builder leaves them out); `header_fields` are the chain's own (gas limit,
-    coinbase, the consensus rules' fixed fields)."""
+    coinbase, the consensus rules' fixed fields). They are set on the header py-evm makes, not
+    passed to it, as the chain builds its own: py-evm refuses a post-merge header with difficulty
+    other than 0, and QBFT's blocks carry Besu's difficulty 1."""
     context = engine.context
-    header = context.vm_class.create_header_from_parent(parent, timestamp=timestamp, **header_fields)
+    header = context.vm_class.create_header_from_parent(parent, timestamp=timestamp).copy(**header_fields)
     vm = context.vm_on(reader, header, StateOverlay(reader))
     block, _, _ = run_block(vm, header, transactions, strict=False)
     return block

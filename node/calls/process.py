@@ -7,13 +7,14 @@ loop's speed. A child process has its own interpreter: it opens the node's LMDB 
 args)` with `fn(engine, snapshot, *args)`; the node only pickles requests and waits on a pipe,
 which does not hold the lock.
 
-The child starts on the first call (a py-evm import costs 2 s or more and ~50 MiB, and most nodes
-in tests never get one), at the node's CPU priority unless HUBAO_CALL_WORKER_NICE lowers it (it
-shares the node's scheduling group, so nice orders it only against its own node's loop), with
-its data segment bounded (RLIMIT_DATA: the heap, not LMDB's read-only map), and exits when
-the node closes it, closes its pipe or dies (kill -9 included). A call it cannot finish (it died,
-was killed, ran out of memory, or passed its deadline by GRACE) gets one clear error; the next
-call starts a new child.
+The child starts when the node process serves (`start`, on the worker's thread: the loop does not
+wait for it), or with the first call when HUBAO_CALL_WORKER_START=lazy (a py-evm import costs 2 s
+or more and ~50 MiB, and most nodes in tests never get a call), at the node's CPU priority unless
+HUBAO_CALL_WORKER_NICE lowers it (it shares the node's scheduling group, so nice orders it only
+against its own node's loop), with its data segment bounded (RLIMIT_DATA: the heap, not LMDB's
+read-only map), and exits when the node closes it, closes its pipe or dies (kill -9 included). A
+call it cannot finish (it died, was killed, ran out of memory, or passed its deadline by GRACE)
+gets one clear error; the next call starts a new child.
 """
 
 from __future__ import annotations
@@ -133,17 +134,32 @@ class ProcessWorker(CallWorker):
 
     @property
     def pid(self) -> int | None:
-        """The running child's process id (None before the first call)."""
+        """The running child's process id (None before it started)."""
         child = self._child
         return None if child is None else child.proc.pid
+
+    def start(self) -> None:
+        """Start the child on the worker's thread; a call sent meanwhile waits for it there."""
+        if not self._closed:
+            self._pool.submit(self._start)
+
+    def _start(self) -> None:
+        try:
+            self._running()
+        except WorkerLost as lost:
+            log.warning("%s; a new one starts with the first call", lost)
+
+    def _running(self) -> Child:
+        """The child, started anew if there is none or it has exited."""
+        if self._child is None or self._child.proc.poll() is not None:
+            self._drop()
+            self._child = Child(self.spec)
+        return self._child
 
     def _task(self, fn: Callable[..., Any], head_hash: bytes, args: tuple) -> Any:
         timeout = self.limits.evm_timeout + GRACE if self.limits.evm_timeout else None
         try:
-            if self._child is None or self._child.proc.poll() is not None:
-                self._drop()
-                self._child = Child(self.spec)
-            kind, value, fatal = self._child.ask(("run", fn, head_hash, self.limits, args), timeout)
+            kind, value, fatal = self._running().ask(("run", fn, head_hash, self.limits, args), timeout)
         except WorkerLost as lost:
             self._drop()
             log.warning("%s; a new one starts with the next call", lost)

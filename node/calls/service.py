@@ -9,6 +9,7 @@ back without its py-evm computation."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import replace
 from typing import Any
 
@@ -19,7 +20,8 @@ from node.calls.context import CallEnv, Outcome
 from node.calls.engine import CallEngine
 from node.calls.message import CallArgs
 from node.calls.overrides import BlockOverrides, StateOverrides
-from node.calls.worker import CallLimits, open_worker
+from node.calls.worker import WORKER_START, CallLimits, open_worker
+from node.errors import NodeError
 
 
 def call(engine: CallEngine, reader: Any, env: CallEnv, args: CallArgs) -> Outcome:
@@ -36,12 +38,29 @@ class CallService:
         self.chain = chain
         self.engine = CallEngine.for_chain(chain.vm_class, chain.chain_id, limits)
         self.worker = open_worker(chain, self.engine, self.engine.limits, process=False)
+        self._eager = False  # an in-process chain's thread worker has nothing to start
 
     def run_in_process(self) -> None:
-        """From now on, calls run in a worker process of their own (what a node process does: it
-        starts with the first call), unless HUBAO_CALL_WORKER=thread. Before the first call."""
+        """From now on, calls run in a worker process of their own (what a node process does;
+        `start_worker` starts it), unless HUBAO_CALL_WORKER=thread. Before the first call."""
+        start = os.environ.get(WORKER_START, "eager")
+        if start not in ("eager", "lazy"):
+            raise NodeError(f"{WORKER_START}={start!r}: expected eager or lazy")
+        self._eager = start == "eager"
         self.worker.close()
         self.worker = open_worker(self.chain, self.engine, self.engine.limits, process=True)
+
+    def start_worker(self) -> None:
+        """Start the worker process now, in the background (a node process does once it serves),
+        so the first call does not pay for it; HUBAO_CALL_WORKER_START=lazy leaves it to the first
+        call (the test suite's nodes, most of which never get one)."""
+        if self._eager:
+            self.worker.start()
+
+    @property
+    def worker_pid(self) -> int | None:
+        """The call worker process's id; None while none runs (or calls run on a thread)."""
+        return getattr(self.worker, "pid", None)
 
     @property
     def limits(self) -> CallLimits:

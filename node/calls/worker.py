@@ -32,6 +32,7 @@ GAS_CAP = 50_000_000  # geth's --rpc.gascap default
 EVM_TIMEOUT = 5.0  # geth's --rpc.evmtimeout default, seconds
 MAX_WAITING = 256  # calls queued for the worker before more are refused
 WORKER_KIND = "HUBAO_CALL_WORKER"  # "process" (the default where the store allows it) or "thread"
+WORKER_START = "HUBAO_CALL_WORKER_START"  # "eager" (a node process's default) or "lazy": at the first call
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,10 @@ class CallWorker(ABC):
         finally:
             with self._lock:
                 self._waiting -= 1
+
+    @abstractmethod
+    def start(self) -> None:
+        """Make ready now, in the background, what the first call would otherwise wait for."""
 
     def release(self, head_hash: bytes) -> None:
         """After a commit: drop a snapshot of an older head, so LMDB can reuse the pages it pins."""
@@ -122,6 +127,9 @@ class ThreadWorker(CallWorker):
         super().__init__(limits)
         self.engine = engine
         self._snapshots = Snapshots(store)  # touched only on the worker thread
+
+    def start(self) -> None:
+        """Nothing to start: the thread and the engine are this process's own."""
 
     def _task(self, fn: Callable[..., Any], head_hash: bytes, args: tuple) -> Any:
         return fn(self.engine, self._snapshots.at(head_hash), *args)

@@ -141,7 +141,7 @@ def test_a_flood_of_heavy_calls_leaves_honest_clients_within_200ms(tmp_path):
 
 def test_a_call_whose_worker_is_killed_gets_a_clear_error_and_the_next_call_works(tmp_path):
     with DevNode.start(tmp_path / "data") as node:
-        assert _workers(node.proc.pid) == []  # started by the first call, not before
+        assert _workers(node.proc.pid) == []  # started by the first call, not before (lazy: harness)
         rpc(node.url, "eth_call", {"data": GAS_LEFT})
         (worker,) = _workers(node.proc.pid)
         refused: list = []

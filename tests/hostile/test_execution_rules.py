@@ -18,11 +18,13 @@ import pytest
 from web3 import Web3
 
 from consortium.client.tx import tx_gas_cap
+from consortium.network.genesis import QbftSettings
 from harness.peernet import log_lines, start_network
-from harness.precompile_inputs import loop_calling
+from harness.precompile_inputs import BURN, HEAVY, loop_calling
 from harness.probes import wait_for_blocks
 from node.genesis import TX_GAS_LIMIT_CAP
-from tests.hostile.test_precompile_cost import BURN, HEAVY, ROUND_TIMER
+
+ROUND_TIMER = QbftSettings().requesttimeoutseconds  # what `hubao net init` writes by default
 
 
 @pytest.fixture(scope="module")

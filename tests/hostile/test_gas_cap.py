@@ -11,12 +11,12 @@ import time
 import pytest
 from eth_account import Account
 
+from harness.precompile_inputs import BURN
 from harness.probes import wait_for_blocks
 from harness.processes import DEV_ADDRESSES, DEV_KEYS, DevNode, rpc
 from node.limits import NodeLimits
 from tests.hostile.conftest import answered_honestly, honest_client
 
-BURN = "0x5b600056"  # init code JUMPDEST PUSH1 0 JUMP: loops until its gas is gone
 HEAVY_GAS = 20_000_000  # ~6 s of py-evm on every validator, had it been admitted (member-0 allows 30M)
 
 
@@ -55,8 +55,9 @@ def test_over_cap_gossip_is_refused_and_the_network_keeps_its_pace(consortium):
     users = net.accounts["users"]
     with honest_client(url) as probe:
         # member-0 admits what its lenient cap allows and gossips it to every validator
+        burn = "0x" + BURN.hex()
         heavy = [
-            net.send_tx("member-0", users[0]["privateKey"], None, data=BURN, gas=HEAVY_GAS) for _ in range(3)
+            net.send_tx("member-0", users[0]["privateKey"], None, data=burn, gas=HEAVY_GAS) for _ in range(3)
         ]
         honest_tx = net.send_tx("validator-1", users[1]["privateKey"], users[2]["address"], value=1)
         busy = wait_for_blocks(url, 5, 60) / 5

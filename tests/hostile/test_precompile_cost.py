@@ -12,32 +12,9 @@ import time
 
 from eth_account import Account
 
-from harness.precompile_inputs import (
-    BLS_G1,
-    BLS_G2,
-    BN_G1,
-    BN_G2,
-    BURN,
-    SCALAR,
-    blake2f,
-    bls_fp,
-    loop_calling,
-    word,
-)
+from harness.precompile_inputs import BURN, HEAVY, loop_calling, word
 from harness.processes import DEV_ADDRESSES, DEV_KEYS, DevNode, rpc
 from node.genesis import TX_GAS_LIMIT_CAP
-
-ROUND_TIMER = 4.0  # seconds: QBFT's requesttimeoutseconds in the genesis files our tools write
-# (name, address, input, output bytes): each call is valid and as slow per gas as we found it
-HEAVY = [
-    ("BN254 PAIRING", 0x08, BN_G1 + BN_G2, 32),
-    ("BN254 MUL", 0x07, BN_G1 + SCALAR, 64),
-    ("BLAKE2F", 0x09, blake2f(1_000_000), 64),
-    ("BLS12 G1MSM", 0x0C, (BLS_G1 + SCALAR) * 8, 128),
-    ("BLS12 G2MSM", 0x0E, BLS_G2 + SCALAR, 256),
-    ("BLS12 PAIRING", 0x0F, BLS_G1 + BLS_G2, 32),
-    ("BLS12 MAP_FP2_TO_G2", 0x11, bls_fp(0x1234) + bls_fp(0x5678), 256),
-]
 
 
 def signed(key: str, nonce: int, data: bytes, gas: int = TX_GAS_LIMIT_CAP, chain_id: int = 1337) -> str:

@@ -38,6 +38,11 @@ def running(pid: int) -> bool:
         return False
 
 
+def refusals(url: str) -> int:
+    """Inbound connections and handshakes the node has refused since it started."""
+    return rpc(url, "admin_nodeInfo")["p2p"]["refused"]
+
+
 @pytest.fixture(scope="module")
 def net(tmp_path_factory):
     root = tmp_path_factory.mktemp("consortium")
@@ -160,18 +165,26 @@ def test_nodes_off_the_allowlist_or_with_an_unpinned_certificate_never_become_pe
         config = P2PConfig("127.0.0.1", 0, [target], trusted, cert, tls_key, chain_id)
         return TlsPeerNetwork(config, key, lambda _: True)
 
-    async def attempt():
-        nets = [
-            network(outsider_key, tmp_path / "o.crt", tmp_path / "o.key"),
-            network(insider_key, tmp_path / "r.crt", tmp_path / "r.key"),
-        ]
-        for n in nets:
-            await n.start()
-        await asyncio.sleep(2.5)
-        result = [n.peers() for n in nets]
-        for n in nets:
+    async def kept_out(n: TlsPeerNetwork) -> list:
+        """What `n` was connected to while it dialled validator-0 until refused twice (it redials
+        after the first refusal): nothing."""
+        before = await asyncio.to_thread(refusals, started[0]["rpc"])
+        await n.start()
+        seen, deadline = [], time.monotonic() + 30
+        try:
+            while await asyncio.to_thread(refusals, started[0]["rpc"]) < before + 2:
+                seen += n.peers()
+                assert time.monotonic() < deadline, "validator-0 did not refuse the dialler twice"
+                await asyncio.sleep(0.1)
+            return seen + n.peers()
+        finally:
             await n.stop()
-        return result
+
+    async def attempt():
+        return [
+            await kept_out(network(outsider_key, tmp_path / "o.crt", tmp_path / "o.key")),
+            await kept_out(network(insider_key, tmp_path / "r.crt", tmp_path / "r.key")),
+        ]
 
     assert asyncio.run(attempt()) == [[], []]
     peers = rpc(started[0]["rpc"], "admin_peers")
@@ -237,5 +250,11 @@ def test_consortium_majority_removes_a_node_and_every_peer_drops_it(net):
     until(lambda: rpc(urls[-1], "net_peerCount") == "0x0", what="member-0 isolated")
     for url in urls[:4]:
         assert member["node_id"] not in {p["id"] for p in rpc(url, "admin_peers")}
-    time.sleep(2.0)  # it keeps dialling; nobody lets it back in
+    before = {url: refusals(url) for url in urls[:4]}
+
+    def refused_again() -> bool:  # it keeps dialling; nobody lets it back in
+        assert rpc(urls[-1], "net_peerCount") == "0x0"
+        return all(refusals(url) >= before[url] + 2 for url in urls[:4])
+
+    until(refused_again, 30, "every validator refusing member-0 twice more")
     assert rpc(urls[-1], "net_peerCount") == "0x0"

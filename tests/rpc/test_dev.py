@@ -13,7 +13,7 @@ from web3 import AsyncHTTPProvider, AsyncWeb3, Web3
 
 from harness.processes import DEV_ADDRESSES, HUBAO, ROOT, DevNode, free_port
 from tests.rpc.clients import cast, own_node
-from tests.rpc.test_proof import verify_account, verify_slots
+from tests.support.proofs import verify_account, verify_slots
 
 A, B, C, D = DEV_ADDRESSES
 WHALE = Web3.to_checksum_address("0x" + "d1" * 20)
