@@ -8,9 +8,10 @@ never make us accept a block a quorum of validators did not seal.
 Wire (RLP): request [b"status"] -> [height, head hash]; [b"blocks", first, count] -> [block RLP...].
 
 Both sides run on the node's event loop next to consensus and JSON-RPC: the importer executes
-each block on the execution thread (node/offloop.py), holding the execution lock for one block at
-a time so consensus messages get their turn between any two, the server yields after every SLICE
-seconds of encoding, and a node catching up answers JSON-RPC throughout (`status` feeds
+a heavy block on the execution thread (node/offloop.py) and a small one on the loop, holding the
+execution lock for one block at a time so consensus messages get their turn between any two, and
+pauses after each (half its import time, at most IMPORT_PAUSE); the server yields after every
+SLICE seconds of encoding, and a node catching up answers JSON-RPC throughout (`status` feeds
 eth_syncing).
 """
 
@@ -33,6 +34,7 @@ MAX_BLOCKS_PER_REQUEST = 64
 MAX_RESPONSE_BYTES = 4 * 1024 * 1024
 REQUEST_TIMEOUT = 10.0
 SLICE = 0.02  # seconds of serving before the loop gets to run other work
+IMPORT_PAUSE = 0.02  # at most this long after each imported block, for JSON-RPC and consensus
 
 
 class SyncError(Exception):
@@ -178,8 +180,10 @@ class BlockSync:
                 except Exception as exc:
                     self.network.punish(peer_id, f"invalid block in sync: {exc}")
                     raise SyncError(f"block #{block.header.block_number}: {exc}") from exc
-            self.slowest = max(self.slowest, time.perf_counter() - started)
+            took = time.perf_counter() - started
+            self.slowest = max(self.slowest, took)
             imported += 1
+            await asyncio.sleep(min(IMPORT_PAUSE, took / 2))  # a small block ran on the loop itself
         return imported
 
     # --- server ----------------------------------------------------------------------------

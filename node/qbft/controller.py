@@ -14,9 +14,8 @@ anything else is read (Besu's validator check; `messages.decode`'s `admit`):
   NEW_BLOCK       header first: its commit seals are checked before the body is decoded; then
                   imported (allowlist, execution)
 A proposal from its round's proposer is executed on the execution thread (node/offloop.py) before
-the height manager sees it, by a member node too (its import of the committed block is then only
-the commit); one message is handled at a time, under the chain's execution lock, which block
-sync's imports and the timers take as well.
+the height manager sees it; one message is handled at a time, under the chain's execution lock,
+which block sync's imports and the timers take as well.
 A message is relayed only once accepted (the transport relays nothing by itself), to every peer
 but its author and those that sent it, so validators that are not directly connected still hear it.
 """
@@ -41,7 +40,6 @@ from node.qbft.limits import QbftLimits
 from node.qbft.rawrlp import block_items
 from node.qbft.timers import BlockTimer, RoundTimer
 from node.qbft.validation import InvalidMessage
-from node.qbft.validators import proposer_for
 
 log = logging.getLogger("node.qbft")
 
@@ -219,8 +217,6 @@ class QbftController:
             self._buffer(peer, msg, data, head)
         elif hm is None:  # a height we do not validate: signed by one of its validators
             self._relay(msg, data)
-            if isinstance(msg, m.Proposal):
-                await self._pre_execute(msg, None)  # so the committed block's import is its commit
         else:
             if isinstance(msg, m.Proposal):
                 await self._pre_execute(msg, hm)
@@ -230,21 +226,13 @@ class QbftController:
     def _relay(self, msg: Any, data: bytes) -> None:
         self.network.broadcast(TOPIC_QBFT, data, exclude=("0x" + msg.signed.author.hex(),))
 
-    async def _pre_execute(self, p: m.Proposal, hm: HeightManager | None) -> None:
+    async def _pre_execute(self, p: m.Proposal, hm: HeightManager) -> None:
         """Execute a new proposal from its round's proposer on the execution thread before the
         height manager sees it, which then finds the outcome kept (`executed.py`)."""
         r = p.signed.rid.round
-        if self.pre_execute is None:
+        if self.pre_execute is None or hm.committed or r < hm.round or hm.state(r).proposal is not None:
             return
-        if hm is not None:
-            if hm.committed or r < hm.round or hm.state(r).proposal is not None:
-                return
-            proposer = hm.proposer(r)
-        else:
-            head = self.chain.head
-            validators = self.chain.rules.tracker.validators_for(head.block_number + 1)
-            proposer = proposer_for(validators, bytes(head.coinbase), r)
-        if p.signed.author != proposer:
+        if p.signed.author != hm.proposer(r):
             return
         try:
             block = self.decode_block(p.block_rlp)

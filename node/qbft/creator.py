@@ -82,8 +82,9 @@ class BlockCreator:
         txs, timestamp, extra = self._contents(round_)
         started = time.perf_counter()
         try:
+            expected = self.executed.seconds_for(txs)
             block, receipts = await self.chain.execution.run(
-                self.chain.build_block, txs, timestamp, extra, self.coinbase
+                self.chain.build_block, txs, timestamp, extra, self.coinbase, expected=expected
             )
         except Exception:
             log.exception("building block #%d failed", head.block_number + 1)

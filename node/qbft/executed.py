@@ -1,9 +1,8 @@
 """Blocks this node already executed for the height being decided, and how fast it executes.
 
-A proposal is executed once: the proposer when it builds it, the others when they check it (a
-member node too, as soon as the proposal arrives, so that importing the committed block is only
-its commit); the receipts, or why it failed, are kept by block hash so that committing (or
-importing the same block from a peer) does not run it again. The measured speed sizes the blocks
+A proposal is executed once: the proposer when it builds it, the others when they check it; the
+receipts, or why it failed, are kept by block hash so that committing (or importing the same block
+from a peer) does not run it again. The measured speed sizes the blocks
 a proposer builds, so every validator can execute a proposal well inside the round timer: by the
 gas the transactions ask (a heavy transaction costs what its gas says) and by their count (each
 one costs a signature recovery and py-evm's own overhead whatever its gas).
@@ -49,6 +48,10 @@ class ExecutedBlocks:
         asked = sum(tx.gas for tx in txs)
         if asked >= LEARN_GAS:
             self.seconds_per_gas = 0.7 * self.seconds_per_gas + 0.3 * (seconds / asked)
+
+    def seconds_for(self, txs: Any) -> float:
+        """How long these transactions are expected to take (where they run: node/offloop.py)."""
+        return max(len(txs) * self.seconds_per_tx, sum(tx.gas for tx in txs) * self.seconds_per_gas)
 
     def max_txs(self, budget_seconds: float) -> int:
         """How many transactions fit in `budget_seconds` of execution (at least MIN_TXS)."""

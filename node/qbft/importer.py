@@ -72,7 +72,9 @@ class BlockImporter:
         if digest is not None:
             started = time.perf_counter()
             try:
-                outcome = await self.chain.execution.run(self.chain.validate_block, block)
+                outcome = await self.chain.execution.run(
+                    self.chain.validate_block, block, expected=self.executed.seconds_for(block.transactions)
+                )
             except InvalidBlock as exc:
                 outcome = exc
             self._keep(digest, block, outcome, started)
@@ -129,7 +131,8 @@ class BlockImporter:
         if self._to_import(block):
             receipts = self.executed.receipts(block_hash(block.header))
             if receipts is None:
-                receipts = await self.chain.execution.run(self.chain.validate_block, block)
+                expected = self.executed.seconds_for(block.transactions)
+                receipts = await self.chain.execution.run(self.chain.validate_block, block, expected=expected)
             self._commit_import(block, receipts)
 
     def _to_import(self, block: Any) -> bool:
