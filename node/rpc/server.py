@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("node.rpc")
 
 MAX_BATCH = 1000  # geth's BatchRequestLimit
+WRITE_SLICE = 0.002  # seconds one WebSocket's writer sends before the loop's other work gets a turn
 NOTIFICATION = '{"jsonrpc":"2.0","method":"eth_subscription","params":{"subscription":"%s","result":%s}}'
 
 
@@ -231,15 +232,23 @@ class WsConnection:
         self._writer = asyncio.get_running_loop().create_task(self._write())
 
     async def _write(self) -> None:
+        """Send the outbox in order; a full one in slices of WRITE_SLICE seconds (a frame written
+        without waiting does not yield, so a thousand notifications would hold the loop)."""
+        started = time.perf_counter()
         while True:
-            obj = await self._outbox.get()
+            if self._outbox.empty():
+                obj = await self._outbox.get()
+                started = time.perf_counter()
+            else:
+                obj = self._outbox.get_nowait()
             try:
-                await self.ws.send_str(
-                    obj if isinstance(obj, str) else json.dumps(obj, separators=(",", ":"))
-                )
+                await self.ws.send_str(obj if isinstance(obj, str) else encode(obj).decode())
             except (ConnectionError, RuntimeError):
                 self.close()
                 return
+            if time.perf_counter() - started > WRITE_SLICE:
+                await asyncio.sleep(0)
+                started = time.perf_counter()
 
     async def send(self, obj: Any) -> None:
         self.push(obj)
