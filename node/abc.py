@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from eth.abc import BlockAPI, BlockHeaderAPI, ReceiptAPI, SignedTransactionAPI
 
+    from node.offloop import ExecutionThread
+
 
 class ClockAPI(ABC):
     """Where header timestamps come from (wall clock, the consortium's scaled clock, dev offsets)."""
@@ -77,6 +79,8 @@ class ChainAPI(ABC):
     rules: ConsensusRulesAPI
     account_filter: AccountFilterAPI | None
     """Permissioning consulted when building (skip) and importing (refuse) a block."""
+    execution: ExecutionThread
+    """Where a running node executes blocks, off its event loop (node/offloop.py)."""
 
     @property
     @abstractmethod

@@ -20,6 +20,7 @@ from node.clock import SystemClock
 from node.errors import InvalidBlock, NodeError
 from node.execution import run_block
 from node.genesis import Genesis
+from node.offloop import ExecutionThread
 from node.recent import Recent
 from node.storage import StateOverlay, Store, log_index_keys, number_key
 from node.vm import BlockClass, HeaderClass, HubaoVM, vm_for
@@ -96,10 +97,12 @@ class Chain(ChainAPI):
         self._genesis = self.get_header_by_number(0)
         self.reader = _StoreReader(self)
         self.calls = CallService(self)
+        self.execution = ExecutionThread(store)
 
     def close(self) -> None:
-        """End the call worker (its snapshot) before the store closes."""
+        """End the call worker and the execution thread (their snapshots) before the store closes."""
         self.calls.close()
+        self.execution.close()
 
     # -- identity ----------------------------------------------------------------------------
     def block_hash(self, header: BlockHeaderAPI) -> bytes:

@@ -9,6 +9,7 @@ import. The slot numbers here mirror the contract's declaration order.
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from typing import TYPE_CHECKING
 
@@ -129,6 +130,7 @@ class AllowlistAccountFilter(AccountFilterAPI):
     For a block being built or imported, `header` is its parent: a transaction is valid when its
     sender was allowed in the state it executes on. Verdicts are cached per state root (the list
     is a function of the state), so a block of a thousand transactions opens the state once.
+    Locked: the execution thread (node/offloop.py) asks while the pool does on the event loop.
     """
 
     ROOTS = 4
@@ -136,9 +138,14 @@ class AllowlistAccountFilter(AccountFilterAPI):
     def __init__(self, address: str = ALLOWLIST_ADDRESS) -> None:
         self.address = to_canonical_address(address)
         self._verdicts: OrderedDict[bytes, tuple[object, dict[bytes, bool]]] = OrderedDict()
+        self._lock = threading.Lock()
 
     def is_allowed(self, sender: bytes, chain: ChainAPI, header=None) -> bool:
         header = header if header is not None else chain.head
+        with self._lock:
+            return self._verdict(sender, chain, header)
+
+    def _verdict(self, sender: bytes, chain: ChainAPI, header) -> bool:
         root = header.state_root
         entry = self._verdicts.get(root)
         if entry is None:

@@ -24,7 +24,9 @@ from __future__ import annotations
 import fcntl
 import logging
 import shutil
+import threading
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import lmdb
@@ -83,8 +85,16 @@ def number_key(number: int) -> bytes:
     return number.to_bytes(8, "big")
 
 
+class _ThreadReader(threading.local):
+    txn = None  # a read transaction of this thread's own, while `Store.reading` lasts
+
+
 class Store:
-    """The LMDB environment and a long-lived read transaction renewed after each commit."""
+    """The LMDB environment and a long-lived read transaction renewed after each commit.
+
+    That transaction belongs to the thread that commits (the event loop's); another thread reads
+    through one of its own inside `reading()` (an LMDB read transaction is for one thread at a time).
+    """
 
     def __init__(
         self,
@@ -108,13 +118,28 @@ class Store:
         self.env = lmdb.open(str(path / "chain.lmdb"), map_size=map_size, max_dbs=len(SUBDBS), sync=True)
         self.dbs = {name: self.env.open_db(name.encode()) for name in SUBDBS}
         self._read = self.env.begin(buffers=False)
+        self._thread = _ThreadReader()
+
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        """This thread reads a snapshot of its own (the last committed block) until the block ends."""
+        txn = self._thread.txn = self.env.begin(buffers=False)
+        try:
+            yield
+        finally:
+            self._thread.txn = None
+            txn.abort()
+
+    def _txn(self) -> lmdb.Transaction:
+        txn = self._thread.txn
+        return self._read if txn is None else txn
 
     def get(self, db: str, key: bytes) -> bytes | None:
-        return self._read.get(key, db=self.dbs[db])
+        return self._txn().get(key, db=self.dbs[db])
 
     def scan(self, db: str, start: bytes, stop: bytes) -> Iterator[tuple[bytes, bytes]]:
         """Keys in [start, stop) of a sub-database, in order."""
-        cursor = self._read.cursor(db=self.dbs[db])
+        cursor = self._txn().cursor(db=self.dbs[db])
         if not cursor.set_range(start):
             return
         for key, value in cursor:

@@ -7,10 +7,12 @@ never make us accept a block a quorum of validators did not seal.
 
 Wire (RLP): request [b"status"] -> [height, head hash]; [b"blocks", first, count] -> [block RLP...].
 
-Both sides run on the node's event loop next to consensus and JSON-RPC, so both work in slices:
-the importer pauses after every block (half its import time, at most IMPORT_PAUSE), the server
-yields after every SLICE seconds of encoding, and a node catching up answers JSON-RPC
-throughout (`status` feeds eth_syncing).
+Both sides run on the node's event loop next to consensus and JSON-RPC: the importer executes
+a heavy block on the execution thread (node/offloop.py) and a small one on the loop, holding the
+execution lock for one block at a time so consensus messages get their turn between any two, and
+pauses after each (half its import time, at most IMPORT_PAUSE); the server yields after every
+SLICE seconds of encoding, and a node catching up answers JSON-RPC throughout (`status` feeds
+eth_syncing).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import rlp
@@ -50,7 +52,7 @@ class BlockSync:
         self,
         chain: Any,
         network: PeerNetworkAPI,
-        importer: Callable[[Any], None],
+        importer: Callable[[Any], Awaitable[None]],
         decode_block: Callable[[bytes], Any],
         interval: float = 2.0,
     ) -> None:
@@ -159,8 +161,8 @@ class BlockSync:
         return imported
 
     async def _import(self, peer_id: str, items: list) -> int:
-        """Decode and import blocks one at a time, letting consensus and JSON-RPC run between
-        any two (one block's execution and commit is the longest the loop waits)."""
+        """Decode and import blocks one at a time, each executed off the loop, under the execution
+        lock (consensus takes it between any two)."""
         imported = 0
         for item in items:
             try:
@@ -169,18 +171,19 @@ class BlockSync:
                 self.network.punish(peer_id, f"undecodable block in sync: {exc}")
                 raise SyncError(str(exc)) from exc
             await asyncio.sleep(0)
-            if block.header.block_number <= self.chain.head.block_number:
-                continue  # consensus committed it meanwhile
             started = time.perf_counter()
-            try:
-                self.importer(block)
-            except Exception as exc:
-                self.network.punish(peer_id, f"invalid block in sync: {exc}")
-                raise SyncError(f"block #{block.header.block_number}: {exc}") from exc
+            async with self.chain.execution.lock:
+                if block.header.block_number <= self.chain.head.block_number:
+                    continue  # consensus committed it meanwhile
+                try:
+                    await self.importer(block)
+                except Exception as exc:
+                    self.network.punish(peer_id, f"invalid block in sync: {exc}")
+                    raise SyncError(f"block #{block.header.block_number}: {exc}") from exc
             took = time.perf_counter() - started
             self.slowest = max(self.slowest, took)
             imported += 1
-            await asyncio.sleep(min(IMPORT_PAUSE, took / 2))  # a third of the loop stays for the rest
+            await asyncio.sleep(min(IMPORT_PAUSE, took / 2))  # a small block ran on the loop itself
         return imported
 
     # --- server ----------------------------------------------------------------------------

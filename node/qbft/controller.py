@@ -13,6 +13,9 @@ anything else is read (Besu's validator check; `messages.decode`'s `admit`):
                   author) until we get there, and a hint for block sync that we are behind
   NEW_BLOCK       header first: its commit seals are checked before the body is decoded; then
                   imported (allowlist, execution)
+A proposal from its round's proposer is executed on the execution thread (node/offloop.py) before
+the height manager sees it; one message is handled at a time, under the chain's execution lock,
+which block sync's imports and the timers take as well.
 A message is relayed only once accepted (the transport relays nothing by itself), to every peer
 but its author and those that sent it, so validators that are not directly connected still hear it.
 """
@@ -22,7 +25,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from node.abc import ChainAPI
@@ -62,18 +65,22 @@ class QbftController:
         chain: ChainAPI,
         network: PeerNetworkAPI,
         make_height: Callable[[Any], HeightManager | None],
-        import_block: Callable[[Any], None],
+        import_block: Callable[[Any], Awaitable[None]],
         decode_block: Callable[[bytes], Any],
         block_timer: BlockTimer,
         round_timer: RoundTimer,
         stats: dict,
         decode_header: Callable[[bytes], Any] | None = None,
         limits: QbftLimits = QbftLimits(),
+        pre_execute: Callable[[Any], Awaitable[None]] | None = None,
+        build_ahead: Callable[[int], Awaitable[None]] | None = None,
     ) -> None:
         self.chain = chain
         self.network = network
         self.make_height = make_height
         self.import_block = import_block
+        self.pre_execute = pre_execute
+        self.build_ahead = build_ahead
         self.decode_block = decode_block
         self.decode_header = decode_header or (lambda raw: decode_block(raw).header)
         self.block_timer = block_timer
@@ -118,8 +125,13 @@ class QbftController:
 
     async def _start_when_due(self, hm: HeightManager, parent_timestamp: int) -> None:
         await self.block_timer.wait(parent_timestamp)
-        if hm is self.height_manager and not self._stopped:
-            hm.on_block_timer_expiry()
+        async with self.chain.execution.lock:
+            if hm is not self.height_manager or self._stopped:
+                return
+            if self.build_ahead and hm.round == 0 and not hm.committed and hm.is_proposer(0):
+                await self.build_ahead(0)  # on the execution thread; `create_block` takes it
+            if hm is self.height_manager and not self._stopped:
+                hm.on_block_timer_expiry()
 
     def start_round_timer(self, round_: int) -> None:
         hm = self.height_manager
@@ -127,7 +139,14 @@ class QbftController:
 
     def _on_round_timer(self, hm: HeightManager | None, round_: int) -> None:
         if hm is not None and hm is self.height_manager:
-            hm.on_timeout(round_)
+            asyncio.get_running_loop().create_task(self._time_out(hm, round_))
+
+    async def _time_out(self, hm: HeightManager, round_: int) -> None:
+        async with (
+            self.chain.execution.lock
+        ):  # after the block being executed or committed, not in its middle
+            if hm is self.height_manager and not self._stopped:
+                hm.on_timeout(round_)
 
     def stop(self) -> None:
         """Nothing more is proposed or signed (the engine closes the sign log next)."""
@@ -167,14 +186,16 @@ class QbftController:
                 if left:
                     self._queued[peer] = left
             try:
-                self.handle(peer, data)
+                async with self.chain.execution.lock:  # a block being imported by sync is committed first
+                    await self.handle(peer, data)
             except Exception:
                 log.exception("consensus message from %s failed", peer)
             await asyncio.sleep(0)  # one message at a time: JSON-RPC and p2p get their turns
 
     # --- messages ------------------------------------------------------------------------
 
-    def handle(self, peer: str, data: bytes) -> None:
+    async def handle(self, peer: str, data: bytes) -> None:
+        """One message, in queue order (the caller holds the execution lock)."""
         try:
             msg = m.decode(data, lambda signed: self._admit(signed))
         except Stale:
@@ -187,16 +208,37 @@ class QbftController:
             self._punish(peer, f"malformed consensus message: {exc}")
             return
         if isinstance(msg, m.NewBlock):
-            self._on_new_block(peer, msg, data)
+            await self._on_new_block(peer, msg, data)
             return
         height = msg.signed.rid.height
         head = self.chain.head.block_number
         hm = self.height_manager
         if height > head + 1 or (hm is not None and hm.height != height):
             self._buffer(peer, msg, data, head)
-        elif hm is None or self._dispatch(peer, hm, msg):
-            # accepted (or, at a height we do not validate, signed by one of its validators)
-            self.network.broadcast(TOPIC_QBFT, data, exclude=("0x" + msg.signed.author.hex(),))
+        elif hm is None:  # a height we do not validate: signed by one of its validators
+            self._relay(msg, data)
+        else:
+            if isinstance(msg, m.Proposal):
+                await self._pre_execute(msg, hm)
+            if self._dispatch(peer, hm, msg):
+                self._relay(msg, data)
+
+    def _relay(self, msg: Any, data: bytes) -> None:
+        self.network.broadcast(TOPIC_QBFT, data, exclude=("0x" + msg.signed.author.hex(),))
+
+    async def _pre_execute(self, p: m.Proposal, hm: HeightManager) -> None:
+        """Execute a new proposal from its round's proposer on the execution thread before the
+        height manager sees it, which then finds the outcome kept (`executed.py`)."""
+        r = p.signed.rid.round
+        if self.pre_execute is None or hm.committed or r < hm.round or hm.state(r).proposal is not None:
+            return
+        if p.signed.author != hm.proposer(r):
+            return
+        try:
+            block = self.decode_block(p.block_rlp)
+            await self.pre_execute(block)
+        except Exception:  # an invalid proposal is refused (and its failure named) by the height manager
+            return
 
     def _admit(self, signed: m.Signed) -> int:
         """Is the outer author a validator of the message's height, as far as we can tell? The
@@ -265,7 +307,7 @@ class QbftController:
         else:
             self.refusals.refuse(peer, "consensus message", text)
 
-    def _on_new_block(self, peer: str, msg: m.NewBlock, data: bytes) -> None:
+    async def _on_new_block(self, peer: str, msg: m.NewBlock, data: bytes) -> None:
         head = self.chain.head.block_number
         try:
             number = msg.number
@@ -284,7 +326,7 @@ class QbftController:
             self._punish(peer, f"invalid announced block: {exc}")
             return
         try:
-            self.import_block(block)
+            await self.import_block(block)
         except (InvalidBlock, InvalidExtraData) as exc:
             self.stats["rejected"] += 1
             self._punish(peer, f"invalid announced block #{number}: {exc}")

@@ -123,15 +123,19 @@ class QbftEngine(BlockProducerAPI, HeightEnvAPI):
             chain,
             self.network,
             self._make_height,
-            self.import_block,
+            self.importer.import_off_loop,
             decode_block,
             self.block_timer,
             RoundTimer(self.config),
             self.stats,
             decode_header,
             self.limits,
+            pre_execute=self.importer.pre_execute,
+            build_ahead=self.creator.build_ahead,
         )
-        self.sync = self.controller.sync = BlockSync(chain, self.network, self.import_block, decode_block)
+        self.sync = self.controller.sync = BlockSync(
+            chain, self.network, self.importer.import_off_loop, decode_block
+        )
         self.network.subscribe(TOPIC_QBFT, self._on_gossip)
         self._unsubscribe = chain.subscribe_new_heads(self._on_new_head)
         node.txpool.on_new_tx.append(lambda tx: self.block_timer.wake())
@@ -255,5 +259,6 @@ class QbftEngine(BlockProducerAPI, HeightEnvAPI):
     # --- import (sync, NEW_BLOCK) -------------------------------------------------------
 
     def import_block(self, block: Any) -> None:
-        """Import a committed block from a peer (seals, allowlist, execution; raises InvalidBlock)."""
+        """Import a committed block from a peer (seals, allowlist, execution; raises InvalidBlock),
+        on the caller's thread; a running engine imports with `importer.import_off_loop`."""
         self.importer.import_block(block)

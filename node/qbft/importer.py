@@ -7,7 +7,9 @@ Three ways a block reaches the chain, each checked before anything is written:
 - a committed block from a peer (NEW_BLOCK, sync): the commit seals against the validator set
   at its height first (cheap, and a forgery costs the peer), then the allowlist, then execution.
 The allowlist is checked on import too (Besu skips it there): a byzantine majority cannot make us
-accept a transaction from an account the consortium has not admitted.
+accept a transaction from an account the consortium has not admitted. In a running node the
+execution runs on the execution thread (node/offloop.py: `pre_execute`, `import_off_loop`), the
+checks and the commit on the loop.
 """
 
 from __future__ import annotations
@@ -52,21 +54,57 @@ class BlockImporter:
             check_vote_allowed(header, lambda address: allowed(address, parent))
 
     def execute_proposal(self, block: Any) -> None:
-        """Check a proposed block by executing it on top of the head (raises InvalidMessage)."""
+        """Check a proposed block by executing it on top of the head (raises InvalidMessage);
+        nothing to do when it was executed already (`pre_execute`)."""
+        digest = self._to_execute(block)
+        if digest is not None:
+            started = time.perf_counter()
+            try:
+                outcome = self.chain.validate_block(block)
+            except InvalidBlock as exc:
+                outcome = exc
+            self._keep(digest, block, outcome, started)
+
+    async def pre_execute(self, block: Any) -> None:
+        """`execute_proposal` with the execution on the execution thread, the loop free meanwhile
+        (the caller holds the execution lock); the outcome is kept for `execute_proposal`."""
+        digest = self._to_execute(block)
+        if digest is not None:
+            started = time.perf_counter()
+            try:
+                outcome = await self.chain.execution.run(
+                    self.chain.validate_block, block, expected=self.executed.seconds_for(block.transactions)
+                )
+            except InvalidBlock as exc:
+                outcome = exc
+            self._keep(digest, block, outcome, started)
+
+    def _to_execute(self, block: Any) -> bytes | None:
+        """The block's hash if it still has to be executed; a failure found before is raised again."""
         digest = block_hash(block.header)
+        failure = self.executed.failure(digest)
+        if failure is not None:
+            raise InvalidMessage(failure)
         if self.executed.receipts(digest) is not None:
-            return
-        self.check_vote(block.header, self.chain.head)
-        tx = self._forbidden(block, self.chain.head)
-        if tx is not None:
-            raise InvalidMessage(f"transaction 0x{tx.hash.hex()} from a sender not on the allowlist")
-        started = time.perf_counter()
+            return None
         try:
-            receipts = self.chain.validate_block(block)
-        except InvalidBlock as exc:
-            raise InvalidMessage(f"proposed block is invalid: {exc}") from exc
-        self.executed.learn(time.perf_counter() - started, len(block.transactions))
-        self.executed.remember(digest, receipts)
+            self.check_vote(block.header, self.chain.head)
+            tx = self._forbidden(block, self.chain.head)
+            if tx is not None:
+                raise InvalidMessage(f"transaction 0x{tx.hash.hex()} from a sender not on the allowlist")
+        except InvalidMessage as exc:
+            self.executed.fail(digest, str(exc))
+            raise
+        return digest
+
+    def _keep(self, digest: bytes, block: Any, outcome: Any, started: float) -> None:
+        """Keep a proposal's receipts, or why it is invalid (raised as InvalidMessage)."""
+        if isinstance(outcome, InvalidBlock):
+            reason = f"proposed block is invalid: {outcome}"
+            self.executed.fail(digest, reason)
+            raise InvalidMessage(reason) from outcome
+        self.executed.learn(time.perf_counter() - started, block)
+        self.executed.remember(digest, outcome)
 
     def commit_sealed(self, sealed_block: Any) -> bool:
         """Commit the block a quorum sealed; False when it is not (or no longer) ours to commit."""
@@ -82,7 +120,24 @@ class BlockImporter:
         return True
 
     def import_block(self, block: Any) -> None:
-        """Import a committed block from a peer: seals first, then permissioning, then execution."""
+        """Import a committed block from a peer: seals first, then permissioning, then execution
+        (on the caller's thread: `hubao node import`)."""
+        if self._to_import(block):
+            receipts = self.executed.receipts(block_hash(block.header))  # executed as a proposal
+            self._commit_import(block, receipts if receipts is not None else self.chain.validate_block(block))
+
+    async def import_off_loop(self, block: Any) -> None:
+        """`import_block` with the execution on the execution thread (the caller holds the lock)."""
+        if self._to_import(block):
+            receipts = self.executed.receipts(block_hash(block.header))
+            if receipts is None:
+                expected = self.executed.seconds_for(block.transactions)
+                receipts = await self.chain.execution.run(self.chain.validate_block, block, expected=expected)
+            self._commit_import(block, receipts)
+
+    def _to_import(self, block: Any) -> bool:
+        """True when the block is the head's child with a quorum's seals, allowed votes and senders;
+        False when we have it already (raises InvalidBlock otherwise)."""
         header = block.header
         head = self.chain.head
         if header.block_number <= head.block_number:
@@ -90,7 +145,7 @@ class BlockImporter:
             if ours is not None and self.chain.block_hash(ours) != block_hash(header):
                 log.critical("peer block #%d differs from our final block", header.block_number)
                 raise InvalidBlock("conflicts with a final block")
-            return
+            return False
         if header.block_number != head.block_number + 1:
             raise InvalidBlock(f"block #{header.block_number} does not follow head #{head.block_number}")
         self.rules.verify_seals(header)
@@ -101,9 +156,9 @@ class BlockImporter:
         tx = self._forbidden(block, head)
         if tx is not None:
             raise InvalidBlock(f"transaction 0x{tx.hash.hex()} from a sender not on the allowlist")
-        receipts = self.executed.receipts(block_hash(header))  # executed already as a proposal
-        if receipts is None:
-            receipts = self.chain.validate_block(block)
+        return True
+
+    def _commit_import(self, block: Any, receipts: tuple) -> None:
         self.chain.commit_block(block, receipts)
         self.stats["imported"] += 1
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import secrets
 import time
@@ -154,7 +155,7 @@ class Subscriptions(RpcNamespaceAPI):
         for conn in self._live():
             for sub_id, (kind, detail) in list(conn.subscriptions.items()):
                 if kind == "newHeads":
-                    head = head or header_json(block.header)
+                    head = head or as_json(header_json(block.header))
                     conn.notify(sub_id, head)
                 elif kind == "logs":
                     entries = entries if entries is not None else block_log_entries(block, receipts)
@@ -166,21 +167,27 @@ class Subscriptions(RpcNamespaceAPI):
                     started = time.perf_counter()
 
     async def _deliver_tx(self, tx) -> None:
-        started = time.perf_counter()
+        started, whole = time.perf_counter(), None
         for conn in self._live():
             for sub_id, (kind, full) in list(conn.subscriptions.items()):
                 if kind == "newPendingTransactions":
-                    conn.notify(sub_id, tx_json(tx) if full else hb(tx.hash))
+                    if full:
+                        whole = whole or as_json(tx_json(tx))
+                    conn.notify(sub_id, whole if full else as_json(hb(tx.hash)))
             if time.perf_counter() - started > SLICE:
                 await asyncio.sleep(SLICE)  # at most half the loop's time
                 started = time.perf_counter()
 
 
-def block_log_entries(block, receipts) -> list[tuple[Any, dict]]:
+def block_log_entries(block, receipts) -> list[tuple[Any, str]]:
     """Every log of a block with its JSON, made once per block for all subscriptions."""
     header, out, log_index = block.header, [], 0
     for tx_index, (tx, receipt) in enumerate(zip(block.transactions, receipts, strict=True)):
         for log_ in receipt.logs:
-            out.append((log_, log_json(log_, header, tx.hash, tx_index, log_index)))
+            out.append((log_, as_json(log_json(log_, header, tx.hash, tx_index, log_index))))
             log_index += 1
     return out
+
+
+def as_json(result: Any) -> str:
+    return json.dumps(result, separators=(",", ":"))

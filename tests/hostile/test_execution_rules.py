@@ -19,21 +19,19 @@ from web3 import Web3
 
 from consortium.client.tx import tx_gas_cap
 from consortium.network.genesis import QbftSettings
-from harness.peernet import log_lines, start_network
+from harness.peernet import log_lines
 from harness.precompile_inputs import BURN, HEAVY, loop_calling
 from harness.probes import wait_for_blocks
 from node.genesis import TX_GAS_LIMIT_CAP
+from tests.hostile.conftest import network_of_its_own
 
 ROUND_TIMER = QbftSettings().requesttimeoutseconds  # what `hubao net init` writes by default
 
 
 @pytest.fixture(scope="module")
 def network(tmp_path_factory):
-    net = start_network(tmp_path_factory.mktemp("execution-rules"), members=0)
-    try:
+    with network_of_its_own(tmp_path_factory, "execution-rules", members=0) as net:
         yield net
-    finally:
-        net.down()
 
 
 def test_precompile_heavy_transactions_cost_the_network_what_plain_ones_do(network):

@@ -75,7 +75,8 @@ def test_byzantine_validator_changes_nothing(tmp_path, attacks):
             before = [n.chain.block_hash(n.chain.head) for n in honest]
             heights = [n.height for n in honest]
             for old in villain.engine.history:
-                honest[0].engine.controller.handle("0x" + villain.address.hex(), old)
+                async with honest[0].chain.execution.lock:
+                    await honest[0].engine.controller.handle("0x" + villain.address.hex(), old)
             for n, h0, b0 in zip(honest, heights, before, strict=True):
                 assert n.chain.block_hash(n.chain.get_header_by_number(h0)) == b0
             await net.wait_height(top + 2, honest)
