@@ -19,7 +19,6 @@ import tomli_w
 
 from consortium.network.layout import free_base_port
 from harness.network import Network
-from harness.peernet import start_network
 from harness.probes import LatencyProbe
 from harness.processes import hubao
 
@@ -46,16 +45,6 @@ def answered_honestly(probe, errors_allowed: bool = False) -> bool:
     assert errors_allowed or probe.errors == 0, f"{probe.errors} honest calls failed"
     assert probe.p99() < HONEST_P99, f"p99 {probe.p99():.3f} s of {len(probe.latencies)}, slowest {slowest}"
     return True
-
-
-@contextlib.contextmanager
-def network_of_its_own(tmp_path_factory, name: str, members: int):
-    """4 validators and `members` member nodes for one module (start_network), down at its end."""
-    net = start_network(tmp_path_factory.mktemp(name), members=members)
-    try:
-        yield net
-    finally:
-        net.down()
 
 
 @pytest.fixture(scope="session")

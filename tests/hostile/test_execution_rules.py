@@ -1,8 +1,12 @@
-"""Row: one transaction's gas, on a 4-validator network of real node processes of its own (the
-shared consortium's chain stays free of heavy blocks, which the sync test would import again):
+"""Row: one transaction's gas, on a network of real node processes of its own (4 validators and a
+member node; the shared consortium's chain stays free of heavy blocks, which the sync test would
+import again):
 
 - transactions at the cap spent in BN254 or BLS12-381 pairings commit about as fast as one spent
   in plain opcodes, side by side (Hubao's precompile prices, config.hubao.precompilePrices);
+- transactions at the cap fill blocks by their gas, not their count (node/qbft/executed.py), and
+  every node executes heavy blocks off its event loop (node/offloop.py): an honest client's
+  `eth_blockNumber` is answered within 200 ms p99 on a validator and on the member node meanwhile;
 - a validator that proposes a block with a transaction over the chain's cap
   (config.hubao.txGasLimitCap) is refused by the others, with the reason in their logs, and the
   chain goes on without it; a client of the chain sizes its batches by the cap it reports.
@@ -19,19 +23,23 @@ from web3 import Web3
 
 from consortium.client.tx import tx_gas_cap
 from consortium.network.genesis import QbftSettings
-from harness.peernet import log_lines
+from harness.peernet import log_lines, start_network
 from harness.precompile_inputs import BURN, HEAVY, loop_calling
 from harness.probes import wait_for_blocks
 from node.genesis import TX_GAS_LIMIT_CAP
-from tests.hostile.conftest import network_of_its_own
+from tests.hostile.conftest import answered_honestly, honest_client
 
+HEAVY_TXS = 5  # at the cap, sent at once
 ROUND_TIMER = QbftSettings().requesttimeoutseconds  # what `hubao net init` writes by default
 
 
 @pytest.fixture(scope="module")
 def network(tmp_path_factory):
-    with network_of_its_own(tmp_path_factory, "execution-rules", members=0) as net:
+    net = start_network(tmp_path_factory.mktemp("execution-rules"), members=1)
+    try:
         yield net
+    finally:
+        net.down()
 
 
 def test_precompile_heavy_transactions_cost_the_network_what_plain_ones_do(network):
@@ -59,6 +67,28 @@ def test_precompile_heavy_transactions_cost_the_network_what_plain_ones_do(netwo
     wait_for_blocks(url, 2, 30)  # and the chain goes on
     assert int(honest["status"], 16) == 1
     assert all(took[name] < 3 * took["plain opcodes"] + ROUND_TIMER for name in took), took
+
+
+def test_json_rpc_answers_while_heavy_blocks_execute(network):
+    net = network
+    users = net.accounts["users"]
+    honest_tx = net.send_tx("validator-2", users[1]["privateKey"], users[2]["address"], value=1)
+    with (
+        honest_client(net.url("validator-0")) as on_validator,
+        honest_client(net.url("member-0")) as on_member,
+    ):
+        hashes = [
+            net.send_tx(
+                "validator-1", users[3]["privateKey"], None, data="0x" + BURN.hex(), gas=TX_GAS_LIMIT_CAP
+            )
+            for _ in range(HEAVY_TXS)
+        ]
+        receipts = [net.receipt("member-0", tx_hash, timeout=120) for tx_hash in hashes]
+    assert all(int(r["gasUsed"], 16) == TX_GAS_LIMIT_CAP for r in receipts)
+    assert int(net.receipt("member-0", honest_tx)["status"], 16) == 1
+    assert len({r["blockNumber"] for r in receipts}) > 1  # 25M gas is not one block's execution
+    answered_honestly(on_validator)
+    answered_honestly(on_member)
 
 
 def test_a_validator_proposing_an_over_cap_transaction_is_refused_by_the_others(network):
