@@ -60,7 +60,7 @@ class CallService:
     @property
     def worker_pid(self) -> int | None:
         """The call worker process's id; None while none runs (or calls run on a thread)."""
-        return getattr(self.worker, "pid", None)
+        return self.worker.pid
 
     @property
     def limits(self) -> CallLimits:

@@ -76,6 +76,11 @@ class CallWorker(ABC):
     def start(self) -> None:
         """Make ready now, in the background, what the first call would otherwise wait for."""
 
+    @property
+    def pid(self) -> int | None:
+        """The process calls run in when it is not this one (None: this one, or none yet)."""
+        return None
+
     def release(self, head_hash: bytes) -> None:
         """After a commit: drop a snapshot of an older head, so LMDB can reuse the pages it pins."""
         if not self._closed:

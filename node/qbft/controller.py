@@ -72,8 +72,9 @@ class QbftController:
         stats: dict,
         decode_header: Callable[[bytes], Any] | None = None,
         limits: QbftLimits = QbftLimits(),
-        pre_execute: Callable[[Any], Awaitable[None]] | None = None,
-        build_ahead: Callable[[int], Awaitable[None]] | None = None,
+        *,
+        pre_execute: Callable[[Any], Awaitable[None]],
+        build_ahead: Callable[[int], Awaitable[None]],
     ) -> None:
         self.chain = chain
         self.network = network
@@ -128,7 +129,7 @@ class QbftController:
         async with self.chain.execution.lock:
             if hm is not self.height_manager or self._stopped:
                 return
-            if self.build_ahead and hm.round == 0 and not hm.committed and hm.is_proposer(0):
+            if hm.round == 0 and not hm.committed and hm.is_proposer(0):
                 await self.build_ahead(0)  # on the execution thread; `create_block` takes it
             if hm is self.height_manager and not self._stopped:
                 hm.on_block_timer_expiry()
@@ -142,9 +143,8 @@ class QbftController:
             asyncio.get_running_loop().create_task(self._time_out(hm, round_))
 
     async def _time_out(self, hm: HeightManager, round_: int) -> None:
-        async with (
-            self.chain.execution.lock
-        ):  # after the block being executed or committed, not in its middle
+        # after the block being executed or committed, not in its middle
+        async with self.chain.execution.lock:
             if hm is self.height_manager and not self._stopped:
                 hm.on_timeout(round_)
 
@@ -230,9 +230,12 @@ class QbftController:
         """Execute a new proposal from its round's proposer on the execution thread before the
         height manager sees it, which then finds the outcome kept (`executed.py`)."""
         r = p.signed.rid.round
-        if self.pre_execute is None or hm.committed or r < hm.round or hm.state(r).proposal is not None:
-            return
-        if p.signed.author != hm.proposer(r):
+        if (
+            hm.committed
+            or r < hm.round
+            or hm.state(r).proposal is not None
+            or p.signed.author != hm.proposer(r)
+        ):
             return
         try:
             block = self.decode_block(p.block_rlp)

@@ -59,11 +59,7 @@ class BlockImporter:
         digest = self._to_execute(block)
         if digest is not None:
             started = time.perf_counter()
-            try:
-                outcome = self.chain.validate_block(block)
-            except InvalidBlock as exc:
-                outcome = exc
-            self._keep(digest, block, outcome, started)
+            self._keep(digest, block, self._outcome(block), started)
 
     async def pre_execute(self, block: Any) -> None:
         """`execute_proposal` with the execution on the execution thread, the loop free meanwhile
@@ -71,13 +67,16 @@ class BlockImporter:
         digest = self._to_execute(block)
         if digest is not None:
             started = time.perf_counter()
-            try:
-                outcome = await self.chain.execution.run(
-                    self.chain.validate_block, block, expected=self.executed.seconds_for(block.transactions)
-                )
-            except InvalidBlock as exc:
-                outcome = exc
+            expected = self.executed.seconds_for(block.transactions)
+            outcome = await self.chain.execution.run(self._outcome, block, expected=expected)
             self._keep(digest, block, outcome, started)
+
+    def _outcome(self, block: Any) -> Any:
+        """The block's receipts on top of the head, or the InvalidBlock that says why not."""
+        try:
+            return self.chain.validate_block(block)
+        except InvalidBlock as exc:
+            return exc
 
     def _to_execute(self, block: Any) -> bytes | None:
         """The block's hash if it still has to be executed; a failure found before is raised again."""

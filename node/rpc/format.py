@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -229,3 +230,8 @@ def signed_tx_json(tx: SignedTransactionAPI) -> dict[str, Any]:
         out["yParity"] = hx(tx.y_parity)
     out["hash"] = hb(tx.hash)
     return out
+
+
+def as_json(obj: Any) -> str:
+    """The compact JSON text every reply and notification is sent as."""
+    return json.dumps(obj, separators=(",", ":"))

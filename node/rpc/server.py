@@ -33,6 +33,7 @@ from node.errors import (
     TxRejected,
 )
 from node.rpc.access import Grant, ListenerPolicy, OncePerClient, RpcAccess
+from node.rpc.format import as_json
 
 if TYPE_CHECKING:
     from node.rpc.listener import HttpLimits, Listener
@@ -45,7 +46,7 @@ NOTIFICATION = '{"jsonrpc":"2.0","method":"eth_subscription","params":{"subscrip
 
 
 def encode(obj: Any) -> bytes:
-    return json.dumps(obj, separators=(",", ":")).encode()
+    return as_json(obj).encode()
 
 
 def error_reply(req_id: Any, code: int, message: str, data: Any = None) -> dict:
@@ -242,7 +243,7 @@ class WsConnection:
             else:
                 obj = self._outbox.get_nowait()
             try:
-                await self.ws.send_str(obj if isinstance(obj, str) else encode(obj).decode())
+                await self.ws.send_str(obj if isinstance(obj, str) else as_json(obj))
             except (ConnectionError, RuntimeError):
                 self.close()
                 return

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import secrets
 import time
@@ -21,7 +20,7 @@ from node.abc import RpcHandler, RpcNamespaceAPI
 from node.errors import INVALID_PARAMS, LIMIT_EXCEEDED, RpcError
 from node.limits import NodeLimits
 from node.rpc.filters import LogCriteria
-from node.rpc.format import hb, header_json, log_json, tx_json
+from node.rpc.format import as_json, hb, header_json, log_json, tx_json
 
 log = logging.getLogger("node.rpc.subscriptions")
 
@@ -187,7 +186,3 @@ def block_log_entries(block, receipts) -> list[tuple[Any, str]]:
             out.append((log_, as_json(log_json(log_, header, tx.hash, tx_index, log_index))))
             log_index += 1
     return out
-
-
-def as_json(result: Any) -> str:
-    return json.dumps(result, separators=(",", ":"))
