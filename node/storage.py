@@ -85,6 +85,20 @@ def number_key(number: int) -> bytes:
     return number.to_bytes(8, "big")
 
 
+def copy_store(source: str | Path, dest: str | Path) -> None:
+    """A consistent copy of a datadir's chain, taken while its node may be running (LMDB copies
+    from one read transaction; the node's LOCK is neither needed nor taken): a datadir of its own
+    for work that must not touch the node's, such as executing its blocks again."""
+    dest = Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    env = lmdb.open(str(Path(source) / "chain.lmdb"), readonly=True, max_dbs=len(SUBDBS), lock=True)
+    try:
+        (dest / "chain.lmdb").mkdir(exist_ok=True)
+        env.copy(str(dest / "chain.lmdb"))
+    finally:
+        env.close()
+
+
 class _ThreadReader(threading.local):
     txn = None  # a read transaction of this thread's own, while `Store.reading` lasts
 

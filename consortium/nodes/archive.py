@@ -1,11 +1,14 @@
 """`hubao node export` and `hubao node import`: a consortium chain as concatenated RLP blocks, the
-file `besu blocks import` reads (docs/besu.md). The work is `node.archive`'s; these commands only
-open the datadir or the node's config and report (registered on `hubao node` in consortium/nodes/cli.py).
+file `besu blocks import` reads (docs/besu.md); `hubao node reexecute`: committed blocks executed
+again, alone, timed (what executing them costs one node on one core). The work is `node.archive`'s
+and `node.reexecute`'s; these commands only open the datadir or the node's config and report
+(registered on `hubao node` in consortium/nodes/cli.py).
 """
 
 from __future__ import annotations
 
 import json
+import tempfile
 from pathlib import Path
 
 import click
@@ -77,3 +80,40 @@ def import_command(config_path: str, chain_file: str) -> None:
     finally:
         store.close()
     click.echo(f"imported {added} blocks: head #{head.block_number} 0x{chain.block_hash(head).hex()}")
+
+
+@click.command("reexecute")
+@click.option("--datadir", required=True, type=click.Path(exists=True, file_okay=False))
+@click.option("--genesis", "genesis_path", required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--blocks", "numbers", required=True, help="Block numbers, comma-separated.")
+def reexecute_command(datadir: str, genesis_path: str, numbers: str) -> None:
+    """Execute committed blocks again on their parents' state, alone, and time each (one JSON line
+    per block: number, gas, transactions, seconds). Works on a copy of the datadir, so the node
+    may keep running; nothing is written to it."""
+    from node.chain import Chain
+    from node.genesis import Genesis
+    from node.qbft.config import QbftConfig
+    from node.qbft.rules import QbftRules
+    from node.reexecute import reexecute
+    from node.storage import Store, copy_store
+
+    try:
+        wanted = [int(n) for n in numbers.split(",") if n.strip()]
+        doc = json.loads(Path(genesis_path).read_text())
+        genesis, qbft = Genesis.from_json(doc), QbftConfig.from_genesis(doc)
+    except (OSError, KeyError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    with tempfile.TemporaryDirectory(prefix="hubao-reexecute-") as copy:
+        copy_store(datadir, copy)
+        store = Store(copy)
+        try:
+            chain = Chain(store, genesis, rules=QbftRules(qbft.epoch_length))
+            chain.rules.bind(chain)
+            for number in wanted:
+                r = reexecute(chain, number)
+                click.echo(json.dumps({"number": r.number, "gas": r.gas, "transactions": r.transactions,
+                                       "seconds": round(r.seconds, 6)}))  # fmt: skip
+        except NodeError as exc:
+            raise click.ClickException(str(exc)) from exc
+        finally:
+            store.close()

@@ -270,10 +270,11 @@ def run_from_config(
 
 
 def _add_archive_commands() -> None:
-    from consortium.nodes.archive import export_command, import_command
+    from consortium.nodes.archive import export_command, import_command, reexecute_command
 
     node.add_command(export_command)
     node.add_command(import_command)
+    node.add_command(reexecute_command)
 
 
 _add_archive_commands()

@@ -1,13 +1,27 @@
-"""What one node executes per core, measured in the same run: a dev node (one process, so one core:
-py-evm runs under one interpreter lock) started beside the network, given the plan's own heaviest
-work back to back (the enroller's batches of members with their mandates, and the treasurer's
-deposits), timed from the first of its blocks to the last. No consensus, no peers, no driver: the
-node's own execution and commit of full blocks, the ceiling the consortium's validators share."""
+"""What one node executes per core, measured in the same run, two ways.
+
+`run_alone`, the yardstick: the run's own blocks executed again on one core by the node's own code
+(`hubao node reexecute`, a process of its own, on a copy of a node's datadir taken after the run),
+with no consensus, peers or driver: what the consortium's nodes would do if all they had to do was
+execute. Every kind of block
+(by the functions its transactions call) is sampled, so the plan's mix is weighed by its gas; the
+rate of each kind tells the capacity table what each operation costs to execute.
+
+`one_node_per_core`, where no datadir is at hand (`hubao simulate --rpc`): a dev node (one process,
+so one core: py-evm runs under one interpreter lock) started beside the network, given the plan's
+enrolments and deposits back to back, timed from the first of its blocks to the last. Those execute
+faster per gas than the plan's debits, so this overstates what a node executes of the plan's mix.
+"""
 
 from __future__ import annotations
 
+import json
+import math
+import subprocess
+import sys
 import tempfile
 import time
+from collections import defaultdict
 from pathlib import Path
 
 from eth_account import Account
@@ -46,10 +60,64 @@ DEV_KEYS = [
 ]
 MEMBERS = 1_000  # ten enrolment batches and five deposits: about 170 million gas
 BLOCK_TIME = 0.1  # the demo's block period: blocks are full, so the node never waits
+SAMPLE_GAS = 250_000_000  # of the run's gas executed again: some 20-30 s on one core
+PER_KIND = 3  # at least this many blocks of each kind (all of a kind that has fewer)
+
+
+def block_kinds(txs) -> dict[int, str]:
+    """Block number -> the one function its plan transactions call, or "mixed" (a wave's blocks)."""
+    called: dict[int, set[str]] = defaultdict(set)
+    for tx in txs:
+        called[tx.block].add(tx.function)
+    return {n: next(iter(f)) if len(f) == 1 else "mixed" for n, f in called.items()}
+
+
+def run_alone(
+    node_dir: Path, kinds: dict[int, str], gas_of: dict[int, int], sample_gas: int = SAMPLE_GAS
+) -> dict:
+    """Gas per second one node executes of this run's own blocks (`kinds`: block number -> what
+    its transactions call; `gas_of`: their gas), from a sample of every kind weighed by the kind's
+    gas in the run."""
+    by_kind: dict[str, list[int]] = defaultdict(list)
+    for number, kind in sorted(kinds.items()):
+        by_kind[kind].append(number)
+    total = sum(gas_of[n] for n in kinds)
+    share = min(1.0, sample_gas / total) if total else 1.0
+    picked = {}
+    for kind, numbers in by_kind.items():
+        take = min(len(numbers), max(PER_KIND, math.ceil(len(numbers) * share)))
+        picked[kind] = [numbers[i * len(numbers) // take] for i in range(take)]  # spread over the run
+    timed = reexecuted(Path(node_dir), sorted(n for ns in picked.values() for n in ns))
+    rates, seconds = {}, 0.0
+    for kind, numbers in picked.items():
+        spent, gas = sum(timed[n]["seconds"] for n in numbers), sum(timed[n]["gas"] for n in numbers)
+        kind_gas = sum(gas_of[n] for n in by_kind[kind])
+        rates[kind] = {"blocks": len(by_kind[kind]), "sampled": len(numbers), "gas": kind_gas,
+                       "gas_per_second": round(gas / spent) if spent else None}  # fmt: skip
+        seconds += spent * kind_gas / gas if gas else 0.0  # the kind's share of the run, at its rate
+    return {
+        "what": f"this run's {len(kinds):,} blocks executed again by one node ({len(timed):,} sampled)",
+        "blocks": len(kinds),
+        "gas": total,
+        "seconds": round(seconds, 2),
+        "gas_per_second": round(total / seconds) if seconds else None,
+        "kinds": dict(sorted(rates.items(), key=lambda kv: -kv[1]["gas"])),
+    }
+
+
+def reexecuted(node_dir: Path, numbers: list[int]) -> dict[int, dict]:
+    """`hubao node reexecute` on the node's datadir (a copy of it: the node keeps running)."""
+    command = [sys.executable, "-m", "consortium.cli", "node", "reexecute",
+               "--datadir", str(node_dir / "data"), "--genesis", str(node_dir / "genesis.json"),
+               "--blocks", ",".join(map(str, numbers))]  # fmt: skip
+    run = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    if run.returncode != 0:
+        raise RuntimeError(f"hubao node reexecute failed: {run.stderr.strip()[-500:]}")
+    return {r["number"]: r for r in map(json.loads, run.stdout.splitlines())}
 
 
 def one_node_per_core(rules: Rules, members: int = MEMBERS) -> dict:
-    """Gas per second a lone dev node executes of the plan's enrolments and deposits."""
+    """Gas per second a lone dev node executes of the plan's enrolments and deposits (no datadir)."""
     with (
         tempfile.TemporaryDirectory(prefix="hubao-alone-") as data,
         DevNode.start(Path(data) / "chain", block_time=BLOCK_TIME) as node,

@@ -118,29 +118,32 @@ def _cost(op: dict, units: float) -> dict:
 def table(chain: Chain, totals: dict, config: SimConfig, alone: dict | None, nodes: int, cores: int) -> dict:
     ops = per_operation(chain)
     year = real_year(chain, ops, totals["member_years"], config)
-    gas = sum(v["gas"] for v in year.values())
-    txs = sum(v["txs"] for v in year.values())
-    average = {"tx_per_s": txs / YEAR_S, "gas_per_s": gas / YEAR_S}
-    rows = [{"need": "real plan, average over a year like 2020", **_rounded(average)}]
+    average = {n: _per_second(v, YEAR_S) for n, v in year.items()}
     launch_day = _day(
         ops, {"membership.enrollBatch": LAUNCH_JOINS_PER_DAY, "token.mintEach": LAUNCH_JOINS_PER_DAY}
     )
     debits = year.get("pool.collect", {}).get("units", 0) / CLOSES_PER_YEAR
     collection_day = _day(ops, {"pool.collect": debits, "pool.closePeriod": 1, "pool.disburse": 1})
+    needs = {"real plan, average over a year like 2020": average}
     for what, extra in (("busiest day: a launch month's joins (275,000 a day)", launch_day),
                         ("busiest day: a collection day (one close's debits)", collection_day)):  # fmt: skip
-        rows.append({"need": what, **_rounded({k: average[k] + extra[k] for k in average})})
+        needs[what] = _plus(average, extra)
+    rows = [{"need": what, **_rounded(_sum(by_op))} for what, by_op in needs.items()]
     have = [{"have": "this run's consortium sustained", "tx_per_s": totals["chain_tx_per_second"],
              "gas_per_s": totals["chain_gas_per_second"]}]  # fmt: skip
     result = {"operations": ops, "real_year": {n: _rounded(v) for n, v in year.items()}, "needs": rows}
+    gas, txs = sum(v["gas"] for v in year.values()), sum(v["txs"] for v in year.values())
     result["gas_per_member_year_at_real_incidence"] = round(gas / MEMBERS)
     result["tx_per_member_year_at_real_incidence"] = round(txs / MEMBERS, 3)
     if alone:
         have.append({"have": f"one node alone, one core ({alone['what']})", "tx_per_s": None,
                      "gas_per_s": alone["gas_per_second"]})  # fmt: skip
-        busiest = max(r["gas_per_s"] for r in rows)
-        result["margin_on_one_core"] = round(alone["gas_per_second"] / busiest, 2)
-        result["carries_real_plan_on_one_core"] = alone["gas_per_second"] >= busiest
+        rate = rates_of(alone)
+        busiest = max(_core_seconds(by_op, rate) for by_op in needs.values())
+        for row, by_op in zip(rows, needs.values(), strict=True):
+            row["core_share"] = round(_core_seconds(by_op, rate), 3)
+        result["margin_on_one_core"] = round(1 / busiest, 2) if busiest else None
+        result["carries_real_plan_on_one_core"] = busiest <= 1
         share = alone["gas_per_second"] * min(cores, nodes) / nodes  # every node executes every block
         result["sustained_over_alone"] = round(totals["chain_gas_per_second"] / share, 2) if share else None
         result["alone_basis"] = (
@@ -150,13 +153,36 @@ def table(chain: Chain, totals: dict, config: SimConfig, alone: dict | None, nod
     return result
 
 
-def _day(ops: dict, units_per_day: dict[str, float]) -> dict:
-    gas = txs = 0.0
-    for name, units in units_per_day.items():
-        if name in ops:
-            cost = _cost(ops[name], units)
-            gas, txs = gas + cost["gas"], txs + cost["txs"]
-    return {"tx_per_s": txs / DAY_S, "gas_per_s": gas / DAY_S}
+def rates_of(alone: dict):
+    """Gas per second one core executes of an operation: its own blocks' rate where the run had
+    blocks of that operation alone, else the rate of everything."""
+    kinds = {k: v["gas_per_second"] for k, v in alone.get("kinds", {}).items() if v.get("gas_per_second")}
+    return lambda name: kinds.get(name, alone["gas_per_second"])
+
+
+def _core_seconds(by_op: dict[str, dict], rate) -> float:
+    """Seconds of one core's execution each second of this need takes (above 1: it does not fit)."""
+    return sum(v["gas_per_s"] / rate(name) for name, v in by_op.items())
+
+
+def _per_second(cost: dict, seconds: float) -> dict:
+    return {"tx_per_s": cost["txs"] / seconds, "gas_per_s": cost["gas"] / seconds}
+
+
+def _plus(a: dict[str, dict], b: dict[str, dict]) -> dict[str, dict]:
+    out = {n: dict(v) for n, v in a.items()}
+    for n, v in b.items():
+        base = out.setdefault(n, {"tx_per_s": 0.0, "gas_per_s": 0.0})
+        out[n] = {k: base[k] + v[k] for k in base}
+    return out
+
+
+def _sum(by_op: dict[str, dict]) -> dict:
+    return {k: sum(v[k] for v in by_op.values()) for k in ("tx_per_s", "gas_per_s")}
+
+
+def _day(ops: dict, units_per_day: dict[str, float]) -> dict[str, dict]:
+    return {n: _per_second(_cost(ops[n], units), DAY_S) for n, units in units_per_day.items() if n in ops}
 
 
 def _rounded(v: dict) -> dict:

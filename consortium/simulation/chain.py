@@ -36,8 +36,17 @@ def network_nodes(network_dir: str | Path) -> int:
     return len(json.loads((Path(network_dir) / "network.json").read_text())["nodes"])
 
 
-def member_rpc(network_dir: str | Path) -> str:
-    """JSON-RPC of the network's first member node (an organisation's own node), else validator-0."""
+def member_node(network_dir: str | Path) -> dict:
+    """The network's first member node (an organisation's own node), else validator-0."""
     nodes = json.loads((Path(network_dir) / "network.json").read_text())["nodes"]
-    chosen = next((n for n in nodes if n["role"] == "member"), nodes[0])
+    return next((n for n in nodes if n["role"] == "member"), nodes[0])
+
+
+def member_rpc(network_dir: str | Path) -> str:
+    chosen = member_node(network_dir)
     return f"http://{chosen.get('rpc_host') or chosen['host']}:{chosen['rpc_port']}"
+
+
+def member_dir(network_dir: str | Path) -> Path:
+    """That node's folder (its node.toml, genesis.json and datadir `data`)."""
+    return Path(network_dir) / member_node(network_dir)["name"]

@@ -76,7 +76,7 @@ scenario_option = click.option(
     "--measure-node/--no-measure-node",
     default=True,
     show_default=True,
-    help="Time a lone dev node on the plan's work (capacity table, sustained/alone ratio).",
+    help="Time one node alone on the run's own blocks (capacity table, sustained/alone ratio).",
 )
 @fail_on(ValueError, FileNotFoundError, ConnectionError)
 def simulate(
@@ -98,7 +98,7 @@ def simulate(
     measure_node,
 ):
     """Drive members through the plan on a running network and write a report from the chain."""
-    from consortium.simulation.chain import member_rpc, network_nodes
+    from consortium.simulation.chain import member_dir, member_rpc, network_nodes
     from consortium.simulation.printout import show
     from consortium.simulation.progress import Live
     from consortium.simulation.run import simulate as run
@@ -123,7 +123,17 @@ def simulate(
     )
     with Live(config, quiet=as_json) as live:
         nodes = network_nodes(network_dir) if network_dir else None
-        result = run(rpc, accounts, config, out, on_tick=live.tick, nodes=nodes, measure_node=measure_node)
+        node_dir = member_dir(network_dir) if network_dir else None
+        result = run(
+            rpc,
+            accounts,
+            config,
+            out,
+            on_tick=live.tick,
+            nodes=nodes,
+            measure_node=measure_node,
+            node_dir=node_dir,
+        )
     show(result, out, as_json)
     if not result["reconciled"] or not result["rules_held"]["held"]:
         raise SystemExit(2)

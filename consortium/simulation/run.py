@@ -9,7 +9,7 @@ from pathlib import Path
 
 from consortium.client import connect
 from consortium.simulation import capacity, charts, report
-from consortium.simulation.alone import one_node_per_core
+from consortium.simulation.alone import block_kinds, one_node_per_core, run_alone
 from consortium.simulation.chain import NetworkAccounts
 from consortium.simulation.chainlog import read_chain
 from consortium.simulation.driver import Driver
@@ -27,10 +27,12 @@ def simulate(
     on_tick=None,
     nodes: int | None = None,
     measure_node: bool = True,
+    node_dir: Path | None = None,
 ) -> dict:
     """Deploy, drive, read the chain back and report. `nodes`: how many nodes execute every block
-    (default: the validators); `measure_node`: time a lone dev node on the plan's work, for the
-    capacity table and the sustained/alone ratio (some 10-20 s)."""
+    (default: the validators); `measure_node`: time one node alone, for the capacity table and the
+    sustained/alone ratio (some 20-30 s): the run's own blocks executed again on a copy of the
+    datadir in `node_dir` (one of the network's nodes), else a lone dev node on the plan's work."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "deployment.json").unlink(missing_ok=True)  # every run deploys its own suite
@@ -51,7 +53,12 @@ def simulate(
     t = report.totals(chain, rows, run["wall_seconds"], config)
     years = calendar_years(chain, rows, config)
     t0 = time.monotonic()
-    alone = one_node_per_core(deployment.rules) if measure_node else None
+    if not measure_node:
+        alone = None
+    elif node_dir is not None:
+        alone = run_alone(node_dir, block_kinds(chain.txs), {n: b["gas"] for n, b in chain.blocks.items()})
+    else:
+        alone = one_node_per_core(deployment.rules)
     run["seconds"]["one node alone"] = round(time.monotonic() - t0, 1)
     nodes = nodes or validators(w3)
     result = {
@@ -66,6 +73,7 @@ def simulate(
         "side_by_side": report.side_by_side(t, config),
         "years": years,
         "launch_vs_real": against_real(years, config),
+        "alone": alone,
         "capacity": capacity.table(chain, t, config, alone, nodes, os.cpu_count() or 1),
     }
     result["reconciled"] = result["reconciliation"]["reconciled"]

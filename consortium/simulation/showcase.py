@@ -26,7 +26,7 @@ console = Console()
 def run_demo(config: SimConfig, directory: Path = DEMO_DIR, validators: int = 4, keep: bool = False) -> dict:
     from consortium.network.layout import free_base_port, init_network, load_network
     from consortium.network.processes import start_node, stop_node, wait_for_blocks
-    from consortium.simulation.chain import member_rpc
+    from consortium.simulation.chain import member_dir, member_rpc
     from consortium.simulation.printout import show
     from consortium.simulation.progress import Live
     from consortium.simulation.run import simulate
@@ -69,7 +69,9 @@ def run_demo(config: SimConfig, directory: Path = DEMO_DIR, validators: int = 4,
         )
         with Live(config) as live:
             rpc, accounts = member_rpc(net), net / "accounts.json"
-            result = simulate(rpc, accounts, config, out, on_tick=live.tick, nodes=len(entries))
+            result = simulate(
+                rpc, accounts, config, out, on_tick=live.tick, nodes=len(entries), node_dir=member_dir(net)
+            )
         console.print("[bold]3.[/] the report, recomputed from the chain")
         show(result, out, as_json=False)
     finally:

@@ -64,6 +64,14 @@ def test_the_real_year_and_what_it_needs_per_second():
     assert t["margin_on_one_core"] == round(20_000_000 / busiest, 2)
     assert t["carries_real_plan_on_one_core"] is (busiest <= 20_000_000)
     assert t["sustained_over_alone"] == round(2_000_000 / (20_000_000 * 2 / 5), 2)  # 5 nodes, 2 cores
+    # each operation at its own rate where the run measured it: exits execute 1,000 times slower
+    slow = {**alone, "kinds": {"membership.exit": {"gas_per_second": 20_000}}}
+    t = capacity.table(chain, totals, config, slow, nodes=5, cores=2)
+    average = t["needs"][0]
+    exits = year["membership.exit"]["gas"] / capacity.YEAR_S
+    core = exits / 20_000 + (average["gas_per_s"] - exits) / 20_000_000
+    assert core > 0.3 and average["core_share"] == pytest.approx(core, abs=0.001)
+    assert t["margin_on_one_core"] == pytest.approx(1 / max(r["core_share"] for r in t["needs"]), rel=0.01)
 
 
 def test_the_growth_curve_goes_through_the_published_points():

@@ -10,13 +10,14 @@ against the chain, and a forged event shows the reconciliation can say no.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import replace
 
 import pytest
 
 from consortium.client import Deployment, Suite, connect
 from consortium.evidence.client import EvidenceClient
-from consortium.simulation.chain import member_rpc
+from consortium.simulation.chain import member_rpc, network_nodes
 from consortium.simulation.chainlog import read_chain
 from consortium.simulation.ledger import reconcile, rule_checks
 from harness.reports import committed
@@ -121,6 +122,30 @@ def test_figures_match_the_chain_directly(simulated):
     for e in suite.claims.events("ClaimAccepted", from_block=suite.deployment.block):
         c = suite.claims.claim(e["args"]["claimId"])
         assert c.accident or c.submittedAt >= joined[c.claimant]
+
+
+def test_one_node_alone_is_this_runs_own_blocks_executed_again(simulated):
+    """The sustained/alone ratio's yardstick is the run's own blocks, executed again by one node on
+    a copy of the member node's datadir: every kind of block sampled, all of the run's gas counted,
+    and the ratio and capacity table computed from it."""
+    root, _, report = simulated
+    w3 = connect(member_rpc(root))
+    chain = read_chain(w3, Deployment.load(report["network"]["deployment"]), report["run"]["last_block"],
+                       deployed_by=report["run"]["first_block"])  # fmt: skip
+    plan_blocks = {tx.block for tx in chain.txs}
+    alone = report["alone"]
+    assert alone["blocks"] == len(plan_blocks) > 0
+    assert alone["gas"] == sum(chain.blocks[n]["gas"] for n in plan_blocks) == report["totals"]["gas"]
+    kinds = alone["kinds"]
+    assert {"membership.enrollBatch", "token.mintEach", "pool.collect"} <= set(kinds)
+    assert sum(k["blocks"] for k in kinds.values()) == alone["blocks"]
+    for k in kinds.values():
+        assert min(k["blocks"], 3) <= k["sampled"] <= k["blocks"] and k["gas_per_second"] > 0
+    assert alone["gas_per_second"] == pytest.approx(alone["gas"] / alone["seconds"], rel=0.01)
+    cap, nodes = report["capacity"], network_nodes(root)
+    share = alone["gas_per_second"] * min(os.cpu_count(), nodes) / nodes
+    assert cap["sustained_over_alone"] == round(report["totals"]["chain_gas_per_second"] / share, 2)
+    assert cap["margin_on_one_core"] > 0 and all("core_share" in row for row in cap["needs"])
 
 
 def test_a_forged_event_is_caught(simulated):
