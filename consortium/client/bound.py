@@ -53,6 +53,34 @@ class Function:
         return values[0] if len(values) == 1 else values
 
 
+MULTIREAD_AT = "0x" + "4d52" * 10  # where eth_call's state override puts Multiread's code
+READS_PER_CALL = 200  # view calls carried by one eth_call (well inside a node's gas cap for calls)
+
+
+def multiread(w3: Web3, target: str, calldata: list[str], what: str = "read") -> list[str]:
+    """The return data of many view calls to `target`, READS_PER_CALL to an eth_call through
+    contracts/client/Multiread.sol (put in place by a state override, never deployed), those
+    eth_calls in JSON-RPC batches: a node runs one call per chunk instead of one per read. A read
+    that reverts raises, naming `what`."""
+    code = "0x" + artifacts()["Multiread"]["deployed"].removeprefix("0x")
+    each = _functions("Multiread")["each"]
+    chunks = [calldata[i : i + READS_PER_CALL] for i in range(0, len(calldata), READS_PER_CALL)]
+    override = {MULTIREAD_AT: {"code": code}}
+    calls = [
+        ("eth_call", [{"to": MULTIREAD_AT, "data": each.calldata((target, chunk))}, "latest", override])
+        for chunk in chunks
+    ]
+    out: list[str] = []
+    for reply in rpc_batch(w3, calls):
+        if "error" in reply:
+            raise RuntimeError(f"{what}: {reply['error']}")
+        ok, results = each.result(reply["result"])
+        if not all(ok):
+            raise RuntimeError(f"{what}: a read reverted (0x{results[ok.index(False)].hex()})")
+        out += ["0x" + r.hex() for r in results]
+    return out
+
+
 def _normal(abi_type: str, value):
     """As web3 takes them: hex strings for bytes, and that inside arrays and structs too."""
     if abi_type.endswith("]"):
@@ -164,12 +192,8 @@ class Bound:
         f = _functions(self.artifact)[name]
         if not hasattr(self.w3.provider, "make_batch_request"):  # in-process (eth-tester): web3's
             return [self.call(name, *a) for a in args]
-        calls = [("eth_call", [{"to": self.address, "data": f.calldata(a)}, "latest"]) for a in args]
-        replies = rpc_batch(self.w3, calls)
-        bad = next((r for r in replies if "error" in r), None)
-        if bad is not None:
-            raise RuntimeError(f"{name}: {bad['error']}")
-        return [f.result(r["result"]) for r in replies]
+        data = [f.calldata(a) for a in args]
+        return [f.result(raw) for raw in multiread(self.w3, self.address, data, name)]
 
     def events(
         self, name: str, from_block: int | None = None, to_block: int | str = "latest", **filters

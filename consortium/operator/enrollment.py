@@ -149,7 +149,7 @@ def enroll_many(
     valid = [a for a in applicants if is_address(a.member)]
     commitments = [registry.commitment(a.national_id) for a in valid]
     holders = suite.membership.identity_holder_each(commitments)
-    statuses = suite.membership.member_each([to_checksum_address(a.member) for a in valid])
+    statuses = suite.pool.member_each([to_checksum_address(a.member) for a in valid])
     on_chain = iter(zip(commitments, holders, statuses, strict=True))
     results: list[dict | Ineligible] = []
     for applicant in applicants:
@@ -282,7 +282,7 @@ def age_out(suite, who: list[str] | None = None, now: int | None = None, wait: b
     in the order of `due` for the caller to await with its other transactions."""
     now = suite.now() if now is None else now
     who = members(suite) if who is None else who
-    records = suite.membership.member_each(who)
+    records = suite.pool.member_each(who)
     due = [m for m, r in zip(who, records, strict=True) if r.status == IN_PLAN and r.coverEndsAt <= now]
     batch = Batch()
     for m in due:
