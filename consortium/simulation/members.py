@@ -46,7 +46,19 @@ def members_act(world: World, wave: Wave) -> None:
     join(world, joiners, wave, by_enroller=world.config.launch)  # the launch's cohorts: in batches
 
 
+FOUNDERS_SLICE = 8 * enrollment.ENROLL_CHUNK  # people attested, signed for and sent at a time
+
+
 def join(world: World, people: list[Person], wave: Wave, by_enroller: bool = False) -> None:
+    """People join; cohorts enrolled by the enroller go a slice at a time: a slice's batches are
+    on their way before the next slice is attested and signed for, so the chain executes while
+    the enroller works instead of after."""
+    size = FOUNDERS_SLICE if by_enroller else max(1, len(people))
+    for i in range(0, len(people), size):
+        _join(world, people[i : i + size], wave, by_enroller)
+
+
+def _join(world: World, people: list[Person], wave: Wave, by_enroller: bool) -> None:
     """The enroller attests everyone eligible through the operator's enrollment (one registry,
     batched reads); the treasurer funds them with the wave. Each joins with their attestation and an
     unlimited auto-debit mandate in a transaction of their own, or (`by_enroller`, the founding
