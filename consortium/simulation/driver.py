@@ -79,8 +79,6 @@ class Driver:
             world.clock.step()
             self._step()
             self.on_tick(world, world.now)
-            if not self._finished():
-                world.clock.move_ahead()
         stats = world.stats
         return {
             "first_block": first_block,

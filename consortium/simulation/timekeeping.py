@@ -1,7 +1,7 @@
 """Simulated time: the driver's step, the consortium's movable clock moved to it before the step's
-first transaction (the move is sent as soon as the step before has landed), and the rule that
-nothing is sent whose landing could fall on either side of a deadline inside the step. Together
-they make what happens in which period depend on the seed alone, not on how fast the chain runs."""
+first transaction, and the rule that nothing is sent whose landing could fall on either side of a
+deadline inside the step. Together they make what happens in which period depend on the seed
+alone, not on how fast the chain runs."""
 
 from __future__ import annotations
 
@@ -56,7 +56,6 @@ class Timekeeper:
         self.block = 0  # the latest block seen when the clock last moved
         self.moves = 0
         self.overruns = 0  # steps whose transactions were still landing when the next step began
-        self._ahead: tuple[int, object] | None = None  # (time, the move sent ahead of its step)
         self._times: dict[int, int] = {}
 
     def begin(self, at: int) -> None:
@@ -67,36 +66,12 @@ class Timekeeper:
         self.now += STEP
         return self.now
 
-    def move_ahead(self) -> None:
-        """Send the next step's move now, once everything of this step has landed, so its block is
-        agreed while the driver decides the next step (what it reads then does not depend on the
-        chain's time; what does waits in `ready`). `ready` awaits it before the step sends."""
-        self._land_ahead()  # a step that sent nothing never awaited its move
-        to = self.now + STEP
-        if self.clock_at >= to:
-            return
-        latest = self.w3.eth.get_block("latest")
-        moving = self.clock.move(to, latest=latest["timestamp"])
-        if moving is not None:
-            self.block = latest["number"]
-            self.overruns += latest["timestamp"] > to
-            self.moves += 1
-            self._ahead = (to, moving)
-
-    def _land_ahead(self) -> None:
-        if self._ahead is not None:
-            to, moving = self._ahead
-            self._ahead = None
-            self.clock.landed(moving)
-            self.clock_at, self.stamped = to, False
-
     def ready(self, stamped: bool = True) -> None:
-        """The consortium's clock at the step's time before its first transaction is sent: the move
-        sent ahead has landed, or one is sent and awaited now. `stamped`: also wait for a block of
-        that time, for what reads the chain's time (estimates, `isDefaulter`); members' batches need
-        not. A clock already past the step means the last one was still landing: the run goes on,
-        counted as an overrun, but is no longer reproducible."""
-        self._land_ahead()
+        """Move the consortium's clock to the step's time before its first transaction is sent (a
+        step with nothing to send moves nothing). `stamped`: also wait for a block of that time, for
+        what reads the chain's time (estimates, `isDefaulter`); members' batches need not. A clock
+        already past the step means the last one was still landing: the run goes on, counted as an
+        overrun, but is no longer reproducible."""
         if self.clock_at >= self.now and (self.stamped or not stamped):
             return
         latest = self.w3.eth.get_block("latest")
