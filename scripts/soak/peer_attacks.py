@@ -167,7 +167,7 @@ class QbftFlood(Attack):
         def at(head: int) -> list[bytes]:  # punished at once (and the next heights, should one land)
             return [data for h in range(head + 1, head + 4) for data in junk_prepares(h, 40)]
 
-        for make, punished, timeout in ((proposals, False, 2.0), (above, True, 10.0), (at, True, 5.0)):
+        for make, punished, timeout in ((proposals, False, 2.0), (above, True, 10.0), (at, True, 10.0)):
             await self.flood(peer, make, punished, timeout)
 
 

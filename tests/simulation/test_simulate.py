@@ -47,7 +47,7 @@ def test_same_seed_same_report(simulated, tmp_path):
     Only dates differ, and gas by a little: calldata carries dates and contract addresses."""
     root, _, first = simulated
     run = hubao("simulate", "--network", str(root), "--out", str(tmp_path), "--json", *ARGS,
-                "--start", SECOND_START, timeout=400)  # fmt: skip
+                "--start", SECOND_START, "--no-measure-node", timeout=400)  # fmt: skip
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     second = json.loads(run.stdout)
     assert first["periods"][0]["closed_on"] == "2031-01-16"
