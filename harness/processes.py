@@ -15,14 +15,15 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import time
 import urllib.request
 from pathlib import Path
 
 from consortium.network.processes import HUBAO, DevNode, NodeProcess, free_port, wait_for_rpc
 from node.calls.worker import WORKER_START
 
-__all__ = ["DEV_ADDRESSES", "DEV_KEYS", "HUBAO", "ROOT", "DevNode", "NodeProcess", "free_port", "hubao",
-           "rpc", "wait_for_rpc"]  # fmt: skip
+__all__ = ["DEV_ADDRESSES", "DEV_KEYS", "HUBAO", "ROOT", "DevNode", "NodeProcess", "cpu_seconds", "free_port",
+           "hubao", "rpc", "wait_for_rpc"]  # fmt: skip
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -63,3 +64,12 @@ DEV_ADDRESSES = [
     "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC",
     "0x90F79bf6EB2c4f870365E785982E1f101E93b906",
 ]
+
+
+def cpu_seconds(pid: int | None = None) -> float:
+    """CPU time (user + system, all threads) of this process, or of another one through /proc:
+    what work costs a process, whatever else the machine's cores are doing meanwhile."""
+    if pid is None:
+        return time.process_time()
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")

@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import os
 import tempfile
 import threading
 import time
@@ -29,6 +28,7 @@ from eth_account import Account
 from rich.console import Console
 from rich.table import Table
 
+from harness.processes import cpu_seconds
 from node.genesis import DEV_BALANCE, dev_accounts
 
 CHAIN_ID = 1337
@@ -128,14 +128,6 @@ def genesis_state() -> dict:
         bytes.fromhex(addr[2:]): {"balance": DEV_BALANCE, "nonce": 0, "code": b"", "storage": {}}
         for addr, _ in dev_accounts(10)
     }
-
-
-def cpu_seconds(pid: int | None = None) -> float:
-    """CPU time (user + system) of this process, or of another one through /proc."""
-    if pid is None:
-        return time.process_time()
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 # -- 3. py-evm directly -----------------------------------------------------------------------

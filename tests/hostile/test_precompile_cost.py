@@ -8,14 +8,12 @@ transactions keeps its block rate. BLAKE2F keeps Ethereum's price with the nativ
 
 from __future__ import annotations
 
-import os
 import time
-from pathlib import Path
 
 from eth_account import Account
 
 from harness.precompile_inputs import BURN, HEAVY, loop_calling, word
-from harness.processes import DEV_ADDRESSES, DEV_KEYS, DevNode, rpc
+from harness.processes import DEV_ADDRESSES, DEV_KEYS, DevNode, cpu_seconds, rpc
 from node.genesis import TX_GAS_LIMIT_CAP
 
 
@@ -31,13 +29,6 @@ def receipt_within(url: str, tx_hash: str, timeout: float) -> dict:
         assert time.monotonic() < deadline, f"{tx_hash} not committed within {timeout} s"
         time.sleep(0.02)
     return receipt
-
-
-def cpu_seconds(pid: int) -> float:
-    """CPU the process has used (all its threads): what a transaction costs it, whatever else
-    the machine's cores are doing meanwhile (`make test` runs two test files at once)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def test_a_transaction_at_the_cap_spent_in_precompiles_costs_what_plain_opcodes_do(tmp_path):
