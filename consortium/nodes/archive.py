@@ -44,13 +44,11 @@ def import_command(config_path: str, chain_file: str) -> None:
     """Import concatenated RLP blocks into the node's datadir, each checked as sync checks it."""
     from consortium.network.config import load_config
     from node.archive import import_blocks, read_blocks
-    from node.chain import Chain
     from node.genesis import Genesis
     from node.permissioning import ALLOWLIST_ADDRESS, Allowlist, AllowlistAccountFilter
     from node.qbft.config import QbftConfig
     from node.qbft.engine import decode_block, refuse_pre_besu_chain
     from node.qbft.importer import importer_for
-    from node.qbft.rules import QbftRules
     from node.storage import Store
 
     try:
@@ -63,7 +61,7 @@ def import_command(config_path: str, chain_file: str) -> None:
     permissioning = doc["config"].get("hubao", {}).get("permissioning", {})
     store = Store(str(config.datadir))
     try:
-        chain = Chain(store, genesis, rules=QbftRules(qbft.epoch_length))
+        chain = open_chain(store, genesis, qbft)
         refuse_pre_besu_chain(chain)
         if permissioning.get("accounts", True):
             chain.account_filter = AllowlistAccountFilter(permissioning.get("contract", ALLOWLIST_ADDRESS))
@@ -90,10 +88,8 @@ def reexecute_command(datadir: str, genesis_path: str, numbers: str) -> None:
     """Execute committed blocks again on their parents' state, alone, and time each (one JSON line
     per block: number, gas, transactions, seconds). Works on a copy of the datadir, so the node
     may keep running; nothing is written to it."""
-    from node.chain import Chain
     from node.genesis import Genesis
     from node.qbft.config import QbftConfig
-    from node.qbft.rules import QbftRules
     from node.reexecute import reexecute
     from node.storage import Store, copy_store
 
@@ -107,7 +103,7 @@ def reexecute_command(datadir: str, genesis_path: str, numbers: str) -> None:
         copy_store(datadir, copy)
         store = Store(copy)
         try:
-            chain = Chain(store, genesis, rules=QbftRules(qbft.epoch_length))
+            chain = open_chain(store, genesis, qbft)
             chain.rules.bind(chain)
             for number in wanted:
                 r = reexecute(chain, number)
@@ -117,3 +113,11 @@ def reexecute_command(datadir: str, genesis_path: str, numbers: str) -> None:
             raise click.ClickException(str(exc)) from exc
         finally:
             store.close()
+
+
+def open_chain(store, genesis, qbft):
+    """A consortium chain on `store` as its node opens it (QBFT's rules), outside a running node."""
+    from node.chain import Chain
+    from node.qbft.rules import QbftRules
+
+    return Chain(store, genesis, rules=QbftRules(qbft.epoch_length))

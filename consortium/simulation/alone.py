@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import math
 import subprocess
-import sys
 import tempfile
 import time
 from collections import defaultdict
@@ -41,9 +40,10 @@ from consortium.client import (
     wait_all,
 )
 from consortium.client.rules import Rules
-from consortium.network.processes import DevNode
+from consortium.network.processes import HUBAO, DevNode
 from consortium.operator.enrollment import enroll_signed, month_start
 from consortium.operator.settlement import fund_many
+from consortium.simulation.chainlog import Chain
 
 # a dev node's first funded accounts (the "test test ... junk" mnemonic, as anvil's)
 DEV_KEYS = [
@@ -72,16 +72,15 @@ def block_kinds(txs) -> dict[int, str]:
     return {n: next(iter(f)) if len(f) == 1 else "mixed" for n, f in called.items()}
 
 
-def run_alone(
-    node_dir: Path, kinds: dict[int, str], gas_of: dict[int, int], sample_gas: int = SAMPLE_GAS
-) -> dict:
-    """Gas per second one node executes of this run's own blocks (`kinds`: block number -> what
-    its transactions call; `gas_of`: their gas), from a sample of every kind weighed by the kind's
-    gas in the run."""
+def run_alone(node_dir: Path, chain: Chain, sample_gas: int = SAMPLE_GAS) -> dict:
+    """Gas per second one node executes of this run's own blocks (the plan's blocks of `chain`,
+    as read back), from a sample of every kind weighed by the kind's gas in the run."""
+    kinds = block_kinds(chain.txs)
+    gas_of = {n: chain.blocks[n]["gas"] for n in kinds}
     by_kind: dict[str, list[int]] = defaultdict(list)
     for number, kind in sorted(kinds.items()):
         by_kind[kind].append(number)
-    total = sum(gas_of[n] for n in kinds)
+    total = sum(gas_of.values())
     share = min(1.0, sample_gas / total) if total else 1.0
     picked = {}
     for kind, numbers in by_kind.items():
@@ -107,7 +106,7 @@ def run_alone(
 
 def reexecuted(node_dir: Path, numbers: list[int]) -> dict[int, dict]:
     """`hubao node reexecute` on the node's datadir (a copy of it: the node keeps running)."""
-    command = [sys.executable, "-m", "consortium.cli", "node", "reexecute",
+    command = [*HUBAO, "node", "reexecute",
                "--datadir", str(node_dir / "data"), "--genesis", str(node_dir / "genesis.json"),
                "--blocks", ",".join(map(str, numbers))]  # fmt: skip
     run = subprocess.run(command, capture_output=True, text=True, timeout=600)

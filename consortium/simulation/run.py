@@ -9,7 +9,7 @@ from pathlib import Path
 
 from consortium.client import connect
 from consortium.simulation import capacity, charts, report
-from consortium.simulation.alone import block_kinds, one_node_per_core, run_alone
+from consortium.simulation.alone import one_node_per_core, run_alone
 from consortium.simulation.chain import NetworkAccounts
 from consortium.simulation.chainlog import read_chain
 from consortium.simulation.driver import Driver
@@ -56,7 +56,7 @@ def simulate(
     if not measure_node:
         alone = None
     elif node_dir is not None:
-        alone = run_alone(node_dir, block_kinds(chain.txs), {n: b["gas"] for n, b in chain.blocks.items()})
+        alone = run_alone(node_dir, chain)
     else:
         alone = one_node_per_core(deployment.rules)
     run["seconds"]["one node alone"] = round(time.monotonic() - t0, 1)
