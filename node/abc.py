@@ -131,6 +131,11 @@ class ChainAPI(ABC):
         """A VM on `header` over state writes that are never committed (tracing replays blocks)."""
 
     @abstractmethod
+    def template_of(self, parent: BlockHeaderAPI, header: BlockHeaderAPI) -> BlockHeaderAPI:
+        """The header executing `header`'s block on `parent` starts from: the proposer's fields
+        kept, everything execution fills in left to it."""
+
+    @abstractmethod
     def get_revert_data(self, tx_hash: bytes) -> bytes | None:
         """The revert data a committed transaction returned at its place in its block, if it reverted."""
 

@@ -295,10 +295,7 @@ class Chain(ChainAPI):
             raise InvalidBlock(f"gas limit {header.gas_limit} moves too far from parent's {parent.gas_limit}")
         self.rules.validate_header(header, parent)
         self._check_gas_cap(block)
-        template = self.vm_class.create_header_from_parent(
-            parent, **{name: getattr(header, name) for name in PROPOSER_FIELDS}
-        ).copy(**self.rules.header_fields())
-        executed = self._execute(template, block.transactions, strict=True)
+        executed = self._execute(self.template_of(parent, header), block.transactions, strict=True)
         expected = executed.block.header
         for name, _ in HeaderClass._meta.fields:
             if getattr(expected, name) != getattr(header, name):
@@ -310,6 +307,10 @@ class Chain(ChainAPI):
                 )
         executed.block = block
         return executed
+
+    def template_of(self, parent: BlockHeaderAPI, header: BlockHeaderAPI) -> BlockHeaderAPI:
+        fields = {name: getattr(header, name) for name in PROPOSER_FIELDS}
+        return self.vm_class.create_header_from_parent(parent, **fields).copy(**self.rules.header_fields())
 
     def _check_gas_cap(self, block: BlockAPI) -> None:
         """EIP-7825's rule with the genesis's cap: refused before anything of the block runs."""

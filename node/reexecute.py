@@ -14,7 +14,6 @@ import time
 from dataclasses import dataclass
 
 from node.abc import ChainAPI
-from node.chain import PROPOSER_FIELDS
 from node.errors import NodeError
 from node.execution import run_block
 
@@ -36,9 +35,7 @@ def reexecute(chain: ChainAPI, number: int) -> Reexecuted:
     block = chain.get_block_by_number(number)
     if block is None or number == 0:
         raise ReexecutionError(f"block #{number} is not a committed block after genesis")
-    parent = chain.get_header_by_hash(block.header.parent_hash)
-    fields = {name: getattr(block.header, name) for name in PROPOSER_FIELDS}
-    template = chain.vm_class.create_header_from_parent(parent, **fields).copy(**chain.rules.header_fields())
+    template = chain.template_of(chain.get_header_by_hash(block.header.parent_hash), block.header)
     started = time.perf_counter()
     vm = chain.replay_vm(template)
     executed, _, _ = run_block(vm, template, block.transactions, strict=True, tx_gas_cap=chain.tx_gas_cap)
